@@ -1,0 +1,155 @@
+//! The Hugging Face plugin for aiod-host.
+//!
+//! It plans the Hub listing requests and the datasets-server `/parquet`
+//! follow-ups, and maps each dataset to an AIoD `Dataset` body exactly as the
+//! upstream Python connector (`aiondemand/huggingface-connector`) does. It does
+//! no I/O: the host performs every request.
+//!
+//! `listing` and `mapping` are plain Rust over JSON; this file only adapts
+//! them to the WIT contract, so the same logic can be tested and benchmarked
+//! natively.
+
+pub mod listing;
+pub mod mapping;
+pub mod timestamp;
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "connector",
+});
+
+use exports::aiod::connector::plugin::Guest;
+use exports::aiod::connector::types::{
+    Asset, Context, Endpoint, FollowUp, Mapped, Page, PluginInfo, RecordError, Request, Response,
+    SourceRecord, SyncMode,
+};
+
+/// Endpoint names the host resolves to base URLs.
+pub const HUB: &str = "hub";
+pub const DATASETS_SERVER: &str = "datasets-server";
+
+/// A request in the plugin's own terms, converted to the WIT record at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub endpoint: &'static str,
+    pub target: String,
+    pub query: Vec<(String, String)>,
+}
+
+impl From<Planned> for Request {
+    fn from(p: Planned) -> Self {
+        Request {
+            endpoint: p.endpoint.to_string(),
+            target: p.target,
+            query: p.query,
+            headers: vec![("accept".to_string(), "application/json".to_string())],
+        }
+    }
+}
+
+/// The sync mode in the plugin's own terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    All,
+    Since(String),
+    Id(String),
+}
+
+impl From<SyncMode> for Mode {
+    fn from(m: SyncMode) -> Self {
+        match m {
+            SyncMode::All => Mode::All,
+            SyncMode::Since(t) => Mode::Since(t),
+            SyncMode::Id(id) => Mode::Id(id),
+        }
+    }
+}
+
+struct Plugin;
+
+impl Guest for Plugin {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "huggingface".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            platform: "huggingface".to_string(),
+            endpoints: vec![
+                Endpoint {
+                    name: HUB.to_string(),
+                    default_base_url: "https://huggingface.co".to_string(),
+                    env_override: Some("HF_ENDPOINT".to_string()),
+                    description: "Hugging Face Hub API (dataset listing and lookup)".to_string(),
+                },
+                Endpoint {
+                    name: DATASETS_SERVER.to_string(),
+                    default_base_url: "https://datasets-server.huggingface.co".to_string(),
+                    env_override: Some("HF_DATASETS_SERVER_ENDPOINT".to_string()),
+                    description: "Hugging Face datasets-server (parquet files of a dataset)"
+                        .to_string(),
+                },
+            ],
+            asset_types: vec!["datasets".to_string()],
+        }
+    }
+
+    fn start(_ctx: Context, mode: SyncMode) -> Result<Vec<Request>, String> {
+        listing::start(&Mode::from(mode)).map(|r| vec![r.into()])
+    }
+
+    fn handle_page(
+        _ctx: Context,
+        mode: SyncMode,
+        _request: Request,
+        response: Response,
+    ) -> Result<Page, String> {
+        let page = listing::handle_page(
+            &Mode::from(mode),
+            response.status,
+            &response.headers,
+            &response.body,
+        )?;
+        Ok(Page {
+            records: page
+                .records
+                .into_iter()
+                .map(|r| SourceRecord {
+                    follow_ups: vec![listing::parquet_request(&r.label).into()],
+                    id: r.id,
+                    label: r.label,
+                    version: r.version,
+                    data: r.data,
+                })
+                .collect(),
+            next: page.next.map(Into::into),
+        })
+    }
+
+    fn map_record(
+        ctx: Context,
+        record: SourceRecord,
+        follow_ups: Vec<FollowUp>,
+    ) -> Result<Mapped, RecordError> {
+        let parquet = follow_ups
+            .iter()
+            .find(|f| f.request.endpoint == DATASETS_SERVER)
+            .map(|f| mapping::ParquetResponse {
+                status: f.response.status,
+                body: &f.response.body,
+            });
+        let out = mapping::map_dataset(&ctx.platform, &record.data, parquet)
+            .map_err(RecordError::Invalid)?;
+        Ok(Mapped {
+            assets: vec![Asset {
+                asset_type: "datasets".to_string(),
+                platform_resource_identifier: out.platform_resource_identifier,
+                body: out.body,
+            }],
+            warnings: out.warnings,
+        })
+    }
+}
+
+// The export symbols' names (`aiod:connector/plugin@0.1.0#info`) only link
+// for WebAssembly; natively the crate is a library of the same logic.
+#[cfg(target_arch = "wasm32")]
+export!(Plugin);

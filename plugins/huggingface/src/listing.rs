@@ -1,0 +1,279 @@
+//! Planning Hugging Face Hub requests and reading listing responses.
+
+use crate::{DATASETS_SERVER, HUB, Mode, Planned, timestamp};
+use serde_json::Value;
+
+/// A dataset found in a listing response, before its follow-ups are planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The `_id` (stable across renames), or the repo id when `_id` is missing
+    /// so that the record can still be reported by name.
+    pub id: String,
+    /// The repo id (`namespace/name`).
+    pub label: String,
+    /// `lastModified` and `sha`: changes whenever the dataset does.
+    pub version: String,
+    /// The dataset object as JSON text.
+    pub data: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingPage {
+    pub records: Vec<Found>,
+    pub next: Option<Planned>,
+}
+
+/// The first request of a sync.
+pub fn start(mode: &Mode) -> Result<Planned, String> {
+    let full = ("full".to_string(), "true".to_string());
+    Ok(match mode {
+        Mode::All => Planned {
+            endpoint: HUB,
+            target: "/api/datasets".to_string(),
+            query: vec![full],
+        },
+        Mode::Since(cutoff) => {
+            timestamp::parse(cutoff)
+                .ok_or_else(|| format!("'since' needs an RFC 3339 timestamp, got {cutoff:?}"))?;
+            // Hugging Face always sorts newest first; it rejects `direction`.
+            Planned {
+                endpoint: HUB,
+                target: "/api/datasets".to_string(),
+                query: vec![full, ("sort".to_string(), "lastModified".to_string())],
+            }
+        }
+        Mode::Id(id) => {
+            if id.is_empty() {
+                return Err("'id' needs a Hugging Face dataset id such as 'user/name'".into());
+            }
+            Planned {
+                endpoint: HUB,
+                target: format!("/api/datasets/{}", encode_path(id)),
+                query: vec![],
+            }
+        }
+    })
+}
+
+/// The datasets-server request for a dataset's parquet files.
+pub fn parquet_request(dataset_id: &str) -> Planned {
+    Planned {
+        endpoint: DATASETS_SERVER,
+        target: "/parquet".to_string(),
+        query: vec![("dataset".to_string(), dataset_id.to_string())],
+    }
+}
+
+/// Reads one listing (or, in `id` mode, one dataset) response.
+pub fn handle_page(
+    mode: &Mode,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<ListingPage, String> {
+    if status != 200 {
+        let what = match mode {
+            Mode::Id(id) if status == 404 || status == 401 => {
+                return Err(format!(
+                    "dataset {id:?} not found on Hugging Face (HTTP {status}); \
+                     it may not exist, or be private or gated"
+                ));
+            }
+            Mode::Id(id) => format!("lookup of dataset {id:?}"),
+            _ => "dataset listing".to_string(),
+        };
+        return Err(format!(
+            "{what} failed: HTTP {status}: {}",
+            snippet(body)
+        ));
+    }
+    let parsed: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("Hugging Face answered with invalid JSON: {e}"))?;
+    let items = match (mode, parsed) {
+        (Mode::Id(_), obj @ Value::Object(_)) => vec![obj],
+        (Mode::Id(_), other) => {
+            return Err(format!("expected one dataset object, got {}", kind(&other)));
+        }
+        (_, Value::Array(items)) => items,
+        (_, other) => {
+            return Err(format!("expected a JSON array of datasets, got {}", kind(&other)));
+        }
+    };
+
+    let cutoff = match mode {
+        Mode::Since(c) => timestamp::parse(c),
+        _ => None,
+    };
+    let mut records = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        if let Some(cutoff) = cutoff {
+            // Newest first: the first older dataset ends the sync, this page included.
+            let modified = item.get("lastModified").and_then(Value::as_str);
+            if modified.and_then(timestamp::parse).is_some_and(|m| m < cutoff) {
+                return Ok(ListingPage { records, next: None });
+            }
+        }
+        records.push(found(index, item));
+    }
+    let next = match mode {
+        Mode::Id(_) => None,
+        _ => next_link(headers).map(|url| Planned {
+            endpoint: HUB,
+            target: url,
+            query: vec![],
+        }),
+    };
+    Ok(ListingPage { records, next })
+}
+
+fn found(index: usize, item: Value) -> Found {
+    let text = |key: &str| item.get(key).and_then(Value::as_str).unwrap_or_default();
+    let label = text("id").to_string();
+    let id = match (text("_id"), label.as_str()) {
+        ("", "") => format!("#{index}"),
+        ("", name) => name.to_string(),
+        (oid, _) => oid.to_string(),
+    };
+    Found {
+        version: format!("{}/{}", text("lastModified"), text("sha")),
+        id,
+        label,
+        data: item.to_string(),
+    }
+}
+
+/// The `rel="next"` target of an RFC 8288 `Link` header.
+pub fn next_link(headers: &[(String, String)]) -> Option<String> {
+    headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("link"))
+        .flat_map(|(_, value)| value.split(','))
+        .find_map(|link| {
+            let (target, params) = link.split_once(';')?;
+            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+            params
+                .split(';')
+                .filter_map(|p| p.split_once('='))
+                .any(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("rel")
+                        && v.trim()
+                            .trim_matches('"')
+                            .split_ascii_whitespace()
+                            .any(|r| r.eq_ignore_ascii_case("next"))
+                })
+                .then(|| target.to_string())
+        })
+}
+
+/// Percent-encodes a repo id for a path, keeping its one `/`.
+fn encode_path(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The start of a body, for error messages.
+pub fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(v: &str) -> Vec<(String, String)> {
+        vec![("link".to_string(), v.to_string())]
+    }
+
+    #[test]
+    fn next_link_picks_rel_next() {
+        let h = link(r#"<https://huggingface.co/api/datasets?cursor=abc&full=true>; rel="next""#);
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("https://huggingface.co/api/datasets?cursor=abc&full=true")
+        );
+        let h = link(r#"<https://x/prev>; rel="prev", <https://x/next>; rel=next"#);
+        assert_eq!(next_link(&h).as_deref(), Some("https://x/next"));
+        assert_eq!(next_link(&link(r#"<https://x/p>; rel="prev""#)), None);
+        assert_eq!(next_link(&[]), None);
+    }
+
+    #[test]
+    fn since_never_sends_direction() {
+        let r = start(&Mode::Since("2024-01-01T00:00:00Z".into())).unwrap();
+        assert!(r.query.iter().any(|(k, v)| k == "sort" && v == "lastModified"));
+        assert!(!r.query.iter().any(|(k, _)| k == "direction"));
+    }
+
+    #[test]
+    fn since_stops_at_first_older_dataset() {
+        let body = br#"[
+            {"_id":"a","id":"n/a","lastModified":"2024-03-01T00:00:00.000Z","sha":"1"},
+            {"_id":"b","id":"n/b","lastModified":"2024-01-01T00:00:00.000Z","sha":"2"},
+            {"_id":"c","id":"n/c","lastModified":"2023-12-31T23:59:59.000Z","sha":"3"},
+            {"_id":"d","id":"n/d","lastModified":"2024-05-01T00:00:00.000Z","sha":"4"}
+        ]"#;
+        let h = link("<http://h/api/datasets?cursor=2>; rel=\"next\"");
+        let mode = Mode::Since("2024-01-01T00:00:00Z".into());
+        let page = handle_page(&mode, 200, &h, body).unwrap();
+        let ids: Vec<_> = page.records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(page.next, None);
+    }
+
+    #[test]
+    fn all_follows_link_and_keeps_order() {
+        let body = br#"[{"_id":"x","id":"x"},{"id":"noid"},{}]"#;
+        let h = link("<http://h/api/datasets?cursor=2>; rel=\"next\"");
+        let page = handle_page(&Mode::All, 200, &h, body).unwrap();
+        let ids: Vec<_> = page.records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["x", "noid", "#2"]);
+        assert_eq!(page.next.unwrap().target, "http://h/api/datasets?cursor=2");
+    }
+
+    #[test]
+    fn id_mode_reads_one_object_and_explains_404() {
+        let mode = Mode::Id("user/ds".into());
+        assert_eq!(start(&mode).unwrap().target, "/api/datasets/user/ds");
+        let page = handle_page(&mode, 200, &[], br#"{"_id":"1","id":"user/ds"}"#).unwrap();
+        assert_eq!(page.records.len(), 1);
+        let err = handle_page(&mode, 404, &[], br#"{"error":"Repository not found"}"#)
+            .unwrap_err();
+        assert!(err.contains("\"user/ds\" not found on Hugging Face (HTTP 404)"), "{err}");
+    }
+
+    #[test]
+    fn listing_errors_name_status_and_body() {
+        let err = handle_page(&Mode::All, 500, &[], b"Internal Server Error.").unwrap_err();
+        assert_eq!(err, "dataset listing failed: HTTP 500: Internal Server Error.");
+        let err = handle_page(&Mode::All, 200, &[], b"{\"a\":1}").unwrap_err();
+        assert!(err.contains("expected a JSON array"), "{err}");
+    }
+
+    #[test]
+    fn id_is_percent_encoded_except_slash() {
+        assert_eq!(encode_path("a b/c?d"), "a%20b/c%3Fd");
+    }
+}

@@ -1,0 +1,348 @@
+//! Hugging Face dataset → AIoD `Dataset` body, as the upstream connector maps it
+//! (`aiondemand/huggingface-connector`, `_convert_dataset_to_aiod`).
+//!
+//! One deliberate difference: fields upstream would send as `null` are left out,
+//! because the AIoD OpenAPI schema declares no nullable fields and a strict
+//! validator rejects `null`; for AIoD the two mean the same (PUT resets omitted
+//! fields to their defaults).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The database column behind `description.plain` holds 65,535 bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 65_535;
+const TRUNCATION_MARK: &str = " [...]";
+
+/// The datasets-server `/parquet` response of a dataset.
+#[derive(Debug, Clone, Copy)]
+pub struct ParquetResponse<'a> {
+    /// 0 when the host could not get any response (the body says why).
+    pub status: u16,
+    pub body: &'a [u8],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappedDataset {
+    pub platform_resource_identifier: String,
+    pub body: String,
+    pub warnings: Vec<String>,
+}
+
+/// The fields of a Hugging Face dataset the mapping reads.
+#[derive(Deserialize)]
+struct HfDataset {
+    #[serde(rename = "_id")]
+    oid: Option<String>,
+    id: Option<String>,
+    description: Option<String>,
+    #[serde(rename = "createdAt")]
+    created_at: Option<String>,
+    #[serde(rename = "cardData")]
+    card_data: Option<Value>,
+    #[serde(default)]
+    private: bool,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Text {
+    plain: String,
+}
+
+#[derive(Serialize)]
+struct Distribution {
+    name: String,
+    description: String,
+    content_url: String,
+    content_size_kb: u64,
+}
+
+/// Field order follows the upstream connector's dict.
+#[derive(Serialize)]
+struct Body<'a> {
+    platform: &'a str,
+    platform_resource_identifier: &'a str,
+    name: &'a str,
+    same_as: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_published: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    license: Option<String>,
+    distribution: Vec<Distribution>,
+    is_accessible_for_free: bool,
+    keyword: &'a [String],
+}
+
+#[derive(Deserialize)]
+struct ParquetList {
+    parquet_files: Vec<Value>,
+}
+
+/// Maps one dataset (the listing's JSON object) and its `/parquet` response.
+pub fn map_dataset(
+    platform: &str,
+    data: &str,
+    parquet: Option<ParquetResponse<'_>>,
+) -> Result<MappedDataset, String> {
+    let ds: HfDataset =
+        serde_json::from_str(data).map_err(|e| format!("not a Hugging Face dataset: {e}"))?;
+    let name = ds
+        .id
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or("dataset has no 'id'")?;
+    let oid = ds
+        .oid
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("dataset {name:?} has no '_id'"))?;
+
+    let mut warnings = Vec::new();
+    let license = license(name, ds.card_data.as_ref(), &mut warnings);
+    let distribution = match parquet {
+        Some(p) => distributions(name, p, &mut warnings),
+        None => Vec::new(),
+    };
+    let body = Body {
+        platform,
+        platform_resource_identifier: oid,
+        name,
+        same_as: format!("https://huggingface.co/datasets/{name}"),
+        description: ds
+            .description
+            .filter(|d| !d.is_empty())
+            .map(|d| Text {
+                plain: truncate_description(d),
+            }),
+        date_published: ds.created_at.as_deref(),
+        license,
+        distribution,
+        is_accessible_for_free: !ds.private,
+        keyword: &ds.tags,
+    };
+    Ok(MappedDataset {
+        platform_resource_identifier: oid.to_string(),
+        body: serde_json::to_string(&body).map_err(|e| e.to_string())?,
+        warnings,
+    })
+}
+
+/// `cardData.license`: a string, or the first of a list.
+fn license(name: &str, card: Option<&Value>, warnings: &mut Vec<String>) -> Option<String> {
+    match card?.get("license")? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Array(list) => {
+            if list.len() > 1 {
+                warnings.push(format!(
+                    "multiple licenses for dataset {name:?}: {}; using the first",
+                    Value::Array(list.clone())
+                ));
+            }
+            match list.first() {
+                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(other) => {
+                    warnings.push(format!("cannot read license of {name:?}: {other}"));
+                    None
+                }
+                None => None,
+            }
+        }
+        Value::Null | Value::String(_) => None,
+        other => {
+            warnings.push(format!("cannot read license of {name:?}: {other}"));
+            None
+        }
+    }
+}
+
+/// One distribution per parquet file; a failed `/parquet` leaves none.
+fn distributions(
+    name: &str,
+    parquet: ParquetResponse<'_>,
+    warnings: &mut Vec<String>,
+) -> Vec<Distribution> {
+    if parquet.status != 200 {
+        warnings.push(format!(
+            "no parquet files for dataset {name:?}: {}",
+            parquet_error(parquet)
+        ));
+        return Vec::new();
+    }
+    let list: ParquetList = match serde_json::from_slice(parquet.body) {
+        Ok(list) => list,
+        Err(e) => {
+            warnings.push(format!(
+                "no parquet files for dataset {name:?}: unreadable /parquet response: {e}"
+            ));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::with_capacity(list.parquet_files.len());
+    for file in &list.parquet_files {
+        let text = |key| file.get(key).and_then(Value::as_str);
+        let fields = (
+            text("filename"),
+            text("dataset"),
+            text("config"),
+            text("split"),
+            text("url"),
+            file.get("size").and_then(Value::as_u64),
+        );
+        match fields {
+            (Some(filename), Some(dataset), Some(config), Some(split), Some(url), Some(size)) => {
+                out.push(Distribution {
+                    name: filename.to_string(),
+                    description: format!("{dataset}. Config: {config}. Split: {split}"),
+                    content_url: url.to_string(),
+                    content_size_kb: size.div_ceil(1000),
+                })
+            }
+            _ => warnings.push(format!(
+                "skipped an incomplete parquet file entry of dataset {name:?}: {file}"
+            )),
+        }
+    }
+    out
+}
+
+/// `HTTP <status>: <message>`, where the message is the JSON `error` field or the text body.
+fn parquet_error(parquet: ParquetResponse<'_>) -> String {
+    if parquet.status == 0 {
+        return format!("request failed: {}", crate::listing::snippet(parquet.body));
+    }
+    let message = serde_json::from_slice::<Value>(parquet.body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| crate::listing::snippet(parquet.body));
+    format!("HTTP {}: {message}", parquet.status)
+}
+
+/// Cuts to the byte limit on a UTF-8 boundary, marking the cut with ` [...]`.
+pub fn truncate_description(mut text: String) -> String {
+    if text.len() <= MAX_DESCRIPTION_BYTES {
+        return text;
+    }
+    let mut cut = MAX_DESCRIPTION_BYTES - TRUNCATION_MARK.len();
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push_str(TRUNCATION_MARK);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(m: &MappedDataset) -> Value {
+        serde_json::from_str(&m.body).unwrap()
+    }
+
+    const PARQUET: &str = r#"{"parquet_files":[
+        {"dataset":"u/d","config":"default","split":"train","url":"https://h/u/d/train.parquet","filename":"train.parquet","size":1001},
+        {"dataset":"u/d","config":"default","split":"test","url":"https://h/u/d/test.parquet","filename":"test.parquet","size":1000}
+    ],"pending":[],"failed":[],"partial":false}"#;
+
+    fn ok(body: &str) -> Option<ParquetResponse<'_>> {
+        Some(ParquetResponse {
+            status: 200,
+            body: body.as_bytes(),
+        })
+    }
+
+    #[test]
+    fn maps_every_field() {
+        let data = json!({
+            "_id": "621ffdd236468d709f181d58", "id": "u/d", "description": "A set.",
+            "createdAt": "2022-03-02T23:29:22.000Z", "cardData": {"license": ["mit", "apache-2.0"]},
+            "private": false, "tags": ["license:mit", "region:us"]
+        });
+        let m = map_dataset("huggingface", &data.to_string(), ok(PARQUET)).unwrap();
+        assert_eq!(m.platform_resource_identifier, "621ffdd236468d709f181d58");
+        assert_eq!(
+            body(&m),
+            json!({
+                "platform": "huggingface",
+                "platform_resource_identifier": "621ffdd236468d709f181d58",
+                "name": "u/d",
+                "same_as": "https://huggingface.co/datasets/u/d",
+                "description": {"plain": "A set."},
+                "date_published": "2022-03-02T23:29:22.000Z",
+                "license": "mit",
+                "distribution": [
+                    {"name": "train.parquet", "description": "u/d. Config: default. Split: train",
+                     "content_url": "https://h/u/d/train.parquet", "content_size_kb": 2},
+                    {"name": "test.parquet", "description": "u/d. Config: default. Split: test",
+                     "content_url": "https://h/u/d/test.parquet", "content_size_kb": 1}
+                ],
+                "is_accessible_for_free": true,
+                "keyword": ["license:mit", "region:us"]
+            })
+        );
+        assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
+        assert!(m.warnings[0].contains("multiple licenses"));
+    }
+
+    #[test]
+    fn absent_values_are_omitted_not_null() {
+        let data = json!({"_id": "abc", "id": "x", "private": true});
+        let m = map_dataset("example", &data.to_string(), None).unwrap();
+        let b = body(&m);
+        for key in ["description", "license", "date_published"] {
+            assert!(b.get(key).is_none(), "{key} in {b}");
+        }
+        assert_eq!(b["platform"], "example");
+        assert_eq!(b["is_accessible_for_free"], false);
+        assert_eq!(b["keyword"], json!([]));
+        assert_eq!(b["distribution"], json!([]));
+    }
+
+    #[test]
+    fn failing_parquet_keeps_dataset_and_warns_with_its_id() {
+        let data = json!({"_id": "abc", "id": "org/ds"}).to_string();
+        for (status, text, expect) in [
+            (404, r#"{"error": "Not found."}"#, "HTTP 404: Not found."),
+            (500, "Internal Server Error.", "HTTP 500: Internal Server Error."),
+            (0, "connection refused", "request failed: connection refused"),
+        ] {
+            let p = Some(ParquetResponse { status, body: text.as_bytes() });
+            let m = map_dataset("huggingface", &data, p).unwrap();
+            assert_eq!(body(&m)["distribution"], json!([]));
+            assert_eq!(
+                m.warnings,
+                [format!("no parquet files for dataset \"org/ds\": {expect}")]
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_records_are_invalid_with_a_reason() {
+        assert!(map_dataset("h", "[]", None).unwrap_err().contains("not a Hugging Face dataset"));
+        assert_eq!(map_dataset("h", r#"{"_id":"a"}"#, None).unwrap_err(), "dataset has no 'id'");
+        assert_eq!(
+            map_dataset("h", r#"{"id":"a/b"}"#, None).unwrap_err(),
+            "dataset \"a/b\" has no '_id'"
+        );
+    }
+
+    #[test]
+    fn truncates_by_bytes_on_a_char_boundary() {
+        let short = "é".repeat(100);
+        assert_eq!(truncate_description(short.clone()), short);
+        let exact = "a".repeat(MAX_DESCRIPTION_BYTES);
+        assert_eq!(truncate_description(exact.clone()), exact);
+        // 2-byte characters: 70,000 bytes, more than the limit.
+        let long = truncate_description("é".repeat(35_000));
+        assert!(long.len() <= MAX_DESCRIPTION_BYTES);
+        assert!(long.ends_with("é [...]"));
+        assert_eq!(long.len(), 65_528 + TRUNCATION_MARK.len());
+        // 3-byte characters force a step back from the cut.
+        let long = truncate_description("€".repeat(30_000));
+        assert!(long.len() <= MAX_DESCRIPTION_BYTES && long.ends_with("€ [...]"));
+    }
+}

@@ -1,0 +1,194 @@
+//! `cargo xtask <task>`: the project's build steps, in Rust so they run the
+//! same on every machine (and in CI and the Dockerfile).
+//!
+//! - `build-plugins`: compile every plugin crate under `plugins/` to a core
+//!   WebAssembly module and wrap it into an import-free component at
+//!   `plugins/<name>.wasm`.
+//! - `test`: `build-plugins`, then every test of the workspace.
+//! - `demo`: `build-plugins`, build the host and the local servers, start the
+//!   local Hugging Face and run a sync against it.
+
+use anyhow::{Context, Result, bail, ensure};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Plugin crates: (cargo package, output file stem).
+const PLUGINS: &[(&str, &str)] = &[("huggingface-plugin", "huggingface")];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    match args.first().map(String::as_str) {
+        Some("build-plugins") => build_plugins(&root),
+        Some("test") => {
+            build_plugins(&root)?;
+            run_tests(&root, &args[1..])
+        }
+        Some("demo") => {
+            build_plugins(&root)?;
+            demo(&root, &args[1..])
+        }
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <build-plugins | test [ARGS…] | demo [RUN ARGS…]>\n\
+                 \n  build-plugins  build plugins/*.wasm from source\
+                 \n  test           build the plugins, then run every test of the workspace\
+                 \n  demo           build everything, start the local Hugging Face, sync against it"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root);
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {cmd:?}"))?;
+    ensure!(status.success(), "{cmd:?} failed with {status}");
+    Ok(())
+}
+
+/// rustup installs the target on first use; without rustup we rely on the toolchain having it.
+fn ensure_wasm_target() -> Result<()> {
+    let Ok(out) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    else {
+        return Ok(());
+    };
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+fn build_plugins(root: &Path) -> Result<()> {
+    ensure_wasm_target()?;
+    for (package, stem) in PLUGINS {
+        run(cargo(root).args([
+            "build",
+            "--package",
+            package,
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            "plugin",
+        ]))?;
+        let core = root
+            .join("target")
+            .join(WASM_TARGET)
+            .join("plugin")
+            .join(format!("{}.wasm", package.replace('-', "_")));
+        let module =
+            std::fs::read(&core).with_context(|| format!("reading {}", core.display()))?;
+        let component = componentize(&module)
+            .with_context(|| format!("making a component of {}", core.display()))?;
+        let out = root.join("plugins").join(format!("{stem}.wasm"));
+        std::fs::write(&out, &component).with_context(|| format!("writing {}", out.display()))?;
+        eprintln!(
+            "built {} ({} bytes)",
+            out.strip_prefix(root).unwrap_or(&out).display(),
+            component.len()
+        );
+    }
+    Ok(())
+}
+
+/// Wraps a core module (with the component-type section wit-bindgen embeds)
+/// into a component; a plugin must import nothing, so any import is an error.
+fn componentize(module: &[u8]) -> Result<Vec<u8>> {
+    let component = wit_component::ComponentEncoder::default()
+        .module(module)?
+        .validate(true)
+        .encode()?;
+    let wit_component::DecodedWasm::Component(resolve, world) = wit_component::decode(&component)?
+    else {
+        bail!("the encoder did not produce a component");
+    };
+    let imports = &resolve.worlds[world].imports;
+    if !imports.is_empty() {
+        let names: Vec<_> = imports.keys().map(|k| resolve.name_world_key(k)).collect();
+        bail!("plugin imports {names:?}; plugins must import nothing (no I/O)");
+    }
+    Ok(component)
+}
+
+fn run_tests(root: &Path, extra: &[String]) -> Result<()> {
+    let nextest = Command::new("cargo-nextest")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut cmd = cargo(root);
+    if nextest {
+        cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        cmd.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    run(cmd.args(extra))?;
+    // nextest does not run doctests.
+    if nextest {
+        run(cargo(root).args(["test", "--workspace", "--doc"]))?;
+    }
+    Ok(())
+}
+
+/// Kills the local servers when the demo ends, however it ends.
+struct Reaper(Child);
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn demo(root: &Path, run_args: &[String]) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    run(cargo(root).args(["build", "--package", "aiod-host", "--package", "local-servers"]))?;
+    let bin = root.join("target").join("debug");
+    let mut child = Command::new(bin.join("local-servers"))
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting local-servers")?;
+    let stdout = child.stdout.take().context("local-servers stdout")?;
+    let reaper = Reaper(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let base = line
+        .trim()
+        .strip_prefix("huggingface: ")
+        .with_context(|| format!("unexpected first line from local-servers: {line:?}"))?
+        .to_string();
+    eprintln!("local Hugging Face at {base}");
+    let mut sync = Command::new(bin.join("aiod-host"));
+    sync.current_dir(root)
+        .env("HF_ENDPOINT", &base)
+        .env("HF_DATASETS_SERVER_ENDPOINT", &base)
+        .args(["run", "--plugin", "plugins/huggingface.wasm"]);
+    if run_args.is_empty() {
+        sync.args(["--mode", "all", "--dry-run"]);
+    } else {
+        sync.args(run_args);
+    }
+    let result = run(&mut sync);
+    drop(reaper);
+    result
+}
