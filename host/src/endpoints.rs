@@ -1,0 +1,245 @@
+//! Where a plugin's named endpoints live, and the rule that its requests go
+//! nowhere else.
+
+use crate::model::{EndpointDecl, Request};
+use std::collections::BTreeMap;
+use url::Url;
+
+/// Resolved base URLs of a plugin's declared endpoints.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    bases: BTreeMap<String, Url>,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    #[error("endpoint {name:?} has an invalid base URL {url:?} (from {origin}): {reason}")]
+    BadBaseUrl {
+        name: String,
+        url: String,
+        origin: String,
+        reason: String,
+    },
+    #[error("--endpoint {0:?} names no endpoint of this plugin (it declares: {1})")]
+    Unknown(String, String),
+    #[error("refused a request to undeclared endpoint {0:?} (the plugin declares: {1})")]
+    Undeclared(String, String),
+    #[error("refused a request to {url}: it is outside endpoint {endpoint:?} ({base})")]
+    OutsideEndpoint {
+        url: String,
+        endpoint: String,
+        base: String,
+    },
+    #[error("refused a request with an unusable target {0:?}: {1}")]
+    BadTarget(String, String),
+}
+
+impl Endpoints {
+    /// Resolves each declared endpoint: `--endpoint` flag, then the plugin's
+    /// environment variable (e.g. `HF_ENDPOINT`), then the config file's
+    /// `[endpoints]` table, then the plugin's default. Also returns, per
+    /// endpoint, its URL and where that came from, for the log.
+    pub fn resolve(
+        decls: &[EndpointDecl],
+        flags: &[(String, String)],
+        env: impl Fn(&str) -> Option<String>,
+        file: &BTreeMap<String, String>,
+    ) -> Result<(Endpoints, Vec<(String, Url, String)>), EndpointError> {
+        let declared = || {
+            decls
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (name, _) in flags {
+            if !decls.iter().any(|d| &d.name == name) {
+                return Err(EndpointError::Unknown(name.clone(), declared()));
+            }
+        }
+        let mut bases = BTreeMap::new();
+        let mut report = Vec::new();
+        for d in decls {
+            let from_env = d.env_override.as_deref().and_then(|var| {
+                env(var)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (v, format!("environment variable {var}")))
+            });
+            let (url, source) = flags
+                .iter()
+                .rev()
+                .find(|(n, _)| n == &d.name)
+                .map(|(_, u)| (u.clone(), "--endpoint".to_string()))
+                .or(from_env)
+                .or_else(|| {
+                    file.get(&d.name)
+                        .map(|u| (u.clone(), "the config file".to_string()))
+                })
+                .unwrap_or_else(|| (d.default_base_url.clone(), "the plugin default".to_string()));
+            let base = parse_base(&url).map_err(|reason| EndpointError::BadBaseUrl {
+                name: d.name.clone(),
+                url: url.clone(),
+                origin: source.clone(),
+                reason,
+            })?;
+            report.push((d.name.clone(), base.clone(), source));
+            bases.insert(d.name.clone(), base);
+        }
+        Ok((Endpoints { bases }, report))
+    }
+
+    /// The URL a request goes to, if it stays within its declared endpoint.
+    pub fn url_for(&self, req: &Request) -> Result<Url, EndpointError> {
+        let base = self.bases.get(&req.endpoint).ok_or_else(|| {
+            EndpointError::Undeclared(
+                req.endpoint.clone(),
+                self.bases.keys().cloned().collect::<Vec<_>>().join(", "),
+            )
+        })?;
+        let bad = |e: String| EndpointError::BadTarget(req.target.clone(), e);
+        let mut url = if req.target.starts_with("http://") || req.target.starts_with("https://") {
+            Url::parse(&req.target).map_err(|e| bad(e.to_string()))?
+        } else if req.target.starts_with('/') {
+            let joined = format!("{}{}", base.as_str().trim_end_matches('/'), req.target);
+            Url::parse(&joined).map_err(|e| bad(e.to_string()))?
+        } else {
+            return Err(bad("expected a path starting with '/' or an http(s) URL".into()));
+        };
+        if !is_under(&url, base) {
+            return Err(EndpointError::OutsideEndpoint {
+                url: url.to_string(),
+                endpoint: req.endpoint.clone(),
+                base: base.to_string(),
+            });
+        }
+        if !req.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&req.query);
+        }
+        Ok(url)
+    }
+}
+
+fn parse_base(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("expected an http(s) URL with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("a base URL takes no query or fragment".into());
+    }
+    Ok(url)
+}
+
+/// Same origin, and the path within the base path (after normalisation, so
+/// `..` cannot climb out of it).
+fn is_under(url: &Url, base: &Url) -> bool {
+    let base_path = base.path().trim_end_matches('/');
+    url.scheme() == base.scheme()
+        && url.host() == base.host()
+        && url.port_or_known_default() == base.port_or_known_default()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && (url.path() == base_path
+            || url.path().starts_with(&format!("{base_path}/"))
+            || base_path.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decls() -> Vec<EndpointDecl> {
+        vec![
+            EndpointDecl {
+                name: "hub".into(),
+                default_base_url: "https://huggingface.co".into(),
+                env_override: Some("HF_ENDPOINT".into()),
+                description: String::new(),
+            },
+            EndpointDecl {
+                name: "ds".into(),
+                default_base_url: "https://ds.example".into(),
+                env_override: None,
+                description: String::new(),
+            },
+        ]
+    }
+
+    fn req(endpoint: &str, target: &str) -> Request {
+        Request {
+            endpoint: endpoint.into(),
+            target: target.into(),
+            query: vec![("dataset".into(), "a/b c".into())],
+            headers: vec![],
+        }
+    }
+
+    fn resolve(
+        flags: &[(&str, &str)],
+        env: &[(&str, &str)],
+        file: &[(&str, &str)],
+    ) -> Result<Endpoints, EndpointError> {
+        let flags: Vec<_> = flags.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let file = file.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let env: BTreeMap<String, String> =
+            env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        Endpoints::resolve(&decls(), &flags, |k| env.get(k).cloned(), &file).map(|(e, _)| e)
+    }
+
+    #[test]
+    fn precedence_is_flag_env_file_default() {
+        let url = |e: &Endpoints| e.url_for(&req("hub", "/x")).unwrap().origin().ascii_serialization();
+        let file = [("hub", "http://file")];
+        let env = [("HF_ENDPOINT", "http://env")];
+        assert_eq!(url(&resolve(&[("hub", "http://flag")], &env, &file).unwrap()), "http://flag");
+        assert_eq!(url(&resolve(&[], &env, &file).unwrap()), "http://env");
+        assert_eq!(url(&resolve(&[], &[], &file).unwrap()), "http://file");
+        assert_eq!(url(&resolve(&[], &[], &[]).unwrap()), "https://huggingface.co");
+    }
+
+    #[test]
+    fn relative_targets_keep_the_base_path_and_encode_the_query() {
+        let e = resolve(&[("hub", "http://127.0.0.1:9/mirror/")], &[], &[]).unwrap();
+        assert_eq!(
+            e.url_for(&req("hub", "/parquet")).unwrap().as_str(),
+            "http://127.0.0.1:9/mirror/parquet?dataset=a%2Fb+c"
+        );
+    }
+
+    #[test]
+    fn requests_outside_declared_endpoints_are_refused() {
+        let e = resolve(&[("hub", "http://127.0.0.1:9/mirror")], &[], &[]).unwrap();
+        let refused = |endpoint: &str, target: &str| e.url_for(&req(endpoint, target)).unwrap_err();
+        assert!(matches!(refused("other", "/x"), EndpointError::Undeclared(..)));
+        assert_eq!(
+            refused("other", "/x").to_string(),
+            "refused a request to undeclared endpoint \"other\" (the plugin declares: ds, hub)"
+        );
+        for target in [
+            "https://evil.example/mirror/x",
+            "http://127.0.0.1:10/mirror/x",
+            "http://127.0.0.1:9/elsewhere",
+            "http://127.0.0.1:9/mirror/../etc",
+            "/../secret",
+            "http://user@127.0.0.1:9/mirror/x",
+        ] {
+            assert!(
+                matches!(refused("hub", target), EndpointError::OutsideEndpoint { .. }),
+                "{target}"
+            );
+        }
+        assert!(matches!(refused("hub", "relative"), EndpointError::BadTarget(..)));
+        assert!(e.url_for(&req("hub", "http://127.0.0.1:9/mirror/api?x=1")).is_ok());
+    }
+
+    #[test]
+    fn bad_configuration_is_reported() {
+        let err = resolve(&[("nope", "http://x")], &[], &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--endpoint \"nope\" names no endpoint of this plugin (it declares: hub, ds)"
+        );
+        let err = resolve(&[], &[("HF_ENDPOINT", "ftp://x")], &[]).unwrap_err();
+        assert!(err.to_string().contains("environment variable HF_ENDPOINT"), "{err}");
+    }
+}

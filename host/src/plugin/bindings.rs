@@ -1,0 +1,151 @@
+//! The generated WIT bindings and their conversion to and from `crate::model`.
+
+use crate::model;
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "connector",
+});
+
+use exports::aiod::connector::types as wit;
+
+pub fn context(platform: &str) -> wit::Context {
+    wit::Context {
+        platform: platform.to_string(),
+    }
+}
+
+pub fn follow_up((request, response): &(model::Request, model::Response)) -> wit::FollowUp {
+    wit::FollowUp {
+        request: request.into(),
+        response: response.into(),
+    }
+}
+
+/// Bodies must be JSON; anything else breaks the contract.
+pub fn mapped(m: wit::Mapped) -> Result<model::Mapped, String> {
+    let assets = m
+        .assets
+        .into_iter()
+        .map(|a| {
+            let body = serde_json::from_str(&a.body).map_err(|e| {
+                format!(
+                    "returned a body for {:?} that is not JSON: {e}",
+                    a.platform_resource_identifier
+                )
+            })?;
+            Ok(model::Asset {
+                asset_type: a.asset_type,
+                platform_resource_identifier: a.platform_resource_identifier,
+                body,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(model::Mapped {
+        assets,
+        warnings: m.warnings,
+    })
+}
+
+impl From<wit::PluginInfo> for model::PluginInfo {
+    fn from(i: wit::PluginInfo) -> Self {
+        model::PluginInfo {
+            name: i.name,
+            version: i.version,
+            platform: i.platform,
+            endpoints: i
+                .endpoints
+                .into_iter()
+                .map(|e| model::EndpointDecl {
+                    name: e.name,
+                    default_base_url: e.default_base_url,
+                    env_override: e.env_override,
+                    description: e.description,
+                })
+                .collect(),
+            asset_types: i.asset_types,
+        }
+    }
+}
+
+impl From<&model::SyncMode> for wit::SyncMode {
+    fn from(m: &model::SyncMode) -> Self {
+        match m {
+            model::SyncMode::All => wit::SyncMode::All,
+            model::SyncMode::Since(t) => wit::SyncMode::Since(t.clone()),
+            model::SyncMode::Id(id) => wit::SyncMode::Id(id.clone()),
+        }
+    }
+}
+
+impl From<&model::Request> for wit::Request {
+    fn from(r: &model::Request) -> Self {
+        wit::Request {
+            endpoint: r.endpoint.clone(),
+            target: r.target.clone(),
+            query: r.query.clone(),
+            headers: r.headers.clone(),
+        }
+    }
+}
+
+impl From<wit::Request> for model::Request {
+    fn from(r: wit::Request) -> Self {
+        model::Request {
+            endpoint: r.endpoint,
+            target: r.target,
+            query: r.query,
+            headers: r.headers,
+        }
+    }
+}
+
+impl From<&model::Response> for wit::Response {
+    fn from(r: &model::Response) -> Self {
+        wit::Response {
+            status: r.status,
+            headers: r.headers.clone(),
+            body: r.body.clone(),
+        }
+    }
+}
+
+impl From<&model::SourceRecord> for wit::SourceRecord {
+    fn from(r: &model::SourceRecord) -> Self {
+        wit::SourceRecord {
+            id: r.id.clone(),
+            label: r.label.clone(),
+            version: r.version.clone(),
+            data: r.data.clone(),
+            follow_ups: r.follow_ups.iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<wit::Page> for model::Page {
+    fn from(p: wit::Page) -> Self {
+        model::Page {
+            records: p
+                .records
+                .into_iter()
+                .map(|r| model::SourceRecord {
+                    id: r.id,
+                    label: r.label,
+                    version: r.version,
+                    data: r.data,
+                    follow_ups: r.follow_ups.into_iter().map(Into::into).collect(),
+                })
+                .collect(),
+            next: p.next.map(Into::into),
+        }
+    }
+}
+
+impl From<wit::RecordError> for model::RecordError {
+    fn from(e: wit::RecordError) -> Self {
+        match e {
+            wit::RecordError::Skip(s) => model::RecordError::Skip(s),
+            wit::RecordError::Invalid(s) => model::RecordError::Invalid(s),
+        }
+    }
+}
