@@ -89,7 +89,9 @@ fn parse_endpoint(s: &str) -> Result<(String, String), String> {
         Some((name, url)) if !name.trim().is_empty() && !url.trim().is_empty() => {
             Ok((name.trim().to_string(), url.trim().to_string()))
         }
-        _ => Err(format!("expected NAME=URL, e.g. hub=http://127.0.0.1:8900, got {s:?}")),
+        _ => Err(format!(
+            "expected NAME=URL, e.g. hub=http://127.0.0.1:8900, got {s:?}"
+        )),
     }
 }
 
@@ -105,7 +107,10 @@ mod tests {
 
     #[test]
     fn endpoint_flag_parses() {
-        assert_eq!(parse_endpoint("hub=http://x:1"), Ok(("hub".into(), "http://x:1".into())));
+        assert_eq!(
+            parse_endpoint("hub=http://x:1"),
+            Ok(("hub".into(), "http://x:1".into()))
+        );
         assert!(parse_endpoint("hub").is_err());
     }
 }

@@ -42,7 +42,8 @@ pub fn load(explicit: Option<&Path>) -> Result<FileConfig> {
     };
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    let mut config = parse(&text).with_context(|| format!("invalid config file {}", path.display()))?;
+    let mut config =
+        parse(&text).with_context(|| format!("invalid config file {}", path.display()))?;
     config.path = Some(path);
     Ok(config)
 }
@@ -72,7 +73,9 @@ pub fn parse(text: &str) -> Result<FileConfig> {
                 config.request_timeout_seconds = Some(secs);
             }
             k if KNOWN_KEYS.contains(&k) => {}
-            other => config.warnings.push(format!("unknown key {other:?} ignored")),
+            other => config
+                .warnings
+                .push(format!("unknown key {other:?} ignored")),
         }
     }
     Ok(config)

@@ -9,6 +9,8 @@ use url::Url;
 #[derive(Debug, Clone)]
 pub struct Endpoints {
     bases: BTreeMap<String, Url>,
+    /// Per endpoint, where its base URL came from (for the log).
+    origins: BTreeMap<String, String>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -37,14 +39,13 @@ pub enum EndpointError {
 impl Endpoints {
     /// Resolves each declared endpoint: `--endpoint` flag, then the plugin's
     /// environment variable (e.g. `HF_ENDPOINT`), then the config file's
-    /// `[endpoints]` table, then the plugin's default. Also returns, per
-    /// endpoint, its URL and where that came from, for the log.
+    /// `[endpoints]` table, then the plugin's default.
     pub fn resolve(
         decls: &[EndpointDecl],
         flags: &[(String, String)],
         env: impl Fn(&str) -> Option<String>,
         file: &BTreeMap<String, String>,
-    ) -> Result<(Endpoints, Vec<(String, Url, String)>), EndpointError> {
+    ) -> Result<Endpoints, EndpointError> {
         let declared = || {
             decls
                 .iter()
@@ -58,7 +59,7 @@ impl Endpoints {
             }
         }
         let mut bases = BTreeMap::new();
-        let mut report = Vec::new();
+        let mut origins = BTreeMap::new();
         for d in decls {
             let from_env = d.env_override.as_deref().and_then(|var| {
                 env(var)
@@ -82,10 +83,18 @@ impl Endpoints {
                 origin: source.clone(),
                 reason,
             })?;
-            report.push((d.name.clone(), base.clone(), source));
             bases.insert(d.name.clone(), base);
+            origins.insert(d.name.clone(), source);
         }
-        Ok((Endpoints { bases }, report))
+        Ok(Endpoints { bases, origins })
+    }
+
+    /// `name = URL (from SOURCE)` per endpoint.
+    pub fn describe(&self) -> Vec<String> {
+        self.bases
+            .iter()
+            .map(|(name, url)| format!("endpoint {name} = {url} (from {})", self.origins[name]))
+            .collect()
     }
 
     /// The URL a request goes to, if it stays within its declared endpoint.
@@ -103,7 +112,9 @@ impl Endpoints {
             let joined = format!("{}{}", base.as_str().trim_end_matches('/'), req.target);
             Url::parse(&joined).map_err(|e| bad(e.to_string()))?
         } else {
-            return Err(bad("expected a path starting with '/' or an http(s) URL".into()));
+            return Err(bad(
+                "expected a path starting with '/' or an http(s) URL".into()
+            ));
         };
         if !is_under(&url, base) {
             return Err(EndpointError::OutsideEndpoint {
@@ -179,22 +190,41 @@ mod tests {
         env: &[(&str, &str)],
         file: &[(&str, &str)],
     ) -> Result<Endpoints, EndpointError> {
-        let flags: Vec<_> = flags.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-        let file = file.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-        let env: BTreeMap<String, String> =
-            env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-        Endpoints::resolve(&decls(), &flags, |k| env.get(k).cloned(), &file).map(|(e, _)| e)
+        let flags: Vec<_> = flags
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let file = file
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        Endpoints::resolve(&decls(), &flags, |k| env.get(k).cloned(), &file)
     }
 
     #[test]
     fn precedence_is_flag_env_file_default() {
-        let url = |e: &Endpoints| e.url_for(&req("hub", "/x")).unwrap().origin().ascii_serialization();
+        let url = |e: &Endpoints| {
+            e.url_for(&req("hub", "/x"))
+                .unwrap()
+                .origin()
+                .ascii_serialization()
+        };
         let file = [("hub", "http://file")];
         let env = [("HF_ENDPOINT", "http://env")];
-        assert_eq!(url(&resolve(&[("hub", "http://flag")], &env, &file).unwrap()), "http://flag");
+        assert_eq!(
+            url(&resolve(&[("hub", "http://flag")], &env, &file).unwrap()),
+            "http://flag"
+        );
         assert_eq!(url(&resolve(&[], &env, &file).unwrap()), "http://env");
         assert_eq!(url(&resolve(&[], &[], &file).unwrap()), "http://file");
-        assert_eq!(url(&resolve(&[], &[], &[]).unwrap()), "https://huggingface.co");
+        assert_eq!(
+            url(&resolve(&[], &[], &[]).unwrap()),
+            "https://huggingface.co"
+        );
     }
 
     #[test]
@@ -210,7 +240,10 @@ mod tests {
     fn requests_outside_declared_endpoints_are_refused() {
         let e = resolve(&[("hub", "http://127.0.0.1:9/mirror")], &[], &[]).unwrap();
         let refused = |endpoint: &str, target: &str| e.url_for(&req(endpoint, target)).unwrap_err();
-        assert!(matches!(refused("other", "/x"), EndpointError::Undeclared(..)));
+        assert!(matches!(
+            refused("other", "/x"),
+            EndpointError::Undeclared(..)
+        ));
         assert_eq!(
             refused("other", "/x").to_string(),
             "refused a request to undeclared endpoint \"other\" (the plugin declares: ds, hub)"
@@ -224,12 +257,21 @@ mod tests {
             "http://user@127.0.0.1:9/mirror/x",
         ] {
             assert!(
-                matches!(refused("hub", target), EndpointError::OutsideEndpoint { .. }),
+                matches!(
+                    refused("hub", target),
+                    EndpointError::OutsideEndpoint { .. }
+                ),
                 "{target}"
             );
         }
-        assert!(matches!(refused("hub", "relative"), EndpointError::BadTarget(..)));
-        assert!(e.url_for(&req("hub", "http://127.0.0.1:9/mirror/api?x=1")).is_ok());
+        assert!(matches!(
+            refused("hub", "relative"),
+            EndpointError::BadTarget(..)
+        ));
+        assert!(
+            e.url_for(&req("hub", "http://127.0.0.1:9/mirror/api?x=1"))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -240,6 +282,9 @@ mod tests {
             "--endpoint \"nope\" names no endpoint of this plugin (it declares: hub, ds)"
         );
         let err = resolve(&[], &[("HF_ENDPOINT", "ftp://x")], &[]).unwrap_err();
-        assert!(err.to_string().contains("environment variable HF_ENDPOINT"), "{err}");
+        assert!(
+            err.to_string().contains("environment variable HF_ENDPOINT"),
+            "{err}"
+        );
     }
 }

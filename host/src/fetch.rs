@@ -25,7 +25,11 @@ impl Fetcher {
         Ok(Fetcher { client })
     }
 
-    pub async fn get(&self, url: Url, headers: &[(String, String)]) -> Result<Response, TransportError> {
+    pub async fn get(
+        &self,
+        url: Url,
+        headers: &[(String, String)],
+    ) -> Result<Response, TransportError> {
         let mut req = self.client.get(url);
         for (name, value) in headers {
             req = req.header(name, value);
@@ -35,10 +39,19 @@ impl Fetcher {
         let headers = resp
             .headers()
             .iter()
-            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let body = resp.bytes().await.map_err(describe)?.to_vec();
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 }
 

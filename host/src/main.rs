@@ -39,26 +39,34 @@ fn main() -> ExitCode {
 fn run(args: cli::RunArgs) -> Result<ExitCode> {
     let mode = mode::sync_mode(args.mode, args.value.as_deref())?;
     if !args.dry_run {
-        bail!("uploading to AIoD is not available in this version yet; add --dry-run to see the assets");
+        bail!(
+            "uploading to AIoD is not available in this version yet; add --dry-run to see the assets"
+        );
     }
     let config = config::load(args.config.as_deref())?;
     for warning in &config.warnings {
-        let path = config.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        let path = config
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         tracing::warn!("config file {path}: {warning}");
     }
 
     let mut plugin = plugin::Plugin::load(&args.plugin)?;
     tracing::info!(plugin = %plugin.describe(), "plugin loaded");
-    let (endpoints, resolved) = endpoints::Endpoints::resolve(
+    let endpoints = endpoints::Endpoints::resolve(
         &plugin.info().endpoints,
         &args.endpoint,
         |var| std::env::var(var).ok(),
         &config.endpoints,
     )?;
-    for (name, url, source) in &resolved {
-        tracing::info!("endpoint {name} = {url} (from {source})");
+    for line in endpoints.describe() {
+        tracing::info!("{line}");
     }
-    let timeout = config.request_timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+    let timeout = config
+        .request_timeout_seconds
+        .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
     let fetcher = fetch::Fetcher::new(Duration::from_secs_f64(timeout))?;
     let platform = args
         .platform_name

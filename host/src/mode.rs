@@ -46,9 +46,13 @@ pub fn parse_since(value: &str) -> Result<String, ModeError> {
     let v = value.trim();
     let instant: DateTime<Utc> = if let Ok(t) = DateTime::parse_from_rfc3339(v) {
         t.with_timezone(&Utc)
-    } else if let Some(t) = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
+    } else if let Some(t) = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
     {
         t.and_utc()
     } else if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
@@ -94,6 +98,9 @@ mod tests {
             sync_mode(ModeArg::Since, Some("2024-02-30")),
             Err(ModeError::BadTimestamp(_))
         ));
-        assert_eq!(sync_mode(ModeArg::Id, Some(" a/b ")), Ok(SyncMode::Id("a/b".into())));
+        assert_eq!(
+            sync_mode(ModeArg::Id, Some(" a/b ")),
+            Ok(SyncMode::Id("a/b".into()))
+        );
     }
 }

@@ -88,13 +88,14 @@ pub async fn run<S: Sink>(job: Job<'_>, sink: &mut S) -> Result<Summary, SyncErr
         while let Some(request) = next.take() {
             let url = endpoints.url_for(&request)?;
             tracing::debug!(%url, "listing page");
-            let response = fetcher
-                .get(url, &request.headers)
-                .await
-                .map_err(|e| SyncError::Unreachable {
-                    endpoint: request.endpoint.clone(),
-                    message: e.to_string(),
-                })?;
+            let response =
+                fetcher
+                    .get(url, &request.headers)
+                    .await
+                    .map_err(|e| SyncError::Unreachable {
+                        endpoint: request.endpoint.clone(),
+                        message: e.to_string(),
+                    })?;
             let page = plugin
                 .handle_page(&platform, &mode, &request, &response)
                 .map_err(|e| match e {

@@ -96,8 +96,7 @@ fn build_plugins(root: &Path) -> Result<()> {
             .join(WASM_TARGET)
             .join("plugin")
             .join(format!("{}.wasm", package.replace('-', "_")));
-        let module =
-            std::fs::read(&core).with_context(|| format!("reading {}", core.display()))?;
+        let module = std::fs::read(&core).with_context(|| format!("reading {}", core.display()))?;
         let component = componentize(&module)
             .with_context(|| format!("making a component of {}", core.display()))?;
         let out = root.join("plugins").join(format!("{stem}.wasm"));
@@ -161,7 +160,13 @@ impl Drop for Reaper {
 
 fn demo(root: &Path, run_args: &[String]) -> Result<()> {
     use std::io::{BufRead, BufReader};
-    run(cargo(root).args(["build", "--package", "aiod-host", "--package", "local-servers"]))?;
+    run(cargo(root).args([
+        "build",
+        "--package",
+        "aiod-host",
+        "--package",
+        "local-servers",
+    ]))?;
     let bin = root.join("target").join("debug");
     let mut child = Command::new(bin.join("local-servers"))
         .args(["--addr", "127.0.0.1:0"])

@@ -73,7 +73,10 @@ mod tests {
     #[test]
     fn binary_kinds() {
         assert_eq!(check_binary(b"hello"), Err(ContractError::NotWasm));
-        assert_eq!(check_binary(b"\0asm\x01\0\0\0"), Err(ContractError::CoreModule));
+        assert_eq!(
+            check_binary(b"\0asm\x01\0\0\0"),
+            Err(ContractError::CoreModule)
+        );
         assert_eq!(check_binary(b"\0asm\x0d\0\x01\0"), Ok(()));
     }
 
@@ -87,6 +90,9 @@ mod tests {
             "plugin built for aiod:connector@2.0.0; this host supports 0.1.x"
         );
         let err = check_export_names(&["wasi:cli/run@0.2.0"]).unwrap_err();
-        assert!(err.to_string().contains("its exports: wasi:cli/run@0.2.0"), "{err}");
+        assert!(
+            err.to_string().contains("its exports: wasi:cli/run@0.2.0"),
+            "{err}"
+        );
     }
 }

@@ -8,14 +8,15 @@
 mod bindings;
 mod contract;
 
-use crate::model::{Mapped, Page, PluginInfo, RecordError, Request, Response, SourceRecord, SyncMode};
+use crate::model::{
+    Mapped, Page, PluginInfo, RecordError, Request, Response, SourceRecord, SyncMode,
+};
 use anyhow::{Context as _, Result};
 use bindings::Connector;
 use std::path::{Path, PathBuf};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-
 
 /// Why a plugin call produced nothing usable.
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +127,12 @@ impl Plugin {
 
     /// `name version`, for messages.
     pub fn describe(&self) -> String {
-        format!("{} {} ({})", self.info.name, self.info.version, self.path.display())
+        format!(
+            "{} {} ({})",
+            self.info.name,
+            self.info.version,
+            self.path.display()
+        )
     }
 
     fn broken(&self, message: impl std::fmt::Display) -> CallError {

@@ -82,10 +82,7 @@ pub fn handle_page(
             Mode::Id(id) => format!("lookup of dataset {id:?}"),
             _ => "dataset listing".to_string(),
         };
-        return Err(format!(
-            "{what} failed: HTTP {status}: {}",
-            snippet(body)
-        ));
+        return Err(format!("{what} failed: HTTP {status}: {}", snippet(body)));
     }
     let parsed: Value = serde_json::from_slice(body)
         .map_err(|e| format!("Hugging Face answered with invalid JSON: {e}"))?;
@@ -96,7 +93,10 @@ pub fn handle_page(
         }
         (_, Value::Array(items)) => items,
         (_, other) => {
-            return Err(format!("expected a JSON array of datasets, got {}", kind(&other)));
+            return Err(format!(
+                "expected a JSON array of datasets, got {}",
+                kind(&other)
+            ));
         }
     };
 
@@ -109,8 +109,14 @@ pub fn handle_page(
         if let Some(cutoff) = cutoff {
             // Newest first: the first older dataset ends the sync, this page included.
             let modified = item.get("lastModified").and_then(Value::as_str);
-            if modified.and_then(timestamp::parse).is_some_and(|m| m < cutoff) {
-                return Ok(ListingPage { records, next: None });
+            if modified
+                .and_then(timestamp::parse)
+                .is_some_and(|m| m < cutoff)
+            {
+                return Ok(ListingPage {
+                    records,
+                    next: None,
+                });
             }
         }
         records.push(found(index, item));
@@ -223,7 +229,11 @@ mod tests {
     #[test]
     fn since_never_sends_direction() {
         let r = start(&Mode::Since("2024-01-01T00:00:00Z".into())).unwrap();
-        assert!(r.query.iter().any(|(k, v)| k == "sort" && v == "lastModified"));
+        assert!(
+            r.query
+                .iter()
+                .any(|(k, v)| k == "sort" && v == "lastModified")
+        );
         assert!(!r.query.iter().any(|(k, _)| k == "direction"));
     }
 
@@ -259,15 +269,20 @@ mod tests {
         assert_eq!(start(&mode).unwrap().target, "/api/datasets/user/ds");
         let page = handle_page(&mode, 200, &[], br#"{"_id":"1","id":"user/ds"}"#).unwrap();
         assert_eq!(page.records.len(), 1);
-        let err = handle_page(&mode, 404, &[], br#"{"error":"Repository not found"}"#)
-            .unwrap_err();
-        assert!(err.contains("\"user/ds\" not found on Hugging Face (HTTP 404)"), "{err}");
+        let err = handle_page(&mode, 404, &[], br#"{"error":"Repository not found"}"#).unwrap_err();
+        assert!(
+            err.contains("\"user/ds\" not found on Hugging Face (HTTP 404)"),
+            "{err}"
+        );
     }
 
     #[test]
     fn listing_errors_name_status_and_body() {
         let err = handle_page(&Mode::All, 500, &[], b"Internal Server Error.").unwrap_err();
-        assert_eq!(err, "dataset listing failed: HTTP 500: Internal Server Error.");
+        assert_eq!(
+            err,
+            "dataset listing failed: HTTP 500: Internal Server Error."
+        );
         let err = handle_page(&Mode::All, 200, &[], b"{\"a\":1}").unwrap_err();
         assert!(err.contains("expected a JSON array"), "{err}");
     }

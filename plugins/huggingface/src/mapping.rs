@@ -111,12 +111,9 @@ pub fn map_dataset(
         platform_resource_identifier: oid,
         name,
         same_as: format!("https://huggingface.co/datasets/{name}"),
-        description: ds
-            .description
-            .filter(|d| !d.is_empty())
-            .map(|d| Text {
-                plain: truncate_description(d),
-            }),
+        description: ds.description.filter(|d| !d.is_empty()).map(|d| Text {
+            plain: truncate_description(d),
+        }),
         date_published: ds.created_at.as_deref(),
         license,
         distribution,
@@ -307,10 +304,21 @@ mod tests {
         let data = json!({"_id": "abc", "id": "org/ds"}).to_string();
         for (status, text, expect) in [
             (404, r#"{"error": "Not found."}"#, "HTTP 404: Not found."),
-            (500, "Internal Server Error.", "HTTP 500: Internal Server Error."),
-            (0, "connection refused", "request failed: connection refused"),
+            (
+                500,
+                "Internal Server Error.",
+                "HTTP 500: Internal Server Error.",
+            ),
+            (
+                0,
+                "connection refused",
+                "request failed: connection refused",
+            ),
         ] {
-            let p = Some(ParquetResponse { status, body: text.as_bytes() });
+            let p = Some(ParquetResponse {
+                status,
+                body: text.as_bytes(),
+            });
             let m = map_dataset("huggingface", &data, p).unwrap();
             assert_eq!(body(&m)["distribution"], json!([]));
             assert_eq!(
@@ -322,8 +330,15 @@ mod tests {
 
     #[test]
     fn malformed_records_are_invalid_with_a_reason() {
-        assert!(map_dataset("h", "[]", None).unwrap_err().contains("not a Hugging Face dataset"));
-        assert_eq!(map_dataset("h", r#"{"_id":"a"}"#, None).unwrap_err(), "dataset has no 'id'");
+        assert!(
+            map_dataset("h", "[]", None)
+                .unwrap_err()
+                .contains("not a Hugging Face dataset")
+        );
+        assert_eq!(
+            map_dataset("h", r#"{"_id":"a"}"#, None).unwrap_err(),
+            "dataset has no 'id'"
+        );
         assert_eq!(
             map_dataset("h", r#"{"id":"a/b"}"#, None).unwrap_err(),
             "dataset \"a/b\" has no '_id'"

@@ -84,7 +84,10 @@ mod tests {
 
     #[test]
     fn epoch_and_known_instants() {
-        assert_eq!(parse("1970-01-01T00:00:00Z"), Some(Instant { secs: 0, nanos: 0 }));
+        assert_eq!(
+            parse("1970-01-01T00:00:00Z"),
+            Some(Instant { secs: 0, nanos: 0 })
+        );
         assert_eq!(
             parse("2022-03-02T23:29:22.000Z").unwrap().secs,
             1_646_263_762

@@ -1,0 +1,109 @@
+//! `run --mode all --dry-run` prints exactly the expected bodies.
+
+use crate::support::*;
+use local_servers::{HfState, LocalServer};
+use serde_json::{Value, json};
+
+fn expected() -> Vec<Value> {
+    include_str!("../data/expected/huggingface-recorded.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn all_mode_prints_the_expected_body_of_every_recorded_dataset() {
+    let server = LocalServer::start(HfState::recorded()).unwrap();
+    let out = dry_run(&server, &["--mode", "all"]);
+    let actual = assets(&out);
+    let expected = expected();
+    assert_eq!(actual.len(), expected.len(), "{}", stderr(&out));
+    for (e, a) in expected.iter().zip(&actual) {
+        assert_json_eq(e["body"]["name"].as_str().unwrap(), e, a);
+    }
+    assert!(stderr(&out).contains("summary: pages 1, seen 6, assets 6, skipped 0, failed 0"));
+}
+
+#[test]
+fn recorded_values_the_old_connector_tests_expected() {
+    let server = LocalServer::start(HfState::recorded()).unwrap();
+    let actual = assets(&dry_run(&server, &["--mode", "all"]));
+    let by_name = |name: &str| -> &Value {
+        &actual
+            .iter()
+            .find(|a| a["body"]["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"))["body"]
+    };
+
+    let acronym = by_name("acronym_identification");
+    assert_eq!(acronym["platform"], "huggingface");
+    assert_eq!(
+        acronym["platform_resource_identifier"],
+        "621ffdd236468d709f181d58"
+    );
+    assert_eq!(
+        acronym["same_as"],
+        "https://huggingface.co/datasets/acronym_identification"
+    );
+    assert_eq!(acronym["keyword"].as_array().unwrap().len(), 11);
+    let urls: Vec<&str> = acronym["distribution"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["content_url"].as_str().unwrap())
+        .collect();
+    let base = "https://huggingface.co/datasets/acronym_identification/resolve/refs%2Fconvert%2Fparquet/default/acronym_identification";
+    assert_eq!(
+        urls,
+        [
+            format!("{base}-test.parquet"),
+            format!("{base}-train.parquet"),
+            format!("{base}-validation.parquet")
+        ]
+    );
+
+    let licenses: Vec<(&str, &Value)> = actual
+        .iter()
+        .map(|a| (a["body"]["name"].as_str().unwrap(), &a["body"]["license"]))
+        .collect();
+    assert_eq!(
+        licenses,
+        [
+            ("acronym_identification", &json!("mit")),
+            ("rotten_tomatoes", &json!("unknown")),
+            ("0n1xus/codexglue", &Value::Null),
+            ("04-07-22/wep-probes", &json!("apache-2.0")),
+            ("air_dialogue", &json!("cc-by-nc-4.0")),
+            ("bobbydylan/top2k", &Value::Null),
+        ]
+    );
+}
+
+#[test]
+fn platform_name_comes_from_the_environment() {
+    let server = LocalServer::start(HfState::recorded()).unwrap();
+    let base = server.base_url();
+    let out = aiod_host()
+        .env("HF_ENDPOINT", &base)
+        .env("HF_DATASETS_SERVER_ENDPOINT", &base)
+        .env("PLATFORM_NAME", "example")
+        .args(["run", "--mode", "all", "--dry-run", "--plugin"])
+        .arg(plugin_path())
+        .output()
+        .unwrap();
+    let actual = assets(&out);
+    assert!(actual.iter().all(|a| a["body"]["platform"] == "example"));
+}
+
+#[test]
+fn dry_run_sends_requests_only_to_the_local_servers_and_logs_to_stderr() {
+    let server = LocalServer::start(HfState::recorded()).unwrap();
+    let out = dry_run(&server, &["--mode", "all"]);
+    assets(&out);
+    // One listing page and one /parquet per dataset; nothing else.
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths.iter().filter(|p| *p == "/api/datasets").count(), 1);
+    assert_eq!(paths.iter().filter(|p| *p == "/parquet").count(), 6);
+    assert_eq!(paths.len(), 7, "{paths:?}");
+    assert!(stderr(&out).contains("plugin loaded"));
+}

@@ -1,0 +1,217 @@
+//! Bad input gets a clear message and a non-zero exit.
+
+use crate::support::*;
+use local_servers::{HfState, LocalServer};
+use std::process::Output;
+
+fn run_args(args: &[&str]) -> Output {
+    aiod_host().arg("run").args(args).output().unwrap()
+}
+
+fn assert_fails_with(out: &Output, code: i32, message: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert!(err.contains(message), "expected {message:?} in:\n{err}");
+    assert!(out.stdout.is_empty(), "nothing may be printed on stdout");
+}
+
+fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("aiod-host-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn missing_plugin_file() {
+    let out = run_args(&[
+        "--plugin",
+        "plugins/nope.wasm",
+        "--mode",
+        "all",
+        "--dry-run",
+    ]);
+    assert_fails_with(&out, 2, "cannot read plugin file plugins/nope.wasm");
+}
+
+#[test]
+fn a_file_that_is_not_webassembly() {
+    let path = temp_file("text.wasm", b"this is not wasm");
+    let out = run_args(&[
+        "--plugin",
+        path.to_str().unwrap(),
+        "--mode",
+        "all",
+        "--dry-run",
+    ]);
+    assert_fails_with(&out, 2, "not a WebAssembly file");
+}
+
+#[test]
+fn a_core_module_is_not_a_component() {
+    let path = temp_file("core.wasm", &wat::parse_str("(module)").unwrap());
+    let out = run_args(&[
+        "--plugin",
+        path.to_str().unwrap(),
+        "--mode",
+        "all",
+        "--dry-run",
+    ]);
+    assert_fails_with(&out, 2, "a core WebAssembly module, not a component");
+}
+
+#[test]
+fn a_plugin_built_for_another_contract_version() {
+    let component = wat::parse_str(
+        r#"(component
+             (instance $plugin)
+             (export "aiod:connector/plugin@2.0.0" (instance $plugin)))"#,
+    )
+    .unwrap();
+    let path = temp_file("future.wasm", &component);
+    let out = run_args(&[
+        "--plugin",
+        path.to_str().unwrap(),
+        "--mode",
+        "all",
+        "--dry-run",
+    ]);
+    assert_fails_with(
+        &out,
+        2,
+        "plugin built for aiod:connector@2.0.0; this host supports 0.1.x",
+    );
+}
+
+#[test]
+fn a_component_that_is_no_plugin() {
+    let path = temp_file("empty.wasm", &wat::parse_str("(component)").unwrap());
+    let out = run_args(&[
+        "--plugin",
+        path.to_str().unwrap(),
+        "--mode",
+        "all",
+        "--dry-run",
+    ]);
+    assert_fails_with(&out, 2, "not an aiod-host plugin");
+}
+
+#[test]
+fn mode_id_without_value() {
+    let plugin = plugin_path();
+    let out = run_args(&[
+        "--plugin",
+        plugin.to_str().unwrap(),
+        "--mode",
+        "id",
+        "--dry-run",
+    ]);
+    assert_fails_with(&out, 2, "--mode id needs --value");
+}
+
+#[test]
+fn value_with_mode_all() {
+    let plugin = plugin_path();
+    let args = [
+        "--plugin",
+        plugin.to_str().unwrap(),
+        "--mode",
+        "all",
+        "--value",
+        "x",
+        "--dry-run",
+    ];
+    assert_fails_with(&run_args(&args), 2, "--mode all takes no --value");
+}
+
+#[test]
+fn unparsable_since_value() {
+    let plugin = plugin_path();
+    let args = [
+        "--plugin",
+        plugin.to_str().unwrap(),
+        "--mode",
+        "since",
+        "--value",
+        "last tuesday",
+        "--dry-run",
+    ];
+    assert_fails_with(
+        &run_args(&args),
+        2,
+        "--value \"last tuesday\" is not a date or timestamp",
+    );
+}
+
+#[test]
+fn unknown_mode_is_a_usage_error() {
+    let out = run_args(&["--plugin", "x.wasm", "--mode", "delete"]);
+    assert_fails_with(&out, 2, "invalid value 'delete' for '--mode <MODE>'");
+}
+
+#[test]
+fn unreachable_hugging_face() {
+    let out = aiod_host()
+        .env("HF_ENDPOINT", format!("http://127.0.0.1:{}", closed_port()))
+        .args(["run", "--mode", "all", "--dry-run", "--plugin"])
+        .arg(plugin_path())
+        .output()
+        .unwrap();
+    assert_fails_with(&out, 2, "cannot reach endpoint \"hub\": could not connect");
+}
+
+#[test]
+fn a_listing_error_ends_the_sync_with_the_platforms_message() {
+    // The hub answers 404 under a wrong prefix: the plugin reads it, the host reports it.
+    let server = LocalServer::start(HfState::recorded()).unwrap();
+    let out = aiod_host()
+        .env(
+            "HF_ENDPOINT",
+            format!("{}/no-such-prefix", server.base_url()),
+        )
+        .args(["run", "--mode", "all", "--dry-run", "--plugin"])
+        .arg(plugin_path())
+        .output()
+        .unwrap();
+    assert_fails_with(
+        &out,
+        2,
+        "the listing cannot go on: dataset listing failed: HTTP 404",
+    );
+}
+
+#[test]
+fn invalid_endpoint_configuration() {
+    let out = aiod_host()
+        .env("HF_ENDPOINT", "not a url")
+        .args(["run", "--mode", "all", "--dry-run", "--plugin"])
+        .arg(plugin_path())
+        .output()
+        .unwrap();
+    assert_fails_with(
+        &out,
+        2,
+        "endpoint \"hub\" has an invalid base URL \"not a url\" (from environment variable HF_ENDPOINT)",
+    );
+}
+
+#[test]
+fn help_explains_every_run_flag() {
+    let out = aiod_host().args(["run", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--plugin",
+        "--mode",
+        "--value",
+        "--dry-run",
+        "--config",
+        "--endpoint",
+        "--platform-name",
+        "--concurrency",
+        "--app-log-level",
+        "--root-log-level",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the `aiod-host` binary against the local servers, one
+//! module per topic (one test binary keeps linking cheap).
+
+mod support;
+
+mod dry_run;
+mod errors;
+mod modes;
+mod pagination;

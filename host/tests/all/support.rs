@@ -1,0 +1,122 @@
+//! Running `aiod-host` against local servers and reading what it printed.
+
+use local_servers::LocalServer;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The plugin built from source by `cargo xtask build-plugins` (the test command runs it).
+pub fn plugin_path() -> PathBuf {
+    let path = workspace_root().join("plugins").join("huggingface.wasm");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask build-plugins` (or `cargo xtask test`)",
+        path.display()
+    );
+    path
+}
+
+/// `aiod-host` with a clean environment: no inherited endpoint variables, and a
+/// HOME without a `~/.aiod/config.toml`.
+pub fn aiod_host() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aiod-host"));
+    for var in [
+        "HF_ENDPOINT",
+        "HF_DATASETS_SERVER_ENDPOINT",
+        "PLATFORM_NAME",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env(
+        "HOME",
+        std::env::temp_dir().join("aiod-host-tests-empty-home"),
+    );
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+/// `aiod-host run --plugin … --dry-run ARGS` with both Hugging Face endpoints on `server`.
+pub fn dry_run(server: &LocalServer, args: &[&str]) -> Output {
+    let base = server.base_url();
+    aiod_host()
+        .env("HF_ENDPOINT", &base)
+        .env("HF_DATASETS_SERVER_ENDPOINT", &base)
+        .arg("run")
+        .arg("--plugin")
+        .arg(plugin_path())
+        .arg("--dry-run")
+        .args(args)
+        .output()
+        .expect("aiod-host runs")
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts success and returns the JSON lines printed on standard output.
+pub fn assets(out: &Output) -> Vec<Value> {
+    assert!(
+        out.status.success(),
+        "aiod-host failed ({}):\n{}",
+        out.status,
+        stderr(out)
+    );
+    String::from_utf8(out.stdout.clone())
+        .expect("stdout is UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// Compares two JSON values field by field and lists every difference with its path.
+pub fn json_differences(path: &str, expected: &Value, actual: &Value, out: &mut Vec<String>) {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, ev) in e {
+                match a.get(k) {
+                    Some(av) => json_differences(&format!("{path}.{k}"), ev, av, out),
+                    None => out.push(format!("{path}.{k}: missing (expected {ev})")),
+                }
+            }
+            for k in a.keys().filter(|k| !e.contains_key(*k)) {
+                out.push(format!("{path}.{k}: unexpected ({})", a[k]));
+            }
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            if e.len() != a.len() {
+                out.push(format!("{path}: {} items, expected {}", a.len(), e.len()));
+            }
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                json_differences(&format!("{path}[{i}]"), ev, av, out);
+            }
+        }
+        (e, a) if e != a => out.push(format!("{path}: {a}, expected {e}")),
+        _ => {}
+    }
+}
+
+pub fn assert_json_eq(what: &str, expected: &Value, actual: &Value) {
+    let mut diffs = Vec::new();
+    json_differences(what, expected, actual, &mut diffs);
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
