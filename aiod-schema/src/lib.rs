@@ -304,11 +304,10 @@ impl Schema {
             loc.push(Loc::Field(name.clone()));
             match props.get(name) {
                 // pydantic v1: an optional field accepts null.
-                Some(_) if value.is_null() => {
-                    if required.contains(&name.as_str()) {
-                        out.push(none_not_allowed(loc));
-                    }
+                Some(_) if value.is_null() && required.contains(&name.as_str()) => {
+                    out.push(none_not_allowed(loc));
                 }
+                Some(_) if value.is_null() => {}
                 Some(prop) => self.check(prop, value, loc, out),
                 None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => out
                     .push(Violation {
