@@ -1,5 +1,6 @@
 //! The command line.
 
+use crate::aiod::upload::ExistingStrategy;
 use crate::mode::ModeArg;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -45,6 +46,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// How to learn which assets AIoD already has: page the platform's listing once, or look
+    /// each asset up; auto = listing for --mode all, lookups otherwise.
+    #[arg(long, value_enum, default_value_t = ExistingStrategy::Auto)]
+    pub existing: ExistingStrategy,
+
+    #[command(flatten)]
+    pub aiod: AiodArgs,
+
     /// Config file: the aiondemand SDK's config.toml, optionally with an [endpoints] table
     /// of plugin endpoint base URLs [default: ~/.aiod/config.toml if it exists].
     #[arg(long, value_name = "FILE")]
@@ -56,8 +65,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME=URL", value_parser = parse_endpoint)]
     pub endpoint: Vec<(String, String)>,
 
-    /// AIoD platform name put on every asset [default: the plugin's platform].
-    #[arg(long, env = "PLATFORM_NAME", value_name = "NAME")]
+    /// AIoD platform name put on every asset [default: PLATFORM_NAME from the env file, else the
+    /// plugin's platform, e.g. huggingface].
+    #[arg(long, env = "PLATFORM_NAME", hide_env_values = true, value_name = "NAME")]
     pub platform_name: Option<String>,
 
     /// Follow-up requests (e.g. the parquet list of each dataset) in flight at once.
@@ -66,6 +76,38 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub logs: LogArgs,
+}
+
+/// Where AIoD is. Each flag overrides its environment variable, which overrides the config
+/// file, which overrides the default. The client secret is never a flag: it comes from
+/// CLIENT_SECRET in the environment or in the env file.
+#[derive(Debug, Args)]
+pub struct AiodArgs {
+    /// AIoD REST API base URL [config: api_server; default: https://api.aiodp.eu/].
+    #[arg(long, env = "AIOD_API_SERVER", hide_env_values = true, value_name = "URL")]
+    pub api_server: Option<String>,
+
+    /// AIoD API version path, e.g. v2; an empty value uses the unversioned API [config: version;
+    /// default: v2].
+    #[arg(long, env = "AIOD_API_VERSION", hide_env_values = true, value_name = "V")]
+    pub api_version: Option<String>,
+
+    /// Keycloak base URL [config: auth_server; default: https://auth.aiodp.eu/aiod-auth/].
+    #[arg(long, env = "AIOD_AUTH_SERVER", hide_env_values = true, value_name = "URL")]
+    pub auth_server: Option<String>,
+
+    /// Keycloak realm [config: realm; default: aiod].
+    #[arg(long, env = "AIOD_REALM", hide_env_values = true, value_name = "REALM")]
+    pub realm: Option<String>,
+
+    /// Keycloak client id of this connector [config: client_id; default: aiod-sdk].
+    #[arg(long, env = "AIOD_CLIENT_ID", hide_env_values = true, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// Dotenv file with CLIENT_SECRET (and optionally PLATFORM_NAME); variables already in the
+    /// environment win [default: ~/.aiod/<plugin name>/.env, e.g. ~/.aiod/huggingface/.env].
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
 }
 
 /// Log levels, named as in today's Python connector.

@@ -5,23 +5,18 @@ use anyhow::{Context as _, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Keys this host reads; the SDK's keys are read by the uploader.
-const KNOWN_KEYS: &[&str] = &[
-    "api_server",
-    "version",
-    "auth_server",
-    "realm",
-    "client_id",
-    "request_timeout_seconds",
-    "endpoints",
-];
-
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct FileConfig {
     /// Where it was read from; `None` when no file exists.
     pub path: Option<PathBuf>,
     pub endpoints: BTreeMap<String, String>,
     pub request_timeout_seconds: Option<f64>,
+    /// The SDK's AIoD settings, as written (defaults are applied by `aiod::settings`).
+    pub api_server: Option<String>,
+    pub version: Option<String>,
+    pub auth_server: Option<String>,
+    pub realm: Option<String>,
+    pub client_id: Option<String>,
     /// Unknown keys and the like: worth a warning, not a failure.
     pub warnings: Vec<String>,
 }
@@ -72,7 +67,20 @@ pub fn parse(text: &str) -> Result<FileConfig> {
                     .context("request_timeout_seconds must be a positive number")?;
                 config.request_timeout_seconds = Some(secs);
             }
-            k if KNOWN_KEYS.contains(&k) => {}
+            "api_server" | "version" | "auth_server" | "realm" | "client_id" => {
+                let text = value
+                    .as_str()
+                    .with_context(|| format!("{key} must be a string"))?
+                    .to_string();
+                let slot = match key.as_str() {
+                    "api_server" => &mut config.api_server,
+                    "version" => &mut config.version,
+                    "auth_server" => &mut config.auth_server,
+                    "realm" => &mut config.realm,
+                    _ => &mut config.client_id,
+                };
+                *slot = Some(text);
+            }
             other => config
                 .warnings
                 .push(format!("unknown key {other:?} ignored")),
@@ -93,6 +101,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.endpoints["hub"], "http://127.0.0.1:8900");
+        assert_eq!(c.api_server.as_deref(), Some("http://localhost/"));
+        assert_eq!(c.client_id.as_deref(), Some("x"));
+        assert_eq!(c.version, None);
         assert_eq!(c.request_timeout_seconds, Some(5.0));
         assert_eq!(c.warnings, ["unknown key \"colour\" ignored"]);
     }
@@ -102,5 +113,6 @@ mod tests {
         assert!(parse("request_timeout_seconds = 'soon'").is_err());
         assert!(parse("endpoints = 'x'").is_err());
         assert!(parse("[endpoints]\nhub = 3").is_err());
+        assert!(parse("version = 2").is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! `--dry-run`: assets as JSON lines on standard output instead of uploads.
 
 use crate::model::{Asset, SourceRecord};
-use crate::sync::Sink;
+use crate::sync::{Outcome, PutError, Sink};
 use std::io::Write;
 
 pub struct DryRun<W: Write> {
@@ -19,9 +19,12 @@ impl<W: Write> DryRun<W> {
 }
 
 impl<W: Write> Sink for DryRun<W> {
-    async fn put(&mut self, _record: &SourceRecord, asset: Asset) -> anyhow::Result<()> {
-        serde_json::to_writer(&mut self.out, &asset)?;
-        self.out.write_all(b"\n")?;
-        Ok(())
+    async fn put(&mut self, _record: &SourceRecord, asset: Asset) -> Result<Outcome, PutError> {
+        let mut line = serde_json::to_vec(&asset).expect("assets serialise");
+        line.push(b'\n');
+        self.out
+            .write_all(&line)
+            .map_err(|e| PutError::Fatal(format!("cannot write to standard output: {e}")))?;
+        Ok(Outcome::Printed)
     }
 }

@@ -25,6 +25,11 @@ impl Fetcher {
         Ok(Fetcher { client })
     }
 
+    /// The shared client, for the other callers of the same hosts' pools.
+    pub fn client(&self) -> reqwest::Client {
+        self.client.clone()
+    }
+
     pub async fn get(
         &self,
         url: Url,
@@ -56,7 +61,7 @@ impl Fetcher {
 }
 
 /// reqwest's message plus its causes ("connection refused" lives in the chain).
-fn describe(e: reqwest::Error) -> TransportError {
+pub fn describe(e: reqwest::Error) -> TransportError {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

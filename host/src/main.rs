@@ -1,6 +1,7 @@
 //! `aiod-host`: the command-line entry point. Everything with side effects is
 //! wired together here; the logic lives in the modules.
 
+mod aiod;
 mod cli;
 mod config;
 mod dry_run;
@@ -12,7 +13,8 @@ mod model;
 mod plugin;
 mod sync;
 
-use anyhow::{Context as _, Result, bail};
+use aiod::upload::ExistingStrategy;
+use anyhow::{Context as _, Result};
 use clap::Parser;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,56 +40,79 @@ fn main() -> ExitCode {
 
 fn run(args: cli::RunArgs) -> Result<ExitCode> {
     let mode = mode::sync_mode(args.mode, args.value.as_deref())?;
-    if !args.dry_run {
-        bail!(
-            "uploading to AIoD is not available in this version yet; add --dry-run to see the assets"
-        );
-    }
     let config = config::load(args.config.as_deref())?;
     for warning in &config.warnings {
-        let path = config
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
+        let path = config.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
         tracing::warn!("config file {path}: {warning}");
     }
 
     let mut plugin = plugin::Plugin::load(&args.plugin)?;
     tracing::info!(plugin = %plugin.describe(), "plugin loaded");
-    let endpoints = endpoints::Endpoints::resolve(
-        &plugin.info().endpoints,
-        &args.endpoint,
-        |var| std::env::var(var).ok(),
-        &config.endpoints,
-    )?;
+    let env = |var: &str| std::env::var(var).ok();
+    let endpoints =
+        endpoints::Endpoints::resolve(&plugin.info().endpoints, &args.endpoint, env, &config.endpoints)?;
     for line in endpoints.describe() {
         tracing::info!("{line}");
     }
-    let timeout = config
-        .request_timeout_seconds
-        .unwrap_or(DEFAULT_TIMEOUT_SECONDS);
-    let fetcher = fetch::Fetcher::new(Duration::from_secs_f64(timeout))?;
+    let dotenv = aiod::settings::DotEnv::load(
+        args.aiod.env_file.as_deref(),
+        aiod::settings::default_env_file(&plugin.info().name),
+    )?;
     let platform = args
         .platform_name
         .clone()
+        .or_else(|| dotenv.var(&env, "PLATFORM_NAME"))
         .unwrap_or_else(|| plugin.info().platform.clone());
+    let timeout =
+        Duration::from_secs_f64(config.request_timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS));
+    let fetcher = fetch::Fetcher::new(timeout)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let mut sink = dry_run::DryRun::new(std::io::BufWriter::new(std::io::stdout().lock()));
+    let listing = match args.existing {
+        ExistingStrategy::Listing => true,
+        ExistingStrategy::Lookup => false,
+        ExistingStrategy::Auto => mode == model::SyncMode::All,
+    };
     let job = sync::Job {
         plugin: &mut plugin,
         fetcher: &fetcher,
         endpoints: &endpoints,
-        platform,
+        platform: platform.clone(),
         mode,
         concurrency: usize::from(args.concurrency),
     };
-    let summary = runtime.block_on(sync::run(job, &mut sink))?;
-    sink.finish().context("cannot write to standard output")?;
+    let summary = if args.dry_run {
+        let mut sink = dry_run::DryRun::new(std::io::BufWriter::new(std::io::stdout().lock()));
+        let summary = runtime.block_on(sync::run(job, &mut sink))?;
+        sink.finish().context("cannot write to standard output")?;
+        summary
+    } else {
+        let overrides = aiod::settings::Overrides {
+            api_server: args.aiod.api_server.clone(),
+            version: args.aiod.api_version.clone(),
+            auth_server: args.aiod.auth_server.clone(),
+            realm: args.aiod.realm.clone(),
+            client_id: args.aiod.client_id.clone(),
+        };
+        let settings = aiod::settings::resolve(&overrides, &config, &dotenv, env)?;
+        tracing::info!(
+            api_server = %settings.api_server,
+            version = %settings.version,
+            auth_server = %settings.auth_server,
+            client_id = %settings.client_id,
+            platform = %platform,
+            "uploading to AIoD"
+        );
+        let aiod = aiod::client::Aiod::new(fetcher.client(), &settings)?;
+        runtime.block_on(async {
+            aiod::upload::preflight(&aiod, &platform).await?;
+            let mut sink = aiod::upload::Uploader::new(aiod, platform.clone(), listing);
+            Ok::<_, anyhow::Error>(sync::run(job, &mut sink).await?)
+        })?
+    };
     eprintln!("summary: {summary}");
     Ok(if summary.failed > 0 {
         ExitCode::from(1)

@@ -14,22 +14,44 @@ use serde::Serialize;
 
 /// Where mapped assets go: standard output for `--dry-run`, AIoD otherwise.
 pub trait Sink {
-    /// Takes one asset; an error fails this record only.
     fn put(
         &mut self,
         record: &SourceRecord,
         asset: Asset,
-    ) -> impl Future<Output = anyhow::Result<()>>;
+    ) -> impl Future<Output = Result<Outcome, PutError>>;
+}
+
+/// What became of one asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+    /// `--dry-run`: printed instead of uploaded.
+    Printed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PutError {
+    /// This record failed; the sync goes on.
+    #[error("{0}")]
+    Record(String),
+    /// Every record would fail the same way (e.g. a missing role): stop.
+    #[error("{0}")]
+    Fatal(String),
 }
 
 /// What a sync did, for the summary line.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
-    pub pages: u64,
     pub seen: u64,
-    pub assets: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub printed: u64,
     pub skipped: u64,
     pub failed: u64,
+    pub pages: u64,
     pub warnings: u64,
 }
 
@@ -37,9 +59,13 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "pages {}, seen {}, assets {}, skipped {}, failed {}, warnings {}",
-            self.pages, self.seen, self.assets, self.skipped, self.failed, self.warnings
-        )
+            "seen {}, created {}, updated {}, unchanged {}, skipped {}, failed {}",
+            self.seen, self.created, self.updated, self.unchanged, self.skipped, self.failed
+        )?;
+        if self.printed > 0 {
+            write!(f, ", printed {}", self.printed)?;
+        }
+        write!(f, " ({} pages, {} warnings)", self.pages, self.warnings)
     }
 }
 
@@ -56,6 +82,8 @@ pub enum SyncError {
     Unreachable { endpoint: String, message: String },
     #[error("the listing cannot go on: {0}")]
     Listing(String),
+    #[error("{0}")]
+    Upload(String),
 }
 
 pub struct Job<'a> {
@@ -114,7 +142,7 @@ pub async fn run<S: Sink>(job: Job<'_>, sink: &mut S) -> Result<Summary, SyncErr
                 })
                 .buffered(concurrency.max(1));
             while let Some((record, follow_ups)) = fetched.next().await {
-                process(plugin, &platform, sink, &record, follow_ups, &mut summary).await;
+                process(plugin, &platform, sink, &record, follow_ups, &mut summary).await?;
             }
             next = page.next;
         }
@@ -152,14 +180,14 @@ async fn process<S: Sink>(
     record: &SourceRecord,
     follow_ups: Result<Vec<(Request, Response)>, EndpointError>,
     summary: &mut Summary,
-) {
+) -> Result<(), SyncError> {
     let (id, label) = (&record.id, &record.label);
     let follow_ups = match follow_ups {
         Ok(f) => f,
         Err(e) => {
             summary.failed += 1;
             tracing::error!(id, label, "record failed: {e}");
-            return;
+            return Ok(());
         }
     };
     let mapped = match plugin.map_record(platform, record, &follow_ups) {
@@ -167,17 +195,17 @@ async fn process<S: Sink>(
         Ok(Err(RecordError::Skip(reason))) => {
             summary.skipped += 1;
             tracing::info!(id, label, "record skipped: {reason}");
-            return;
+            return Ok(());
         }
         Ok(Err(e @ RecordError::Invalid(_))) => {
             summary.failed += 1;
             tracing::error!(id, label, "record failed: {e}");
-            return;
+            return Ok(());
         }
         Err(e) => {
             summary.failed += 1;
             tracing::error!(id, label, "record failed: {e}");
-            return;
+            return Ok(());
         }
     };
     for warning in &mapped.warnings {
@@ -186,11 +214,16 @@ async fn process<S: Sink>(
     }
     for asset in mapped.assets {
         match sink.put(record, asset).await {
-            Ok(()) => summary.assets += 1,
-            Err(e) => {
+            Ok(Outcome::Created) => summary.created += 1,
+            Ok(Outcome::Updated) => summary.updated += 1,
+            Ok(Outcome::Unchanged) => summary.unchanged += 1,
+            Ok(Outcome::Printed) => summary.printed += 1,
+            Err(PutError::Record(e)) => {
                 summary.failed += 1;
-                tracing::error!(id, label, "asset failed: {e:#}");
+                tracing::error!(id, label, "record failed: {e}");
             }
+            Err(PutError::Fatal(e)) => return Err(SyncError::Upload(e)),
         }
     }
+    Ok(())
 }

@@ -21,7 +21,9 @@ fn all_mode_prints_the_expected_body_of_every_recorded_dataset() {
     for (e, a) in expected.iter().zip(&actual) {
         assert_json_eq(e["body"]["name"].as_str().unwrap(), e, a);
     }
-    assert!(stderr(&out).contains("summary: pages 1, seen 6, assets 6, skipped 0, failed 0"));
+    assert!(stderr(&out).contains(
+        "summary: seen 6, created 0, updated 0, unchanged 0, skipped 0, failed 0, printed 6 (1 pages, 1 warnings)"
+    ));
 }
 
 #[test]

@@ -1,0 +1,153 @@
+//! Keycloak client-credentials tokens, reused until shortly before they expire.
+
+use super::secret::Secret;
+use super::settings::AiodSettings;
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use url::Url;
+
+/// Why no token could be had. Never contains the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(
+        "Keycloak rejected the credentials of client {client_id:?} at {url} \
+         (HTTP {status}: {reason}); check CLIENT_SECRET and client_id"
+    )]
+    Rejected {
+        client_id: String,
+        url: String,
+        status: u16,
+        reason: String,
+    },
+    #[error("cannot get a token from Keycloak at {url}: {message}")]
+    Failed { url: String, message: String },
+}
+
+struct Cached {
+    token: Secret,
+    renew_at: Instant,
+}
+
+pub struct Tokens {
+    http: reqwest::Client,
+    url: Url,
+    client_id: String,
+    secret: Secret,
+    cached: Mutex<Option<Cached>>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct KeycloakError {
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Renew a little before expiry so a token never dies in flight; short-lived
+/// tokens (tests) renew at half their life.
+fn renew_after(expires_in: Duration) -> Duration {
+    expires_in.saturating_sub((expires_in / 2).min(Duration::from_secs(30)))
+}
+
+impl Tokens {
+    pub fn new(http: reqwest::Client, settings: &AiodSettings) -> Result<Tokens, url::ParseError> {
+        let url = settings.auth_server.join(&format!(
+            "realms/{}/protocol/openid-connect/token",
+            settings.realm
+        ))?;
+        Ok(Tokens {
+            http,
+            url,
+            client_id: settings.client_id.clone(),
+            secret: settings.secret.clone(),
+            cached: Mutex::new(None),
+        })
+    }
+
+    /// A valid access token, from the cache or fresh from Keycloak.
+    pub async fn bearer(&self) -> Result<Secret, AuthError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref().filter(|c| Instant::now() < c.renew_at) {
+            return Ok(c.token.clone());
+        }
+        let fresh = self.fetch().await?;
+        let token = fresh.token.clone();
+        *cached = Some(fresh);
+        Ok(token)
+    }
+
+    /// Forgets the cached token (the API said it is no longer valid).
+    pub async fn invalidate(&self) {
+        *self.cached.lock().await = None;
+    }
+
+    async fn fetch(&self) -> Result<Cached, AuthError> {
+        let failed = |message: String| AuthError::Failed {
+            url: self.url.to_string(),
+            message,
+        };
+        let started = Instant::now();
+        let response = self
+            .http
+            .post(self.url.clone())
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.secret.expose()),
+                ("scope", "openid profile roles"),
+            ])
+            .send()
+            .await
+            .map_err(|e| failed(crate::fetch::describe(e).to_string()))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| failed(crate::fetch::describe(e).to_string()))?;
+        if status != 200 {
+            let reason = serde_json::from_slice::<KeycloakError>(&body)
+                .ok()
+                .map(|e| {
+                    [e.error, e.error_description]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(": ")
+                })
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+            return Err(AuthError::Rejected {
+                client_id: self.client_id.clone(),
+                url: self.url.to_string(),
+                status,
+                reason,
+            });
+        }
+        let parsed: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|e| failed(format!("unreadable token response: {e}")))?;
+        let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(60));
+        tracing::debug!(lifetime = ?lifetime, "got a new AIoD access token");
+        Ok(Cached {
+            token: Secret::new(parsed.access_token),
+            renew_at: started + renew_after(lifetime),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renews_before_expiry() {
+        assert_eq!(renew_after(Duration::from_secs(300)), Duration::from_secs(270));
+        assert_eq!(renew_after(Duration::from_secs(2)), Duration::from_secs(1));
+        assert_eq!(renew_after(Duration::ZERO), Duration::ZERO);
+    }
+}
