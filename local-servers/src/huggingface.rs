@@ -207,12 +207,14 @@ impl Canned {
     }
 }
 
-/// Hub routes (`/api/datasets...`) and the datasets-server route (`/parquet`).
+/// Hub routes (`/api/datasets...`) and the datasets-server route (`/parquet`); other paths are
+/// answered like the Hub's unknown ones.
 pub(crate) fn router(hf: HfHandle) -> Router {
     Router::new()
         .route("/api/datasets", get(list_datasets))
         .route("/api/datasets/{*id}", get(get_dataset))
         .route("/parquet", get(parquet))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found") })
         .with_state(hf)
 }
 

@@ -1,9 +1,12 @@
 //! Local HTTP stand-ins for the services `aiod-host` talks to, so tests and offline runs need no
-//! internet: the Hugging Face Hub API and the datasets-server `/parquet` endpoint, served by one
-//! axum server on loopback with real HTTP and real pagination.
+//! internet: the Hugging Face Hub API and the datasets-server `/parquet` endpoint on one axum
+//! server, and the AIoD metadata catalogue with its Keycloak token endpoint on another (so each
+//! keeps its own request log), all on loopback with real HTTP.
 
+mod aiod;
 mod data;
 mod huggingface;
+mod keycloak;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -14,13 +17,13 @@ use anyhow::Context as _;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
+use axum::Router;
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
-use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use url::form_urlencoded;
 
+pub use aiod::{AiodState, LocalAiod};
 pub use data::generated_id;
 pub use huggingface::{DEFAULT_PAGE_SIZE, HfHandle, HfState};
 
@@ -89,6 +92,14 @@ impl RequestLog {
             .collect()
     }
 
+    /// How many requests used `method` (any case) on a path starting with `path_prefix`.
+    pub fn count(&self, method: &str, path_prefix: &str) -> usize {
+        self.lock()
+            .iter()
+            .filter(|r| r.method.eq_ignore_ascii_case(method) && r.path.starts_with(path_prefix))
+            .count()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Vec<RecordedRequest>> {
         // Pushing a request cannot leave the log half-updated, so a poisoned lock is still usable.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
@@ -114,41 +125,53 @@ async fn record(State(log): State<RequestLog>, request: Request, next: Next) -> 
     next.run(request).await
 }
 
-async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({ "error": "Not Found" }))).into_response()
-}
-
-/// Serves all stand-ins on `listener` until `shutdown` completes, then finishes open requests.
+/// Serves the Hugging Face stand-ins on `listener` until `shutdown` completes, then finishes
+/// open requests.
 pub async fn serve(
     listener: TcpListener,
     hf: HfHandle,
     log: RequestLog,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = Router::new()
-        .merge(huggingface::router(hf))
-        .fallback(not_found)
-        // Added last so it also sees requests to unknown paths.
-        .layer(middleware::from_fn_with_state(log, record));
+    serve_app(listener, huggingface::router(hf), log, shutdown).await
+}
+
+/// Serves the AIoD catalogue and its token endpoint on `listener` until `shutdown` completes.
+pub async fn serve_aiod(
+    listener: TcpListener,
+    aiod: AiodState,
+    log: RequestLog,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = aiod::app(aiod::AiodHandle::new(aiod));
+    serve_app(listener, app, log, shutdown).await
+}
+
+async fn serve_app(
+    listener: TcpListener,
+    app: Router,
+    log: RequestLog,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    // Added last so it also sees requests to unknown paths and injected faults.
+    let app = app.layer(middleware::from_fn_with_state(log, record));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving")
 }
 
-/// The stand-ins running on `127.0.0.1` in a background thread with their own tokio runtime,
-/// so synchronous tests can use them; dropping it shuts the server down.
-pub struct LocalServer {
+/// An app served on `127.0.0.1` in a background thread with its own tokio runtime, so
+/// synchronous tests can use it; dropping it shuts the server down.
+struct Background {
     addr: SocketAddr,
-    hf: HfHandle,
-    log: RequestLog,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
-impl LocalServer {
+impl Background {
     /// Starts on a free port; returns once the port accepts connections.
-    pub fn start(hf: HfState) -> anyhow::Result<LocalServer> {
+    fn start(name: &str, app: Router, log: RequestLog) -> anyhow::Result<Background> {
         // Binding here, before the thread starts, is what makes the port ready on return.
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding")?;
         listener.set_nonblocking(true)?;
@@ -156,11 +179,9 @@ impl LocalServer {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let (hf, log) = (HfHandle::new(hf), RequestLog::default());
         let (shutdown, shutdown_requested) = oneshot::channel();
-        let (served_hf, served_log) = (hf.clone(), log.clone());
         let thread = std::thread::Builder::new()
-            .name("local-servers".to_owned())
+            .name(name.to_owned())
             .spawn(move || {
                 runtime.block_on(async move {
                     let listener = TcpListener::from_std(listener)?;
@@ -168,25 +189,59 @@ impl LocalServer {
                     let shutdown = async {
                         shutdown_requested.await.ok();
                     };
-                    serve(listener, served_hf, served_log, shutdown).await
+                    serve_app(listener, app, log, shutdown).await
                 })
             })?;
-        Ok(LocalServer {
+        Ok(Background {
             addr,
-            hf,
-            log,
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
     }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            shutdown.send(()).ok();
+        }
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let name = thread.thread().name().unwrap_or("local server").to_owned();
+        // Drop must not panic (it may run during a panic), so failures are only reported.
+        match thread.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => eprintln!("{name}: {err:#}"),
+            Err(_) => eprintln!("{name}: server thread panicked"),
+        }
+    }
+}
+
+/// The Hugging Face stand-ins running on `127.0.0.1` in a background thread with their own
+/// tokio runtime, so synchronous tests can use them; dropping it shuts the server down.
+pub struct LocalServer {
+    server: Background,
+    hf: HfHandle,
+    log: RequestLog,
+}
+
+impl LocalServer {
+    /// Starts on a free port; returns once the port accepts connections.
+    pub fn start(hf: HfState) -> anyhow::Result<LocalServer> {
+        let (hf, log) = (HfHandle::new(hf), RequestLog::default());
+        let app = huggingface::router(hf.clone());
+        let server = Background::start("local-servers", app, log.clone())?;
+        Ok(LocalServer { server, hf, log })
+    }
 
     /// `http://127.0.0.1:PORT`, the base URL of every stand-in.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr
     }
 
     /// Every request received so far, in arrival order.
@@ -202,22 +257,5 @@ impl LocalServer {
     /// The running Hugging Face state, e.g. to inject faults.
     pub fn hf(&self) -> &HfHandle {
         &self.hf
-    }
-}
-
-impl Drop for LocalServer {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            shutdown.send(()).ok();
-        }
-        let Some(thread) = self.thread.take() else {
-            return;
-        };
-        // Drop must not panic (it may run during a panic), so failures are only reported.
-        match thread.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => eprintln!("local-servers: {err:#}"),
-            Err(_) => eprintln!("local-servers: server thread panicked"),
-        }
     }
 }

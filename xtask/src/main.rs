@@ -137,16 +137,13 @@ fn run_tests(root: &Path, extra: &[String]) -> Result<()> {
         .is_ok_and(|s| s.success());
     let mut cmd = cargo(root);
     if nextest {
+        // nextest does not run doctests; run them first so the run ends with nextest's summary.
+        run(cargo(root).args(["test", "--workspace", "--doc"]))?;
         cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
     } else {
         cmd.args(["test", "--workspace", "--no-fail-fast"]);
     }
-    run(cmd.args(extra))?;
-    // nextest does not run doctests.
-    if nextest {
-        run(cargo(root).args(["test", "--workspace", "--doc"]))?;
-    }
-    Ok(())
+    run(cmd.args(extra))
 }
 
 /// Kills the local servers when the demo ends, however it ends.
