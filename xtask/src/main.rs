@@ -6,7 +6,7 @@
 //!   `plugins/<name>.wasm`.
 //! - `test`: `build-plugins`, then every test of the workspace.
 //! - `demo`: `build-plugins`, build the host and the local servers, start the
-//!   local Hugging Face and run a sync against it.
+//!   local Hugging Face, AIoD and Keycloak, and sync one into the other.
 
 use anyhow::{Context, Result, bail, ensure};
 use std::path::{Path, PathBuf};
@@ -34,7 +34,7 @@ fn main() -> Result<()> {
                 "usage: cargo xtask <build-plugins | test [ARGS…] | demo [RUN ARGS…]>\n\
                  \n  build-plugins  build plugins/*.wasm from source\
                  \n  test           build the plugins, then run every test of the workspace\
-                 \n  demo           build everything, start the local Hugging Face, sync against it"
+                 \n  demo           build everything, start local Hugging Face and AIoD, sync one into the other"
             );
             std::process::exit(2);
         }
@@ -155,42 +155,58 @@ impl Drop for Reaper {
     }
 }
 
+/// The credentials of the local Keycloak's default client (not a real secret).
+const LOCAL_CLIENT: (&str, &str) = ("platform_huggingface", "local-secret");
+
 fn demo(root: &Path, run_args: &[String]) -> Result<()> {
     use std::io::{BufRead, BufReader};
-    run(cargo(root).args([
-        "build",
-        "--package",
-        "aiod-host",
-        "--package",
-        "local-servers",
-    ]))?;
+    run(cargo(root).args(["build", "--package", "aiod-host", "--package", "local-servers"]))?;
     let bin = root.join("target").join("debug");
     let mut child = Command::new(bin.join("local-servers"))
-        .args(["--addr", "127.0.0.1:0"])
+        .args(["--addr", "127.0.0.1:0", "--aiod-addr", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
         .context("starting local-servers")?;
     let stdout = child.stdout.take().context("local-servers stdout")?;
     let reaper = Reaper(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let base = line
-        .trim()
-        .strip_prefix("huggingface: ")
-        .with_context(|| format!("unexpected first line from local-servers: {line:?}"))?
-        .to_string();
-    eprintln!("local Hugging Face at {base}");
-    let mut sync = Command::new(bin.join("aiod-host"));
-    sync.current_dir(root)
-        .env("HF_ENDPOINT", &base)
-        .env("HF_DATASETS_SERVER_ENDPOINT", &base)
-        .args(["run", "--plugin", "plugins/huggingface.wasm"]);
-    if run_args.is_empty() {
-        sync.args(["--mode", "all", "--dry-run"]);
-    } else {
-        sync.args(run_args);
+    // One `name: URL` line per local service.
+    let mut urls = std::collections::HashMap::new();
+    for line in BufReader::new(stdout).lines().take(3) {
+        let line = line?;
+        let (name, url) = line
+            .split_once(": ")
+            .with_context(|| format!("unexpected line from local-servers: {line:?}"))?;
+        eprintln!("local {name} at {url}");
+        urls.insert(name.to_string(), url.to_string());
     }
-    let result = run(&mut sync);
+    let url = |name: &str| {
+        urls.get(name)
+            .cloned()
+            .with_context(|| format!("local-servers did not report {name}"))
+    };
+    let sync = |args: &[&str]| -> Result<()> {
+        let mut cmd = Command::new(bin.join("aiod-host"));
+        cmd.current_dir(root)
+            .env("HF_ENDPOINT", url("huggingface")?)
+            .env("HF_DATASETS_SERVER_ENDPOINT", url("huggingface")?)
+            .env("AIOD_API_SERVER", url("aiod")?)
+            .env("AIOD_AUTH_SERVER", url("keycloak")?)
+            .env("AIOD_CLIENT_ID", LOCAL_CLIENT.0)
+            .env("CLIENT_SECRET", LOCAL_CLIENT.1)
+            .args(["run", "--plugin", "plugins/huggingface.wasm"])
+            .args(args);
+        run(&mut cmd)
+    };
+    let result = if run_args.is_empty() {
+        eprintln!("\n== full sync of the local Hugging Face into the local AIoD ==");
+        sync(&["--mode", "all"]).and_then(|()| {
+            eprintln!("\n== the same sync again: nothing changed, nothing is written ==");
+            sync(&["--mode", "all"])
+        })
+    } else {
+        let args: Vec<&str> = run_args.iter().map(String::as_str).collect();
+        sync(&args)
+    };
     drop(reaper);
     result
 }

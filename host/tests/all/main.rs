@@ -7,3 +7,4 @@ mod dry_run;
 mod errors;
 mod modes;
 mod pagination;
+mod upload;
