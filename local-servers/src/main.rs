@@ -3,21 +3,31 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use local_servers::{DEFAULT_PAGE_SIZE, HfHandle, HfState, RequestLog, serve};
+use local_servers::{
+    AiodState, DEFAULT_PAGE_SIZE, HfHandle, HfState, RequestLog, serve, serve_aiod,
+};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
-/// Local HTTP stand-ins for Hugging Face: the Hub API (`/api/datasets`, `/api/datasets/{id}`)
-/// and the datasets-server `/parquet` endpoint, on one address.
+/// Local HTTP stand-ins for Hugging Face and the AIoD metadata catalogue.
 ///
-/// Prints `huggingface: http://ADDR` once listening; point both the Hub and the datasets-server
-/// base URL at it.
+/// Hugging Face: the Hub API (`/api/datasets`, `/api/datasets/{id}`) and the datasets-server
+/// `/parquet` endpoint, on `--addr`. AIoD: the catalogue's dataset endpoints (unversioned, `/v2`,
+/// `/v3`) and its Keycloak token endpoint (realm `aiod`, client-credentials grant), on
+/// `--aiod-addr`; the catalogue starts empty.
+///
+/// Once listening, prints `huggingface: http://ADDR` (the Hub and datasets-server base URL),
+/// `aiod: http://ADDR/` (the catalogue's `api_server`) and `keycloak: http://ADDR/aiod-auth/`
+/// (its `auth_server`), one per line.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Address to listen on; port 0 picks a free port (the printed line shows which).
+    /// Address of the Hugging Face stand-in; port 0 picks a free port (the printed line shows
+    /// which).
     #[arg(long, default_value = "127.0.0.1:8900")]
     addr: SocketAddr,
     /// Leave out the 6 recorded datasets (acronym_identification, rotten_tomatoes, ...).
@@ -29,6 +39,22 @@ struct Args {
     /// Datasets per listing page when the client sends no `limit`.
     #[arg(long, value_name = "P", default_value_t = NonZeroUsize::new(DEFAULT_PAGE_SIZE).unwrap())]
     page_size: NonZeroUsize,
+    /// Address of the AIoD catalogue and its Keycloak; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8901")]
+    aiod_addr: SocketAddr,
+    /// A Keycloak client that may log in, with the realm roles of its service account (roles
+    /// `platform_NAME` make it the connector of platform NAME); repeat for more clients. An
+    /// empty role list (`ID:SECRET:`) makes an ordinary user.
+    #[arg(
+        long = "client",
+        value_name = "ID:SECRET:ROLE[,ROLE...]",
+        value_parser = parse_client,
+        default_value = "platform_huggingface:local-secret:platform_huggingface"
+    )]
+    clients: Vec<ClientArg>,
+    /// Seconds an issued token stays active.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    token_lifetime: u64,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -43,20 +69,80 @@ async fn main() -> anyhow::Result<()> {
         .with_generated(args.generated)
         .with_page_size(args.page_size.get());
 
-    let listener = TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("binding {}", args.addr))?;
-    let shutdown = shutdown_signal()?;
+    let aiod = args.clients.iter().fold(AiodState::new(), |aiod, client| {
+        let roles: Vec<&str> = client.roles.iter().map(String::as_str).collect();
+        aiod.with_client(&client.id, &client.secret, &roles)
+    });
+    let aiod = aiod.with_token_lifetime(Duration::from_secs(args.token_lifetime));
+
+    let hf_listener = bind(args.addr).await?;
+    let aiod_listener = bind(args.aiod_addr).await?;
+    let signal = shutdown_signal()?;
     let mut stdout = std::io::stdout();
-    writeln!(stdout, "huggingface: http://{}", listener.local_addr()?)?;
+    writeln!(stdout, "huggingface: http://{}", hf_listener.local_addr()?)?;
+    let aiod_addr = aiod_listener.local_addr()?;
+    writeln!(stdout, "aiod: http://{aiod_addr}/")?;
+    writeln!(stdout, "keycloak: http://{aiod_addr}/aiod-auth/")?;
     stdout.flush()?;
-    serve(
-        listener,
-        HfHandle::new(state),
-        RequestLog::default(),
-        shutdown,
-    )
-    .await
+
+    // One signal stops both servers.
+    let (stop, stopped) = watch::channel(());
+    let until_stopped = |mut stopped: watch::Receiver<()>| async move {
+        stopped.changed().await.ok();
+    };
+    let hf = HfHandle::new(state);
+    tokio::try_join!(
+        serve(
+            hf_listener,
+            hf,
+            RequestLog::default(),
+            until_stopped(stopped.clone())
+        ),
+        serve_aiod(
+            aiod_listener,
+            aiod,
+            RequestLog::default(),
+            until_stopped(stopped)
+        ),
+        async {
+            signal.await;
+            stop.send(()).ok();
+            Ok(())
+        },
+    )?;
+    Ok(())
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(addr).await;
+    listener.with_context(|| format!("binding {addr}"))
+}
+
+/// A `--client` value.
+#[derive(Clone, Debug)]
+struct ClientArg {
+    id: String,
+    secret: String,
+    roles: Vec<String>,
+}
+
+/// `ID:SECRET:ROLE[,ROLE...]`; the secret may contain `:` (roles never do).
+fn parse_client(text: &str) -> Result<ClientArg, String> {
+    let malformed = || format!("expected ID:SECRET:ROLE[,ROLE...], got {text:?}");
+    let (id, rest) = text.split_once(':').ok_or_else(malformed)?;
+    let (secret, roles) = rest.rsplit_once(':').ok_or_else(malformed)?;
+    if id.is_empty() || secret.is_empty() {
+        return Err(malformed());
+    }
+    Ok(ClientArg {
+        id: id.to_owned(),
+        secret: secret.to_owned(),
+        roles: roles
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed before returning, so a

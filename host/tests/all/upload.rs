@@ -323,3 +323,60 @@ fn the_unversioned_api_is_used_when_version_is_empty() {
     assert_eq!(aiod.count("POST", "/datasets"), 2);
     assert_eq!(aiod.count("POST", "/v2/datasets"), 0);
 }
+
+#[test]
+fn the_sdk_config_file_is_read_and_unknown_keys_only_warn() {
+    let hf = LocalServer::start(HfState::generated(2)).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    let dir = std::env::temp_dir().join(format!("aiod-host-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "api_server = '{}'\nauth_server = '{}'\nclient_id = '{CLIENT}'\nrealm = 'aiod'\n\
+             request_timeout_seconds = 5\nfavourite_colour = 'green'\n[endpoints]\nhub = '{}'\n\
+             datasets-server = '{}'\n",
+            aiod.api_url(),
+            aiod.auth_url(),
+            hf.base_url(),
+            hf.base_url()
+        ),
+    )
+    .unwrap();
+    let out = aiod_host()
+        .env("CLIENT_SECRET", SECRET)
+        .args(["run", "--mode", "all", "--config"])
+        .arg(&config)
+        .arg("--plugin")
+        .arg(plugin_path())
+        .output()
+        .unwrap();
+    let err = succeeded(&out);
+    assert!(err.contains("unknown key \"favourite_colour\" ignored"), "{err}");
+    assert!(err.contains("created 2"), "{err}");
+    assert!(err.contains("(from the config file)"), "{err}");
+}
+
+#[test]
+fn debug_logs_and_help_show_no_secret_and_no_token() {
+    let hf = LocalServer::start(HfState::generated(1)).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    let out = sync(&hf, &aiod, &["--mode", "all", "--app-log-level", "debug", "--root-log-level", "debug"]);
+    let err = succeeded(&out);
+    assert!(!err.contains(SECRET), "the secret leaked:\n{err}");
+    assert!(!err.to_lowercase().contains("bearer "), "a token leaked:\n{err}");
+
+    let help = aiod_host()
+        .env("CLIENT_SECRET", SECRET)
+        .env("AIOD_CLIENT_ID", "client-from-env")
+        .env("AIOD_API_SERVER", "http://env-server/")
+        .args(["run", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(help.contains("--env-file"), "{help}");
+    for value in [SECRET, "client-from-env", "http://env-server/"] {
+        assert!(!help.contains(value), "--help shows {value}:\n{help}");
+    }
+}
