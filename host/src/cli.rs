@@ -67,7 +67,12 @@ pub struct RunArgs {
 
     /// AIoD platform name put on every asset [default: PLATFORM_NAME from the env file, else the
     /// plugin's platform, e.g. huggingface].
-    #[arg(long, env = "PLATFORM_NAME", hide_env_values = true, value_name = "NAME")]
+    #[arg(
+        long,
+        env = "PLATFORM_NAME",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
     pub platform_name: Option<String>,
 
     /// Follow-up requests (e.g. the parquet list of each dataset) in flight at once.
@@ -84,16 +89,31 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct AiodArgs {
     /// AIoD REST API base URL [config: api_server; default: https://api.aiodp.eu/].
-    #[arg(long, env = "AIOD_API_SERVER", hide_env_values = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "AIOD_API_SERVER",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub api_server: Option<String>,
 
     /// AIoD API version path, e.g. v2; an empty value uses the unversioned API [config: version;
     /// default: v2].
-    #[arg(long, env = "AIOD_API_VERSION", hide_env_values = true, value_name = "V")]
+    #[arg(
+        long,
+        env = "AIOD_API_VERSION",
+        hide_env_values = true,
+        value_name = "V"
+    )]
     pub api_version: Option<String>,
 
     /// Keycloak base URL [config: auth_server; default: https://auth.aiodp.eu/aiod-auth/].
-    #[arg(long, env = "AIOD_AUTH_SERVER", hide_env_values = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "AIOD_AUTH_SERVER",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub auth_server: Option<String>,
 
     /// Keycloak realm [config: realm; default: aiod].
@@ -101,7 +121,12 @@ pub struct AiodArgs {
     pub realm: Option<String>,
 
     /// Keycloak client id of this connector [config: client_id; default: aiod-sdk].
-    #[arg(long, env = "AIOD_CLIENT_ID", hide_env_values = true, value_name = "ID")]
+    #[arg(
+        long,
+        env = "AIOD_CLIENT_ID",
+        hide_env_values = true,
+        value_name = "ID"
+    )]
     pub client_id: Option<String>,
 
     /// Dotenv file with CLIENT_SECRET (and optionally PLATFORM_NAME); variables already in the

@@ -42,15 +42,23 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
     let mode = mode::sync_mode(args.mode, args.value.as_deref())?;
     let config = config::load(args.config.as_deref())?;
     for warning in &config.warnings {
-        let path = config.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        let path = config
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         tracing::warn!("config file {path}: {warning}");
     }
 
     let mut plugin = plugin::Plugin::load(&args.plugin)?;
     tracing::info!(plugin = %plugin.describe(), "plugin loaded");
     let env = |var: &str| std::env::var(var).ok();
-    let endpoints =
-        endpoints::Endpoints::resolve(&plugin.info().endpoints, &args.endpoint, env, &config.endpoints)?;
+    let endpoints = endpoints::Endpoints::resolve(
+        &plugin.info().endpoints,
+        &args.endpoint,
+        env,
+        &config.endpoints,
+    )?;
     for line in endpoints.describe() {
         tracing::info!("{line}");
     }
@@ -63,8 +71,11 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
         .clone()
         .or_else(|| dotenv.var(&env, "PLATFORM_NAME"))
         .unwrap_or_else(|| plugin.info().platform.clone());
-    let timeout =
-        Duration::from_secs_f64(config.request_timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS));
+    let timeout = Duration::from_secs_f64(
+        config
+            .request_timeout_seconds
+            .unwrap_or(DEFAULT_TIMEOUT_SECONDS),
+    );
     let fetcher = fetch::Fetcher::new(timeout)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

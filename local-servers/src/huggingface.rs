@@ -1,7 +1,7 @@
 //! The Hugging Face Hub listing/lookup API and the datasets-server `/parquet` endpoint.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -167,8 +167,7 @@ impl HfHandle {
     }
 
     fn lock(&self) -> MutexGuard<'_, HfState> {
-        // No code panics while holding the lock, and the state stays valid even if one did.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::lock(&self.0)
     }
 }
 

@@ -101,9 +101,14 @@ impl RequestLog {
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<RecordedRequest>> {
-        // Pushing a request cannot leave the log half-updated, so a poisoned lock is still usable.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.0)
     }
+}
+
+/// Locks `mutex` even if a panic poisoned it: every update of the stand-ins' data is a single
+/// step, so a panic elsewhere (e.g. a failed assertion in a test) cannot leave it half-updated.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 async fn record(State(log): State<RequestLog>, request: Request, next: Next) -> Response {

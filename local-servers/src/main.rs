@@ -78,11 +78,16 @@ async fn main() -> anyhow::Result<()> {
     let hf_listener = bind(args.addr).await?;
     let aiod_listener = bind(args.aiod_addr).await?;
     let signal = shutdown_signal()?;
+    let (hf_addr, aiod_addr) = (hf_listener.local_addr()?, aiod_listener.local_addr()?);
+    let addresses = format!(
+        "huggingface: http://{hf_addr}\n\
+         aiod: http://{aiod_addr}/\n\
+         keycloak: http://{aiod_addr}/aiod-auth/\n"
+    );
+    // One write (atomic on a pipe), so a reader that stops after the first line cannot make the
+    // later ones fail.
     let mut stdout = std::io::stdout();
-    writeln!(stdout, "huggingface: http://{}", hf_listener.local_addr()?)?;
-    let aiod_addr = aiod_listener.local_addr()?;
-    writeln!(stdout, "aiod: http://{aiod_addr}/")?;
-    writeln!(stdout, "keycloak: http://{aiod_addr}/aiod-auth/")?;
+    stdout.write_all(addresses.as_bytes())?;
     stdout.flush()?;
 
     // One signal stops both servers.

@@ -1,85 +1,26 @@
 //! The Hugging Face stand-in over real HTTP on loopback, through a minimal HTTP/1.1 client.
 
+mod support;
+
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use local_servers::{Canned, HfState, LocalServer, generated_id};
 use serde_json::Value;
+use support::{Response, get, request};
 
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
-    /// The URL of a `Link: <URL>; rel="next"` header.
-    fn next_link(&self) -> Option<String> {
-        let link = self.header("link")?;
-        let (url, rel) = link.strip_prefix('<')?.split_once('>')?;
-        assert_eq!(rel, "; rel=\"next\"");
-        Some(url.to_owned())
-    }
-}
-
-/// `GET url` (`http://host:port/path?query`) on a fresh connection.
-fn get(url: &str) -> Response {
-    get_with_host(url, None)
+/// The URL of a `Link: <URL>; rel="next"` header.
+fn next_link(response: &Response) -> Option<String> {
+    let link = response.header("link")?;
+    let (url, rel) = link.strip_prefix('<')?.split_once('>')?;
+    assert_eq!(rel, "; rel=\"next\"");
+    Some(url.to_owned())
 }
 
 /// `GET url`, sending `host` as the `Host` header instead of the URL's authority.
-fn get_with_host(url: &str, host: Option<&str>) -> Response {
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (authority, target) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = TcpStream::connect(authority).unwrap();
-    let host = host.unwrap_or(authority);
-    write!(
-        stream,
-        "GET {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: local-servers-test\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").expect("complete response");
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .map(|line| {
-            let (name, value) = line.split_once(':').unwrap();
-            (name.to_ascii_lowercase(), value.trim().to_owned())
-        })
-        .collect();
-    let response = Response {
-        status,
-        headers,
-        body: body.to_owned(),
-    };
-    // Bodies are read as-is, which is only right with a fixed length.
-    assert_eq!(
-        response.header("content-length"),
-        Some(body.len().to_string().as_str())
-    );
-    response
+fn get_with_host(url: &str, host: &str) -> Response {
+    request("GET", url, &[("Host", host)], None)
 }
 
 /// Follows `next` links from `url`; returns the pages.
@@ -91,7 +32,7 @@ fn walk(url: &str) -> Vec<Vec<Value>> {
         assert_eq!(response.status, 200, "{url}: {}", response.body);
         assert_eq!(response.header("content-type"), Some("application/json"));
         pages.push(response.json().as_array().unwrap().clone());
-        next = response.next_link();
+        next = next_link(&response);
     }
     pages
 }
@@ -144,7 +85,7 @@ fn recorded_listing_is_the_recording() {
     let server = LocalServer::start(HfState::recorded()).unwrap();
     let response = get(&format!("{}/api/datasets?full=True", server.base_url()));
     assert_eq!(response.status, 200);
-    assert_eq!(response.header("link"), None);
+    assert_eq!(next_link(&response), None);
     assert_eq!(response.json(), Value::Array(recorded_list()));
 }
 
@@ -201,9 +142,9 @@ fn direction_and_unknown_sorts_are_rejected() {
 fn link_uses_the_host_header() {
     let server = LocalServer::start(HfState::generated(3).with_page_size(2)).unwrap();
     let url = format!("{}/api/datasets?full=True&cursor=0", server.base_url());
-    let response = get_with_host(&url, Some("hub.example:1234"));
+    let response = get_with_host(&url, "hub.example:1234");
     assert_eq!(
-        response.next_link().as_deref(),
+        next_link(&response).as_deref(),
         Some("http://hub.example:1234/api/datasets?full=True&cursor=2")
     );
 }
@@ -397,6 +338,8 @@ fn binary_serves_until_terminated() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_local-servers"))
         .args([
             "--addr",
+            "127.0.0.1:0",
+            "--aiod-addr",
             "127.0.0.1:0",
             "--no-recorded",
             "--generated",

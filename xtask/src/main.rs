@@ -160,7 +160,13 @@ const LOCAL_CLIENT: (&str, &str) = ("platform_huggingface", "local-secret");
 
 fn demo(root: &Path, run_args: &[String]) -> Result<()> {
     use std::io::{BufRead, BufReader};
-    run(cargo(root).args(["build", "--package", "aiod-host", "--package", "local-servers"]))?;
+    run(cargo(root).args([
+        "build",
+        "--package",
+        "aiod-host",
+        "--package",
+        "local-servers",
+    ]))?;
     let bin = root.join("target").join("debug");
     let mut child = Command::new(bin.join("local-servers"))
         .args(["--addr", "127.0.0.1:0", "--aiod-addr", "127.0.0.1:0"])

@@ -146,7 +146,10 @@ mod tests {
 
     #[test]
     fn renews_before_expiry() {
-        assert_eq!(renew_after(Duration::from_secs(300)), Duration::from_secs(270));
+        assert_eq!(
+            renew_after(Duration::from_secs(300)),
+            Duration::from_secs(270)
+        );
         assert_eq!(renew_after(Duration::from_secs(2)), Duration::from_secs(1));
         assert_eq!(renew_after(Duration::ZERO), Duration::ZERO);
     }

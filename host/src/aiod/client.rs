@@ -82,7 +82,11 @@ pub fn detail_of(body: &[u8]) -> String {
                             .collect()
                     })
                     .unwrap_or_default();
-                format!("{}: {}", loc.join("."), i["msg"].as_str().unwrap_or("invalid"))
+                format!(
+                    "{}: {}",
+                    loc.join("."),
+                    i["msg"].as_str().unwrap_or("invalid")
+                )
             })
             .collect::<Vec<_>>()
             .join("; "),
@@ -248,7 +252,12 @@ impl Aiod {
             .ok()
             .and_then(list_items)
             .ok_or_else(|| {
-                Self::status_error("GET", &url, status, b"expected a JSON array or {\"data\": [...]}")
+                Self::status_error(
+                    "GET",
+                    &url,
+                    status,
+                    b"expected a JSON array or {\"data\": [...]}",
+                )
             })
     }
 
@@ -261,7 +270,9 @@ impl Aiod {
                 .ok()
                 .and_then(|v| v.get("identifier")?.as_str().map(str::to_string))
                 .map(Created::New)
-                .ok_or_else(|| Self::status_error("POST", &url, status, b"no identifier in the answer")),
+                .ok_or_else(|| {
+                    Self::status_error("POST", &url, status, b"no identifier in the answer")
+                }),
             409 => {
                 let detail = detail_of(&answer);
                 identifier_in(&detail)
@@ -273,7 +284,12 @@ impl Aiod {
     }
 
     /// `PUT /{type}/{identifier}` with the full body.
-    pub async fn replace(&self, asset_type: &str, identifier: &str, body: &Value) -> Result<(), ApiError> {
+    pub async fn replace(
+        &self,
+        asset_type: &str,
+        identifier: &str,
+        body: &Value,
+    ) -> Result<(), ApiError> {
         let url = self.url(true, &[asset_type, identifier]);
         let (status, answer) = self.authorized("PUT", &url, Some(body)).await?;
         match status {
@@ -292,22 +308,34 @@ mod tests {
     fn reads_the_identifier_of_a_409() {
         let detail = "There already exists a dataset with the same platform and \
                       platform_resource_identifier, with identifier=data_mLUwXWy0gQm7zCzrPrSJfkjC.";
-        assert_eq!(identifier_in(detail).as_deref(), Some("data_mLUwXWy0gQm7zCzrPrSJfkjC"));
+        assert_eq!(
+            identifier_in(detail).as_deref(),
+            Some("data_mLUwXWy0gQm7zCzrPrSJfkjC")
+        );
         assert_eq!(identifier_in("no id here"), None);
     }
 
     #[test]
     fn renders_details() {
-        assert_eq!(detail_of(br#"{"detail":"Platform x does not exist.","reference":"ab"}"#), "Platform x does not exist.");
+        assert_eq!(
+            detail_of(br#"{"detail":"Platform x does not exist.","reference":"ab"}"#),
+            "Platform x does not exist."
+        );
         let pydantic = json!({"detail": [{"loc": ["body", "distribution", 0, "name"], "msg": "str type expected", "type": "type_error.str"}]});
-        assert_eq!(detail_of(pydantic.to_string().as_bytes()), "body.distribution.0.name: str type expected");
+        assert_eq!(
+            detail_of(pydantic.to_string().as_bytes()),
+            "body.distribution.0.name: str type expected"
+        );
         assert_eq!(detail_of(b"Internal Server Error"), "Internal Server Error");
     }
 
     #[test]
     fn accepts_both_list_shapes() {
         assert_eq!(list_items(json!([1, 2])), Some(vec![json!(1), json!(2)]));
-        assert_eq!(list_items(json!({"offset": 0, "data": [3]})), Some(vec![json!(3)]));
+        assert_eq!(
+            list_items(json!({"offset": 0, "data": [3]})),
+            Some(vec![json!(3)])
+        );
         assert_eq!(list_items(json!({"items": []})), None);
     }
 }

@@ -24,7 +24,9 @@ pub fn normalize(schema: &Schema, schema_name: &str, body: &Value) -> Value {
 /// A fingerprint of the normalised body; equal bodies give equal fingerprints.
 pub fn fingerprint(schema: &Schema, schema_name: &str, body: &Value) -> u64 {
     let mut h = DefaultHasher::new();
-    normalize(schema, schema_name, body).to_string().hash(&mut h);
+    normalize(schema, schema_name, body)
+        .to_string()
+        .hash(&mut h);
     h.finish()
 }
 
@@ -41,9 +43,12 @@ fn canonical(v: Value, key: Option<&str>) -> Option<Value> {
             (!entries.is_empty()).then(|| Value::Object(entries.into_iter().collect()))
         }
         Value::Array(items) => {
-            let mut items: Vec<Value> = items.into_iter().filter_map(|i| canonical(i, key)).collect();
+            let mut items: Vec<Value> = items
+                .into_iter()
+                .filter_map(|i| canonical(i, key))
+                .collect();
             if key == Some("keyword") {
-                items.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+                items.sort_by_key(Value::to_string);
                 items.dedup();
             }
             (!items.is_empty()).then_some(Value::Array(items))
@@ -109,13 +114,25 @@ mod tests {
             assert!(!same(base.clone(), changed.clone()), "{changed}");
         }
         let s = Schema::bundled();
-        assert_ne!(fingerprint(s, "DatasetCreate", &base), fingerprint(s, "DatasetCreate", &json!({"name": "z"})));
+        assert_ne!(
+            fingerprint(s, "DatasetCreate", &base),
+            fingerprint(s, "DatasetCreate", &json!({"name": "z"}))
+        );
     }
 
     #[test]
     fn dates_compare_as_utc_instants() {
-        assert_eq!(naive_utc("2022-03-02T23:29:22.000Z").as_deref(), Some("2022-03-02T23:29:22"));
-        assert_eq!(naive_utc("2022-03-03T01:29:22+02:00").as_deref(), Some("2022-03-02T23:29:22"));
-        assert_eq!(naive_utc("2022-03-02T23:29:22.5").as_deref(), Some("2022-03-02T23:29:22.500"));
+        assert_eq!(
+            naive_utc("2022-03-02T23:29:22.000Z").as_deref(),
+            Some("2022-03-02T23:29:22")
+        );
+        assert_eq!(
+            naive_utc("2022-03-03T01:29:22+02:00").as_deref(),
+            Some("2022-03-02T23:29:22")
+        );
+        assert_eq!(
+            naive_utc("2022-03-02T23:29:22.5").as_deref(),
+            Some("2022-03-02T23:29:22.500")
+        );
     }
 }

@@ -69,7 +69,10 @@ impl DotEnv {
         {
             // dotenvy's errors quote the offending line, which may hold a secret.
             let (k, v) = item.map_err(|_| {
-                anyhow::anyhow!("env file {} has a line that is not KEY=VALUE", path.display())
+                anyhow::anyhow!(
+                    "env file {} has a line that is not KEY=VALUE",
+                    path.display()
+                )
             })?;
             vars.insert(k, v);
         }
@@ -110,7 +113,11 @@ pub fn resolve(
     )?;
     let auth_server = base_url(
         "auth_server",
-        &pick(&overrides.auth_server, &file.auth_server, DEFAULT_AUTH_SERVER),
+        &pick(
+            &overrides.auth_server,
+            &file.auth_server,
+            DEFAULT_AUTH_SERVER,
+        ),
     )?;
     let version = pick(&overrides.version, &file.version, DEFAULT_VERSION)
         .trim_matches('/')
@@ -155,19 +162,28 @@ mod tests {
     use super::*;
 
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let map: BTreeMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
     #[test]
     fn precedence_flags_then_file_then_defaults() {
-        let file = crate::config::parse("api_server = 'http://file/'\nrealm = 'r'\nversion = ''").unwrap();
+        let file =
+            crate::config::parse("api_server = 'http://file/'\nrealm = 'r'\nversion = ''").unwrap();
         let flags = Overrides {
             api_server: Some("http://flag".into()),
             ..Overrides::default()
         };
-        let s = resolve(&flags, &file, &DotEnv::default(), env(&[("CLIENT_SECRET", "s")])).unwrap();
+        let s = resolve(
+            &flags,
+            &file,
+            &DotEnv::default(),
+            env(&[("CLIENT_SECRET", "s")]),
+        )
+        .unwrap();
         assert_eq!(s.api_server.as_str(), "http://flag/");
         assert_eq!(s.realm, "r");
         assert_eq!(s.version, "");
@@ -178,7 +194,9 @@ mod tests {
     #[test]
     fn secret_from_environment_before_env_file() {
         let mut dotenv = DotEnv::default();
-        dotenv.vars.insert("CLIENT_SECRET".into(), "from-file".into());
+        dotenv
+            .vars
+            .insert("CLIENT_SECRET".into(), "from-file".into());
         let file = FileConfig::default();
         let o = Overrides::default();
         let s = resolve(&o, &file, &dotenv, env(&[("CLIENT_SECRET", "from-env")])).unwrap();
@@ -194,10 +212,18 @@ mod tests {
             found: false,
             vars: BTreeMap::new(),
         };
-        let err = resolve(&Overrides::default(), &FileConfig::default(), &dotenv, env(&[]))
-            .unwrap_err()
-            .to_string();
+        let err = resolve(
+            &Overrides::default(),
+            &FileConfig::default(),
+            &dotenv,
+            env(&[]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("CLIENT_SECRET"), "{err}");
-        assert!(err.contains("/home/op/.aiod/huggingface/.env (not found)"), "{err}");
+        assert!(
+            err.contains("/home/op/.aiod/huggingface/.env (not found)"),
+            "{err}"
+        );
     }
 }

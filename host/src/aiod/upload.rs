@@ -83,16 +83,35 @@ impl Uploader {
         }
     }
 
-    async fn known(&mut self, asset_type: &str, schema_name: &str, id: &str) -> Result<Option<Known>, PutError> {
+    async fn known(
+        &mut self,
+        asset_type: &str,
+        schema_name: &str,
+        id: &str,
+    ) -> Result<Option<Known>, PutError> {
         if let Index::Listing(by_type) = &mut self.index {
             if !by_type.contains_key(asset_type) {
-                match list_all(&self.aiod, self.schema, asset_type, schema_name, &self.platform).await {
+                match list_all(
+                    &self.aiod,
+                    self.schema,
+                    asset_type,
+                    schema_name,
+                    &self.platform,
+                )
+                .await
+                {
                     Ok(all) => {
-                        tracing::info!("{} {asset_type} of platform {} already in AIoD", all.len(), self.platform);
+                        tracing::info!(
+                            "{} {asset_type} of platform {} already in AIoD",
+                            all.len(),
+                            self.platform
+                        );
                         by_type.insert(asset_type.to_string(), all);
                     }
                     Err(e) => {
-                        tracing::warn!("cannot list existing {asset_type} ({e}); looking each asset up instead");
+                        tracing::warn!(
+                            "cannot list existing {asset_type} ({e}); looking each asset up instead"
+                        );
                         self.index = Index::Lookup;
                     }
                 }
@@ -111,7 +130,10 @@ impl Uploader {
 
     fn remember(&mut self, asset_type: &str, id: &str, known: Known) {
         if let Index::Listing(by_type) = &mut self.index {
-            by_type.entry(asset_type.to_string()).or_default().insert(id.to_string(), known);
+            by_type
+                .entry(asset_type.to_string())
+                .or_default()
+                .insert(id.to_string(), known);
         }
     }
 }
@@ -136,7 +158,8 @@ async fn list_all(
         let page = aiod.list(asset_type, platform, offset, LIST_PAGE).await?;
         for item in &page {
             if let (Some(id), Some(k)) = (
-                item.get("platform_resource_identifier").and_then(Value::as_str),
+                item.get("platform_resource_identifier")
+                    .and_then(Value::as_str),
                 known(schema, schema_name, item),
             ) {
                 all.insert(id.to_string(), k);
@@ -162,7 +185,9 @@ fn classify(e: ApiError, platform: &str) -> PutError {
             "{e}. Platform {platform:?} is not registered in this AIoD catalogue: an AIoD \
              administrator must register it (POST /platforms) before this connector can upload"
         )),
-        (_, Some(422)) => PutError::Record(format!("AIoD rejected the body as invalid: {}", e.detail())),
+        (_, Some(422)) => {
+            PutError::Record(format!("AIoD rejected the body as invalid: {}", e.detail()))
+        }
         _ => PutError::Record(e.to_string()),
     }
 }
@@ -179,7 +204,10 @@ impl Sink for Uploader {
             .request_schema(&asset_type)
             .ok_or_else(|| PutError::Record(format!("AIoD has no asset type {asset_type:?}")))?;
         if body.get("platform").and_then(Value::as_str) != Some(self.platform.as_str())
-            || body.get("platform_resource_identifier").and_then(Value::as_str) != Some(id.as_str())
+            || body
+                .get("platform_resource_identifier")
+                .and_then(Value::as_str)
+                != Some(id.as_str())
         {
             return Err(PutError::Record(format!(
                 "the plugin produced a body whose platform/platform_resource_identifier ({}/{}) \
@@ -206,7 +234,12 @@ impl Sink for Uploader {
                     .map_err(|e| classify(e, &platform))?;
                 (k.identifier, Outcome::Updated)
             }
-            None => match self.aiod.create(&asset_type, &body).await.map_err(|e| classify(e, &platform))? {
+            None => match self
+                .aiod
+                .create(&asset_type, &body)
+                .await
+                .map_err(|e| classify(e, &platform))?
+            {
                 Created::New(identifier) => (identifier, Outcome::Created),
                 Created::Exists(identifier) => {
                     tracing::debug!(id, identifier, "already in AIoD (409); updating it");
@@ -218,7 +251,14 @@ impl Sink for Uploader {
                 }
             },
         };
-        self.remember(&asset_type, &id, Known { identifier, fingerprint: ours });
+        self.remember(
+            &asset_type,
+            &id,
+            Known {
+                identifier,
+                fingerprint: ours,
+            },
+        );
         Ok(outcome)
     }
 }

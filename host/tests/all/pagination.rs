@@ -26,8 +26,11 @@ fn a_200_page_listing_is_followed_to_the_end_in_order() {
     assert_eq!(listings.len(), pages);
     let cursors: HashSet<_> = listings.iter().map(|r| r.query.clone()).collect();
     assert_eq!(cursors.len(), pages, "a page was requested twice");
-    assert!(stderr(&out).contains(&format!(
-        "summary: pages {pages}, seen {}",
-        pages * per_page
-    )));
+    let err = stderr(&out);
+    let n = pages * per_page;
+    assert!(err.contains(&format!("summary: seen {n},")), "{err}");
+    assert!(
+        err.contains(&format!("failed 0, printed {n} ({pages} pages")),
+        "{err}"
+    );
 }

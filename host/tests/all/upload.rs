@@ -29,17 +29,29 @@ fn sync_with(hf: &LocalServer, aiod: &LocalAiod, args: &[&str], env: &[(&str, &s
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.arg("run").arg("--plugin").arg(plugin_path()).args(args).output().unwrap()
+    cmd.arg("run")
+        .arg("--plugin")
+        .arg(plugin_path())
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn succeeded(out: &Output) -> String {
     let err = stderr(out);
-    assert!(out.status.success(), "aiod-host failed ({}):\n{err}", out.status);
+    assert!(
+        out.status.success(),
+        "aiod-host failed ({}):\n{err}",
+        out.status
+    );
     err
 }
 
 fn writes(aiod: &LocalAiod) -> (usize, usize) {
-    (aiod.count("POST", "/v2/datasets"), aiod.count("PUT", "/v2/datasets"))
+    (
+        aiod.count("POST", "/v2/datasets"),
+        aiod.count("PUT", "/v2/datasets"),
+    )
 }
 
 /// What the catalogue keeps of a body we sent (upstream.md §10): keywords
@@ -72,26 +84,46 @@ fn a_full_sync_stores_exactly_the_expected_assets() {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
     let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
-    assert!(err.contains("summary: seen 6, created 6, updated 0, unchanged 0, skipped 0, failed 0"), "{err}");
+    assert!(
+        err.contains("summary: seen 6, created 6, updated 0, unchanged 0, skipped 0, failed 0"),
+        "{err}"
+    );
 
     assert_eq!(aiod.assets().len(), 6);
     for expected in expected_bodies() {
-        let pid = expected["platform_resource_identifier"].as_str().unwrap();
+        let pid = expected["platform_resource_identifier"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let stored = aiod
-            .asset_by_platform_id("huggingface", pid)
+            .asset_by_platform_id("huggingface", &pid)
             .unwrap_or_else(|| panic!("{pid} not stored"));
         let expected = as_stored(expected);
         // Every field we sent is stored as expected...
         let sent: serde_json::Map<String, Value> = expected.as_object().unwrap().clone();
-        let stored_subset: serde_json::Map<String, Value> =
-            sent.keys().map(|k| (k.clone(), stored.get(k).cloned().unwrap_or(Value::Null))).collect();
-        assert_json_eq(pid, &Value::Object(sent.clone()), &Value::Object(stored_subset));
+        let stored_subset: serde_json::Map<String, Value> = sent
+            .keys()
+            .map(|k| (k.clone(), stored.get(k).cloned().unwrap_or(Value::Null)))
+            .collect();
+        assert_json_eq(
+            &pid,
+            &Value::Object(sent.clone()),
+            &Value::Object(stored_subset),
+        );
         // ...and nothing else was set but the server's own fields.
         for (k, v) in stored.as_object().unwrap() {
-            let server_field = ["identifier", "ai_asset_identifier", "ai_resource_identifier", "aiod_entry"]
-                .contains(&k.as_str());
+            let server_field = [
+                "identifier",
+                "ai_asset_identifier",
+                "ai_resource_identifier",
+                "aiod_entry",
+            ]
+            .contains(&k.as_str());
             let empty = v.is_null() || v == &json!([]) || v == &json!({});
-            assert!(sent.contains_key(k) || server_field || empty, "{pid}: unexpected {k} = {v}");
+            assert!(
+                sent.contains_key(k) || server_field || empty,
+                "{pid}: unexpected {k} = {v}"
+            );
         }
     }
 }
@@ -122,7 +154,9 @@ fn an_identical_second_run_writes_nothing_and_one_change_costs_one_put() {
     let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
     assert_eq!(writes(&aiod), (6, 1), "{err}");
     assert!(err.contains("created 0, updated 1, unchanged 5"), "{err}");
-    let stored = aiod.asset_by_platform_id("huggingface", "621ffdd236468d709f181d5a").unwrap();
+    let stored = aiod
+        .asset_by_platform_id("huggingface", "621ffdd236468d709f181f5f")
+        .unwrap();
     assert_eq!(stored["name"], "rotten_tomatoes");
     assert_eq!(stored["distribution"][0]["content_size_kb"], 2);
     assert_eq!(aiod.assets().len(), 6, "no duplicates");
@@ -132,12 +166,23 @@ fn an_identical_second_run_writes_nothing_and_one_change_costs_one_put() {
 fn id_and_since_look_assets_up_instead_of_listing_the_platform() {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
-    let err = succeeded(&sync(&hf, &aiod, &["--mode", "id", "--value", "acronym_identification"]));
+    let err = succeeded(&sync(
+        &hf,
+        &aiod,
+        &["--mode", "id", "--value", "acronym_identification"],
+    ));
     assert!(err.contains("created 1"), "{err}");
-    let err = succeeded(&sync(&hf, &aiod, &["--mode", "id", "--value", "acronym_identification"]));
+    let err = succeeded(&sync(
+        &hf,
+        &aiod,
+        &["--mode", "id", "--value", "acronym_identification"],
+    ));
     assert!(err.contains("unchanged 1"), "{err}");
     assert_eq!(writes(&aiod), (1, 0));
-    let lookups = aiod.count("GET", "/v2/platforms/huggingface/datasets/621ffdd236468d709f181d58");
+    let lookups = aiod.count(
+        "GET",
+        "/v2/platforms/huggingface/datasets/621ffdd236468d709f181d58",
+    );
     assert_eq!(lookups, 2);
     let listings = aiod
         .requests()
@@ -158,9 +203,14 @@ fn an_asset_someone_else_created_is_updated_not_duplicated() {
     // Found through the listing: a PUT, no POST for it.
     let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
     assert!(err.contains("created 5, updated 1"), "{err}");
-    let stored = aiod.asset_by_platform_id("huggingface", "621ffdd236468d709f181d58").unwrap();
+    let stored = aiod
+        .asset_by_platform_id("huggingface", "621ffdd236468d709f181d58")
+        .unwrap();
     assert_eq!(stored["identifier"], identifier.as_str());
-    assert_eq!(stored["description"]["plain"], expected_bodies()[0]["description"]["plain"]);
+    assert_eq!(
+        stored["description"]["plain"],
+        expected_bodies()[0]["description"]["plain"]
+    );
     assert_eq!(aiod.assets().len(), 6);
 }
 
@@ -172,11 +222,22 @@ fn a_post_answered_409_becomes_a_put_of_the_named_identifier() {
     earlier["keyword"] = json!(["stale"]);
     let identifier = aiod.insert(earlier);
     // The lookup misses it (as if it was created after we looked): the POST hits 409.
-    aiod.fail_next("GET", "/v2/platforms/huggingface/datasets/621ffdd236468d709f181d58", 404, 1);
-    let err = succeeded(&sync(&hf, &aiod, &["--mode", "id", "--value", "acronym_identification"]));
+    aiod.fail_next(
+        "GET",
+        "/v2/platforms/huggingface/datasets/621ffdd236468d709f181d58",
+        404,
+        1,
+    );
+    let err = succeeded(&sync(
+        &hf,
+        &aiod,
+        &["--mode", "id", "--value", "acronym_identification"],
+    ));
     assert!(err.contains("created 0, updated 1"), "{err}");
     assert_eq!(writes(&aiod), (1, 1));
-    let stored = aiod.asset_by_platform_id("huggingface", "621ffdd236468d709f181d58").unwrap();
+    let stored = aiod
+        .asset_by_platform_id("huggingface", "621ffdd236468d709f181d58")
+        .unwrap();
     assert_eq!(stored["identifier"], identifier.as_str());
     assert_eq!(stored["keyword"].as_array().unwrap().len(), 11);
     assert_eq!(aiod.assets().len(), 1);
@@ -188,9 +249,18 @@ fn token_expiry_in_the_middle_of_a_run_is_invisible() {
     let aiod = LocalAiod::start(catalogue().with_token_lifetime(Duration::from_secs(1))).unwrap();
     aiod.set_latency(Duration::from_millis(150), Duration::ZERO, Duration::ZERO);
     let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
-    assert!(err.contains("created 12, updated 0, unchanged 0, skipped 0, failed 0"), "{err}");
-    let grants = aiod.count("POST", "/aiod-auth/realms/aiod/protocol/openid-connect/token");
-    assert!(grants >= 2, "the run should have needed a new token, got {grants} grants");
+    assert!(
+        err.contains("created 12, updated 0, unchanged 0, skipped 0, failed 0"),
+        "{err}"
+    );
+    let grants = aiod.count(
+        "POST",
+        "/aiod-auth/realms/aiod/protocol/openid-connect/token",
+    );
+    assert!(
+        grants >= 2,
+        "the run should have needed a new token, got {grants} grants"
+    );
 }
 
 #[test]
@@ -200,7 +270,13 @@ fn a_401_gets_a_fresh_token_and_one_retry() {
     aiod.fail_next("POST", "/v2/datasets", 401, 1);
     let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
     assert!(err.contains("created 3"), "{err}");
-    assert_eq!(aiod.count("POST", "/aiod-auth/realms/aiod/protocol/openid-connect/token"), 2);
+    assert_eq!(
+        aiod.count(
+            "POST",
+            "/aiod-auth/realms/aiod/protocol/openid-connect/token"
+        ),
+        2
+    );
     assert_eq!(aiod.assets().len(), 3);
 }
 
@@ -208,7 +284,12 @@ fn a_401_gets_a_fresh_token_and_one_retry() {
 fn a_wrong_secret_is_a_clear_error_that_does_not_show_the_secret() {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
-    let out = sync_with(&hf, &aiod, &["--mode", "all"], &[("CLIENT_SECRET", "wrong-guess-9876")]);
+    let out = sync_with(
+        &hf,
+        &aiod,
+        &["--mode", "all"],
+        &[("CLIENT_SECRET", "wrong-guess-9876")],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
@@ -216,18 +297,29 @@ fn a_wrong_secret_is_a_clear_error_that_does_not_show_the_secret() {
         "{err}"
     );
     assert!(err.contains("check CLIENT_SECRET"), "{err}");
-    assert!(!err.contains("wrong-guess-9876"), "the secret leaked:\n{err}");
-    assert!(hf.requests().is_empty(), "nothing may be fetched before the pre-flight passes");
+    assert!(
+        !err.contains("wrong-guess-9876"),
+        "the secret leaked:\n{err}"
+    );
+    assert!(
+        hf.requests().is_empty(),
+        "nothing may be fetched before the pre-flight passes"
+    );
 }
 
 #[test]
 fn a_missing_role_says_which_and_what_to_do() {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
-    let aiod = LocalAiod::start(AiodState::new().with_client(CLIENT, SECRET, &["platform_example"])).unwrap();
+    let aiod =
+        LocalAiod::start(AiodState::new().with_client(CLIENT, SECRET, &["platform_example"]))
+            .unwrap();
     let out = sync(&hf, &aiod, &["--mode", "all"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("lacks the role \"platform_huggingface\""), "{err}");
+    assert!(
+        err.contains("lacks the role \"platform_huggingface\""),
+        "{err}"
+    );
     assert!(err.contains("Set PLATFORM_NAME"), "{err}");
     assert_eq!(writes(&aiod), (0, 0));
 }
@@ -235,14 +327,28 @@ fn a_missing_role_says_which_and_what_to_do() {
 #[test]
 fn an_unregistered_platform_stops_with_a_message_about_registering_it() {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
-    let aiod = LocalAiod::start(AiodState::new().with_client(CLIENT, SECRET, &["platform_newplat"])).unwrap();
-    let out = sync_with(&hf, &aiod, &["--mode", "all"], &[("PLATFORM_NAME", "newplat")]);
+    let aiod =
+        LocalAiod::start(AiodState::new().with_client(CLIENT, SECRET, &["platform_newplat"]))
+            .unwrap();
+    let out = sync_with(
+        &hf,
+        &aiod,
+        &["--mode", "all"],
+        &[("PLATFORM_NAME", "newplat")],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("HTTP 412"), "{err}");
-    assert!(err.contains("Platform \"newplat\" is not registered"), "{err}");
+    assert!(
+        err.contains("Platform \"newplat\" is not registered"),
+        "{err}"
+    );
     assert!(err.contains("POST /platforms"), "{err}");
-    assert_eq!(aiod.count("POST", "/v2/datasets"), 1, "the first 412 stops the run");
+    assert_eq!(
+        aiod.count("POST", "/v2/datasets"),
+        1,
+        "the first 412 stops the run"
+    );
 }
 
 #[test]
@@ -259,7 +365,10 @@ fn a_missing_secret_says_where_it_was_looked_for() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("no AIoD client secret: set CLIENT_SECRET"), "{err}");
+    assert!(
+        err.contains("no AIoD client secret: set CLIENT_SECRET"),
+        "{err}"
+    );
     assert!(err.contains(".aiod/huggingface/.env (not found)"), "{err}");
 }
 
@@ -270,7 +379,11 @@ fn the_secret_can_come_from_an_env_file() {
     let dir = std::env::temp_dir().join(format!("aiod-host-envfile-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(".env");
-    std::fs::write(&file, format!("CLIENT_SECRET={SECRET}\nPLATFORM_NAME=huggingface\n")).unwrap();
+    std::fs::write(
+        &file,
+        format!("CLIENT_SECRET={SECRET}\nPLATFORM_NAME=huggingface\n"),
+    )
+    .unwrap();
     let out = aiod_host()
         .env("HF_ENDPOINT", hf.base_url())
         .env("HF_DATASETS_SERVER_ENDPOINT", hf.base_url())
@@ -294,11 +407,21 @@ fn a_rejected_body_costs_only_its_record() {
     let aiod = LocalAiod::start(catalogue()).unwrap();
     aiod.fail_next("POST", "/v2/datasets", 422, 1);
     let out = sync(&hf, &aiod, &["--mode", "all"]);
-    assert_eq!(out.status.code(), Some(1), "a failed record makes the exit code 1");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed record makes the exit code 1"
+    );
     let err = stderr(&out);
     assert!(err.contains("AIoD rejected the body as invalid"), "{err}");
-    assert!(err.contains(&generated_id(0)), "the failed record is named:\n{err}");
-    assert!(err.contains("created 3, updated 0, unchanged 0, skipped 0, failed 1"), "{err}");
+    assert!(
+        err.contains(&generated_id(0)),
+        "the failed record is named:\n{err}"
+    );
+    assert!(
+        err.contains("created 3, updated 0, unchanged 0, skipped 0, failed 1"),
+        "{err}"
+    );
     assert_eq!(aiod.assets().len(), 3);
 }
 
@@ -311,7 +434,10 @@ fn a_server_error_costs_only_its_record() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("HTTP 500"), "{err}");
-    assert!(err.contains("created 2, updated 0, unchanged 0, skipped 0, failed 1"), "{err}");
+    assert!(
+        err.contains("created 2, updated 0, unchanged 0, skipped 0, failed 1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -353,7 +479,10 @@ fn the_sdk_config_file_is_read_and_unknown_keys_only_warn() {
         .output()
         .unwrap();
     let err = succeeded(&out);
-    assert!(err.contains("unknown key \"favourite_colour\" ignored"), "{err}");
+    assert!(
+        err.contains("unknown key \"favourite_colour\" ignored"),
+        "{err}"
+    );
     assert!(err.contains("created 2"), "{err}");
     assert!(err.contains("(from the config file)"), "{err}");
 }
@@ -362,10 +491,24 @@ fn the_sdk_config_file_is_read_and_unknown_keys_only_warn() {
 fn debug_logs_and_help_show_no_secret_and_no_token() {
     let hf = LocalServer::start(HfState::generated(1)).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
-    let out = sync(&hf, &aiod, &["--mode", "all", "--app-log-level", "debug", "--root-log-level", "debug"]);
+    let out = sync(
+        &hf,
+        &aiod,
+        &[
+            "--mode",
+            "all",
+            "--app-log-level",
+            "debug",
+            "--root-log-level",
+            "debug",
+        ],
+    );
     let err = succeeded(&out);
     assert!(!err.contains(SECRET), "the secret leaked:\n{err}");
-    assert!(!err.to_lowercase().contains("bearer "), "a token leaked:\n{err}");
+    assert!(
+        !err.to_lowercase().contains("bearer "),
+        "a token leaked:\n{err}"
+    );
 
     let help = aiod_host()
         .env("CLIENT_SECRET", SECRET)
