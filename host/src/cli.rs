@@ -23,20 +23,45 @@ pub struct Cli {
 pub enum Command {
     /// Run one sync with a plugin.
     Run(RunArgs),
+    /// Process the dead letters again (e.g. after a plugin fix), without fetching them again.
+    Retry(CommonArgs),
+    /// List the dead letters: records that failed in the plugin, validation or upload.
+    Failures(FailuresArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FailuresArgs {
+    /// The state database [default: ~/.local/share/aiod-host/<platform>.sqlite].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// The platform whose state to read.
+    #[arg(
+        long,
+        env = "PLATFORM_NAME",
+        hide_env_values = true,
+        default_value = "huggingface",
+        value_name = "NAME"
+    )]
+    pub platform_name: String,
+
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The plugin component to run, e.g. plugins/huggingface.wasm.
-    #[arg(long, value_name = "FILE")]
-    pub plugin: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
 
     /// What to sync.
     #[arg(long, value_enum)]
     pub mode: ModeArg,
 
     /// For --mode since: a date or timestamp (ISO 8601 / RFC 3339; UTC unless it has an
-    /// offset), e.g. 2024-01-01. For --mode id: the dataset's platform id, e.g.
+    /// offset), e.g. 2024-01-01, or `auto`: from the start of the last completed sync, less
+    /// a small overlap. For --mode id: the dataset's platform id, e.g.
     /// acronym_identification. Not allowed with --mode all.
     #[arg(long, value_name = "V")]
     pub value: Option<String>,
@@ -51,8 +76,37 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = ExistingStrategy::Auto)]
     pub existing: ExistingStrategy,
 
+    /// After a complete --mode all pass, do not delete the assets whose source is gone.
+    #[arg(long)]
+    pub no_delete: bool,
+
+    /// The largest share of the platform's assets one run may delete without
+    /// --allow-mass-delete (a guard against a truncated listing).
+    #[arg(long, default_value_t = 0.05, value_name = "SHARE")]
+    pub max_delete_share: f64,
+
+    /// Delete however many assets a complete pass found gone.
+    #[arg(long)]
+    pub allow_mass_delete: bool,
+}
+
+/// What every command that runs a plugin takes.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// The plugin component to run, e.g. plugins/huggingface.wasm.
+    #[arg(long, value_name = "FILE")]
+    pub plugin: PathBuf,
+
+    /// The state database: cursor, what was uploaded, dead letters
+    /// [default: ~/.local/share/aiod-host/<platform>.sqlite].
+    #[arg(long, env = "AIOD_HOST_STATE", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
     #[command(flatten)]
     pub aiod: AiodArgs,
+
+    #[command(flatten)]
+    pub net: NetArgs,
 
     /// Config file: the aiondemand SDK's config.toml, optionally with an [endpoints] table
     /// of plugin endpoint base URLs [default: ~/.aiod/config.toml if it exists].
@@ -75,12 +129,34 @@ pub struct RunArgs {
     )]
     pub platform_name: Option<String>,
 
+    #[command(flatten)]
+    pub logs: LogArgs,
+}
+
+/// Requests: how many at once, how fast, how persistent.
+#[derive(Debug, Args)]
+pub struct NetArgs {
     /// Follow-up requests (e.g. the parquet list of each dataset) in flight at once.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 
-    #[command(flatten)]
-    pub logs: LogArgs,
+    /// Request budget of a plugin endpoint, e.g. --budget hub=1000/300 (requests per seconds);
+    /// overrides the budget the plugin documents. Repeatable.
+    #[arg(long, value_name = "NAME=N/SECS", value_parser = parse_budget)]
+    pub budget: Vec<(String, (u32, std::time::Duration))>,
+
+    /// Retries of a request that failed transiently (408, 429, 5xx, timeouts, connection errors).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub retries: u32,
+
+    /// First backoff between retries, doubled each time (with jitter), in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub backoff_ms: u64,
+
+    /// The longest single wait (Retry-After, rate-limit reset, backoff) in seconds; a server
+    /// asking for more stops the sync cleanly with its cursor saved.
+    #[arg(long, default_value_t = 360, value_name = "SECS")]
+    pub max_wait_secs: u64,
 }
 
 /// Where AIoD is. Each flag overrides its environment variable, which overrides the config
@@ -151,6 +227,21 @@ const LOG_LEVELS: [&str; 9] = [
     "critical", "fatal", "error", "warning", "warn", "info", "debug", "trace", "notset",
 ];
 
+fn parse_budget(s: &str) -> Result<(String, (u32, std::time::Duration)), String> {
+    let bad = || format!("expected NAME=REQUESTS/SECONDS, e.g. hub=1000/300, got {s:?}");
+    let (name, rest) = s.split_once('=').ok_or_else(bad)?;
+    let (n, secs) = rest.split_once('/').ok_or_else(bad)?;
+    let n: u32 = n.trim().parse().map_err(|_| bad())?;
+    let secs: f64 = secs.trim().parse().map_err(|_| bad())?;
+    if n == 0 || !(secs > 0.0) {
+        return Err(bad());
+    }
+    Ok((
+        name.trim().to_string(),
+        (n, std::time::Duration::from_secs_f64(secs)),
+    ))
+}
+
 fn parse_endpoint(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((name, url)) if !name.trim().is_empty() && !url.trim().is_empty() => {
@@ -179,5 +270,11 @@ mod tests {
             Ok(("hub".into(), "http://x:1".into()))
         );
         assert!(parse_endpoint("hub").is_err());
+        assert_eq!(
+            parse_budget("hub=1000/300"),
+            Ok(("hub".into(), (1000, std::time::Duration::from_secs(300))))
+        );
+        assert!(parse_budget("hub=0/300").is_err());
+        assert!(parse_budget("hub=10").is_err());
     }
 }

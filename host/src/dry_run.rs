@@ -1,7 +1,8 @@
 //! `--dry-run`: assets as JSON lines on standard output instead of uploads.
 
-use crate::model::{Asset, SourceRecord};
-use crate::sync::{Outcome, PutError, Sink};
+use crate::model::Asset;
+use crate::state::StoredAsset;
+use crate::sync::{Outcome, Put, PutError, Sink};
 use std::io::Write;
 
 pub struct DryRun<W: Write> {
@@ -19,12 +20,15 @@ impl<W: Write> DryRun<W> {
 }
 
 impl<W: Write> Sink for DryRun<W> {
-    async fn put(&mut self, _record: &SourceRecord, asset: Asset) -> Result<Outcome, PutError> {
+    async fn put(&mut self, asset: Asset, _previous: Option<StoredAsset>) -> Result<Put, PutError> {
         let mut line = serde_json::to_vec(&asset).expect("assets serialise");
         line.push(b'\n');
         self.out
             .write_all(&line)
             .map_err(|e| PutError::Fatal(format!("cannot write to standard output: {e}")))?;
-        Ok(Outcome::Printed)
+        Ok(Put {
+            outcome: Outcome::Printed,
+            stored: None,
+        })
     }
 }

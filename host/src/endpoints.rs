@@ -1,9 +1,30 @@
 //! Where a plugin's named endpoints live, and the rule that its requests go
 //! nowhere else.
 
+use crate::budget::Limiter;
 use crate::model::{EndpointDecl, Request};
-use std::collections::BTreeMap;
+use crate::secret::Secret;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 use url::Url;
+
+/// What operators configured about endpoints (flags merged with the config file).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--endpoint NAME=URL`, in order.
+    pub urls: Vec<(String, String)>,
+    /// The config file's `[endpoints]`.
+    pub file_urls: BTreeMap<String, String>,
+    /// `--budget NAME=REQUESTS/SECONDS` and `[budgets]`: requests per window.
+    pub budgets: BTreeMap<String, (u32, Duration)>,
+}
+
+/// A request ready to send: where, and with which headers (the endpoint's token included).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+}
 
 /// Resolved base URLs of a plugin's declared endpoints.
 #[derive(Debug, Clone)]
@@ -11,6 +32,8 @@ pub struct Endpoints {
     bases: BTreeMap<String, Url>,
     /// Per endpoint, where its base URL came from (for the log).
     origins: BTreeMap<String, String>,
+    tokens: BTreeMap<String, Secret>,
+    budgets: BTreeMap<String, (u32, Duration)>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -42,10 +65,10 @@ impl Endpoints {
     /// `[endpoints]` table, then the plugin's default.
     pub fn resolve(
         decls: &[EndpointDecl],
-        flags: &[(String, String)],
+        overrides: &Overrides,
         env: impl Fn(&str) -> Option<String>,
-        file: &BTreeMap<String, String>,
     ) -> Result<Endpoints, EndpointError> {
+        let (flags, file) = (&overrides.urls, &overrides.file_urls);
         let declared = || {
             decls
                 .iter()
@@ -53,13 +76,15 @@ impl Endpoints {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        for (name, _) in flags {
+        for name in flags.iter().map(|(n, _)| n).chain(overrides.budgets.keys()) {
             if !decls.iter().any(|d| &d.name == name) {
                 return Err(EndpointError::Unknown(name.clone(), declared()));
             }
         }
         let mut bases = BTreeMap::new();
         let mut origins = BTreeMap::new();
+        let mut tokens = BTreeMap::new();
+        let mut budgets = BTreeMap::new();
         for d in decls {
             let from_env = d.env_override.as_deref().and_then(|var| {
                 env(var)
@@ -83,17 +108,80 @@ impl Endpoints {
                 origin: source.clone(),
                 reason,
             })?;
+            let token = d
+                .token_env
+                .iter()
+                .find_map(|var| env(var).filter(|v| !v.trim().is_empty()))
+                .map(Secret::new);
+            let budget = overrides.budgets.get(&d.name).copied().or_else(|| {
+                d.budget.map(|b| {
+                    let requests = if token.is_some() {
+                        b.requests_with_token
+                    } else {
+                        b.requests
+                    };
+                    (requests, Duration::from_secs(u64::from(b.window_seconds)))
+                })
+            });
+            if let Some(token) = token {
+                tokens.insert(d.name.clone(), token);
+            }
+            if let Some(budget) = budget {
+                budgets.insert(d.name.clone(), budget);
+            }
             bases.insert(d.name.clone(), base);
             origins.insert(d.name.clone(), source);
         }
-        Ok(Endpoints { bases, origins })
+        Ok(Endpoints {
+            bases,
+            origins,
+            tokens,
+            budgets,
+        })
+    }
+
+    /// One limiter per endpoint with a budget.
+    pub fn limiters(&self) -> HashMap<String, Limiter> {
+        self.budgets
+            .iter()
+            .map(|(name, (requests, window))| (name.clone(), Limiter::new(*requests, *window)))
+            .collect()
+    }
+
+    /// The URL and headers of a planned request, with the endpoint's token.
+    pub fn prepare(&self, req: &Request) -> Result<Prepared, EndpointError> {
+        let url = self.url_for(req)?;
+        let mut headers: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .filter(|(n, _)| !n.eq_ignore_ascii_case("authorization"))
+            .cloned()
+            .collect();
+        if let Some(token) = self.tokens.get(&req.endpoint) {
+            headers.push(("authorization".into(), format!("Bearer {}", token.expose())));
+        }
+        Ok(Prepared { url, headers })
     }
 
     /// `name = URL (from SOURCE)` per endpoint.
     pub fn describe(&self) -> Vec<String> {
         self.bases
             .iter()
-            .map(|(name, url)| format!("endpoint {name} = {url} (from {})", self.origins[name]))
+            .map(|(name, url)| {
+                let budget = match self.budgets.get(name) {
+                    Some((n, w)) => format!(", budget {n} requests per {}s", w.as_secs()),
+                    None => String::new(),
+                };
+                let token = if self.tokens.contains_key(name) {
+                    ", with token"
+                } else {
+                    ""
+                };
+                format!(
+                    "endpoint {name} = {url} (from {}{budget}{token})",
+                    self.origins[name]
+                )
+            })
             .collect()
     }
 
@@ -166,12 +254,16 @@ mod tests {
                 default_base_url: "https://huggingface.co".into(),
                 env_override: Some("HF_ENDPOINT".into()),
                 description: String::new(),
+                budget: None,
+                token_env: vec![],
             },
             EndpointDecl {
                 name: "ds".into(),
                 default_base_url: "https://ds.example".into(),
                 env_override: None,
                 description: String::new(),
+                budget: None,
+                token_env: vec![],
             },
         ]
     }
@@ -190,19 +282,18 @@ mod tests {
         env: &[(&str, &str)],
         file: &[(&str, &str)],
     ) -> Result<Endpoints, EndpointError> {
-        let flags: Vec<_> = flags
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        let file = file
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        let env: BTreeMap<String, String> = env
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        Endpoints::resolve(&decls(), &flags, |k| env.get(k).cloned(), &file)
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let overrides = Overrides {
+            urls: pairs(flags),
+            file_urls: pairs(file).into_iter().collect(),
+            budgets: BTreeMap::new(),
+        };
+        let env: BTreeMap<String, String> = pairs(env).into_iter().collect();
+        Endpoints::resolve(&decls(), &overrides, |k| env.get(k).cloned())
     }
 
     #[test]
@@ -272,6 +363,34 @@ mod tests {
             e.url_for(&req("hub", "http://127.0.0.1:9/mirror/api?x=1"))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn tokens_raise_the_budget_and_go_only_to_their_endpoint() {
+        let mut d = decls();
+        d[0].budget = Some(crate::model::Budget {
+            requests: 500,
+            requests_with_token: 1000,
+            window_seconds: 300,
+        });
+        d[0].token_env = vec!["HF_TOKEN".into(), "AIOD_HF_API_KEY".into()];
+        let env = |k: &str| (k == "AIOD_HF_API_KEY").then(|| "hf_abc".to_string());
+        let e = Endpoints::resolve(&d, &Overrides::default(), env).unwrap();
+        assert_eq!(e.budgets["hub"], (1000, Duration::from_secs(300)));
+        let hub = e.prepare(&req("hub", "/x")).unwrap();
+        assert!(
+            hub.headers
+                .contains(&("authorization".into(), "Bearer hf_abc".into()))
+        );
+        assert!(e.prepare(&req("ds", "/x")).unwrap().headers.is_empty());
+        assert!(e.describe()[1].contains("budget 1000 requests per 300s, with token"));
+        assert!(!e.describe().join(" ").contains("hf_abc"));
+
+        let anonymous = Endpoints::resolve(&d, &Overrides::default(), |_| None).unwrap();
+        assert_eq!(anonymous.budgets["hub"].0, 500);
+        let mut o = Overrides::default();
+        o.budgets.insert("hub".into(), (7, Duration::from_secs(1)));
+        assert_eq!(Endpoints::resolve(&d, &o, env).unwrap().budgets["hub"].0, 7);
     }
 
     #[test]

@@ -1,67 +1,148 @@
-//! Performing a planned request over HTTP.
+//! Performing requests over HTTP: one pooled client, a budget per endpoint,
+//! and retries of transient failures (policy in `retry`).
 
+use crate::budget::Limiter;
 use crate::model::Response;
+use crate::retry::{Decision, RetryPolicy, decide, jitter};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use url::Url;
 
 /// The one HTTP client of a run: connections are pooled and reused.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    policy: RetryPolicy,
+    budgets: Arc<HashMap<String, Limiter>>,
+    /// Milliseconds spent waiting for budgets and retries.
+    waited_ms: Arc<AtomicU64>,
 }
 
-/// No HTTP response at all: refused connection, timeout, DNS failure, broken body.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TransportError(String);
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// No HTTP response at all, after the retries.
+    #[error("{0}")]
+    Transport(String),
+    /// The server asked for a longer wait than the cap allows.
+    #[error("{what} asked to wait {wait:?}, longer than the cap of {cap:?}")]
+    GaveUp {
+        what: String,
+        wait: Duration,
+        cap: Duration,
+    },
+}
 
 impl Fetcher {
-    pub fn new(timeout: Duration) -> anyhow::Result<Fetcher> {
+    pub fn new(
+        timeout: Duration,
+        policy: RetryPolicy,
+        budgets: HashMap<String, Limiter>,
+    ) -> anyhow::Result<Fetcher> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("aiod-host/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Fetcher { client })
-    }
-
-    /// The shared client, for the other callers of the same hosts' pools.
-    pub fn client(&self) -> reqwest::Client {
-        self.client.clone()
-    }
-
-    pub async fn get(
-        &self,
-        url: Url,
-        headers: &[(String, String)],
-    ) -> Result<Response, TransportError> {
-        let mut req = self.client.get(url);
-        for (name, value) in headers {
-            req = req.header(name, value);
-        }
-        let resp = req.send().await.map_err(describe)?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let body = resp.bytes().await.map_err(describe)?.to_vec();
-        Ok(Response {
-            status,
-            headers,
-            body,
+        Ok(Fetcher {
+            client,
+            policy,
+            budgets: Arc::new(budgets),
+            waited_ms: Arc::default(),
         })
+    }
+
+    /// Time spent waiting for budgets and before retries so far.
+    pub fn waited(&self) -> Duration {
+        Duration::from_millis(self.waited_ms.load(Ordering::Relaxed))
+    }
+
+    async fn pause(&self, d: Duration) {
+        self.waited_ms
+            .fetch_add(d.as_millis() as u64, Ordering::Relaxed);
+        tokio::time::sleep(d).await;
+    }
+
+    /// Sends the request `build` makes, within the budget of `endpoint` (if it
+    /// has one), retrying transient failures. A retryable status that persists
+    /// is returned as the response.
+    pub async fn send(
+        &self,
+        endpoint: Option<&str>,
+        what: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Response, FetchError> {
+        let limiter = endpoint.and_then(|e| self.budgets.get(e));
+        let mut retries = 0;
+        loop {
+            if let Some(l) = limiter {
+                let waited = l.acquire().await;
+                if !waited.is_zero() {
+                    self.waited_ms
+                        .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+                    tracing::debug!(
+                        ?waited,
+                        "waited for the request budget of {}",
+                        endpoint.unwrap_or("")
+                    );
+                }
+            }
+            let outcome = match build(&self.client).send().await {
+                Ok(resp) => read(resp).await,
+                Err(e) => Err(describe(e)),
+            };
+            let (status, headers) = match &outcome {
+                Ok(r) => (Some(r.status), r.headers.as_slice()),
+                Err(_) => (None, &[][..]),
+            };
+            if let (Some(l), Ok(r)) = (limiter, &outcome) {
+                l.observe(&r.headers).await;
+            }
+            match decide(&self.policy, retries, status, headers, jitter()) {
+                Decision::Accept => return outcome.map_err(FetchError::Transport),
+                Decision::Retry(wait) => {
+                    let why = match &outcome {
+                        Ok(r) => format!("HTTP {}", r.status),
+                        Err(e) => e.clone(),
+                    };
+                    tracing::warn!("{what}: {why}; retry {} in {wait:?}", retries + 1);
+                    self.pause(wait).await;
+                    retries += 1;
+                }
+                Decision::GiveUp(wait) => {
+                    return Err(FetchError::GaveUp {
+                        what: what.to_string(),
+                        wait,
+                        cap: self.policy.max_wait,
+                    });
+                }
+            }
+        }
     }
 }
 
+async fn read(resp: reqwest::Response) -> Result<Response, String> {
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = resp.bytes().await.map_err(describe)?.to_vec();
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
 /// reqwest's message plus its causes ("connection refused" lives in the chain).
-pub fn describe(e: reqwest::Error) -> TransportError {
+pub fn describe(e: reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -80,7 +161,7 @@ pub fn describe(e: reqwest::Error) -> TransportError {
     }
     let url = e.url().map(|u| format!(" ({u})")).unwrap_or_default();
     match causes.last() {
-        Some(root) => TransportError(format!("{kind}{url}: {root}")),
-        None => TransportError(format!("{kind}{url}")),
+        Some(root) => format!("{kind}{url}: {root}"),
+        None => format!("{kind}{url}"),
     }
 }

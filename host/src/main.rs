@@ -2,8 +2,11 @@
 //! wired together here; the logic lives in the modules.
 
 mod aiod;
+mod budget;
 mod cli;
 mod config;
+mod deletes;
+mod digest;
 mod dry_run;
 mod endpoints;
 mod fetch;
@@ -11,123 +14,238 @@ mod logging;
 mod mode;
 mod model;
 mod plugin;
+mod retry;
+mod secret;
+mod session;
+mod state;
 mod sync;
 
 use aiod::upload::ExistingStrategy;
 use anyhow::{Context as _, Result};
 use clap::Parser;
+use session::Session;
 use std::process::ExitCode;
-use std::time::Duration;
+use sync::SyncError;
 
-/// The timeout of one request unless the config file sets `request_timeout_seconds`.
-const DEFAULT_TIMEOUT_SECONDS: f64 = 10.0;
+/// How far `--mode since --value auto` reaches back before the last completed
+/// sync's start, for clocks and listings that are a little off.
+const AUTO_SINCE_OVERLAP: chrono::Duration = chrono::Duration::minutes(10);
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         cli::Command::Run(args) => {
+            logging::init(&args.common.logs);
+            run(args)
+        }
+        cli::Command::Retry(args) => {
             logging::init(&args.logs);
-            match run(args) {
-                Ok(code) => code,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::from(2)
-                }
+            retry(args)
+        }
+        cli::Command::Failures(args) => failures(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            match e.downcast_ref::<SyncError>() {
+                Some(SyncError::Paused(_)) => ExitCode::from(3),
+                _ => ExitCode::from(2),
             }
         }
     }
 }
 
+fn exit_code(summary: &sync::Summary) -> ExitCode {
+    eprintln!("summary: {summary}");
+    if summary.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn run(args: cli::RunArgs) -> Result<ExitCode> {
-    let mode = mode::sync_mode(args.mode, args.value.as_deref())?;
-    let config = config::load(args.config.as_deref())?;
-    for warning in &config.warnings {
-        let path = config
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        tracing::warn!("config file {path}: {warning}");
+    let auto_since = args.mode == mode::ModeArg::Since && args.value.as_deref() == Some("auto");
+    let early_mode = if auto_since {
+        None
+    } else {
+        Some(mode::sync_mode(args.mode, args.value.as_deref())?)
+    };
+    let mut session = Session::open(&args.common)?;
+    let mut state = session.state(args.common.state.as_deref())?;
+    let mode = match early_mode {
+        Some(m) => m,
+        None => {
+            let mark = state.high_water_mark()?.context(
+                "--value auto needs a completed earlier sync in the state; run --mode all (or since a date) first",
+            )?;
+            let mark = chrono::DateTime::parse_from_rfc3339(&mark)
+                .context("the stored high-water mark")?;
+            let since = (mark.with_timezone(&chrono::Utc) - AUTO_SINCE_OVERLAP)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            tracing::info!(
+                "--value auto: since {since} (the last completed sync started at {mark})"
+            );
+            model::SyncMode::Since(since)
+        }
+    };
+    let concurrency = usize::from(args.common.net.concurrency);
+
+    if args.dry_run {
+        let mut sink = dry_run::DryRun::new(std::io::BufWriter::new(std::io::stdout().lock()));
+        let job = sync::Job {
+            plugin: &mut session.plugin,
+            fetcher: &session.fetcher,
+            endpoints: &session.endpoints,
+            platform: session.platform.clone(),
+            mode,
+            concurrency,
+            state: None,
+        };
+        let finished = session.runtime.block_on(sync::run(job, &mut sink))?;
+        sink.finish().context("cannot write to standard output")?;
+        return Ok(exit_code(&finished.summary));
     }
 
-    let mut plugin = plugin::Plugin::load(&args.plugin)?;
-    tracing::info!(plugin = %plugin.describe(), "plugin loaded");
-    let env = |var: &str| std::env::var(var).ok();
-    let endpoints = endpoints::Endpoints::resolve(
-        &plugin.info().endpoints,
-        &args.endpoint,
-        env,
-        &config.endpoints,
-    )?;
-    for line in endpoints.describe() {
-        tracing::info!("{line}");
-    }
-    let dotenv = aiod::settings::DotEnv::load(
-        args.aiod.env_file.as_deref(),
-        aiod::settings::default_env_file(&plugin.info().name),
-    )?;
-    let platform = args
-        .platform_name
-        .clone()
-        .or_else(|| dotenv.var(&env, "PLATFORM_NAME"))
-        .unwrap_or_else(|| plugin.info().platform.clone());
-    let timeout = Duration::from_secs_f64(
-        config
-            .request_timeout_seconds
-            .unwrap_or(DEFAULT_TIMEOUT_SECONDS),
-    );
-    let fetcher = fetch::Fetcher::new(timeout)?;
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let new_state = state.asset_count()? == 0;
     let listing = match args.existing {
         ExistingStrategy::Listing => true,
         ExistingStrategy::Lookup => false,
         ExistingStrategy::Auto => mode == model::SyncMode::All,
     };
-    let job = sync::Job {
-        plugin: &mut plugin,
-        fetcher: &fetcher,
-        endpoints: &endpoints,
-        platform: platform.clone(),
-        mode,
-        concurrency: usize::from(args.concurrency),
-    };
-    let summary = if args.dry_run {
-        let mut sink = dry_run::DryRun::new(std::io::BufWriter::new(std::io::stdout().lock()));
-        let summary = runtime.block_on(sync::run(job, &mut sink))?;
-        sink.finish().context("cannot write to standard output")?;
-        summary
-    } else {
-        let overrides = aiod::settings::Overrides {
-            api_server: args.aiod.api_server.clone(),
-            version: args.aiod.api_version.clone(),
-            auth_server: args.aiod.auth_server.clone(),
-            realm: args.aiod.realm.clone(),
-            client_id: args.aiod.client_id.clone(),
-        };
-        let settings = aiod::settings::resolve(&overrides, &config, &dotenv, env)?;
+    let aiod = session.aiod(&args.common)?;
+    let platform = session.platform.clone();
+    let asset_types = session.plugin.info().asset_types.clone();
+    let runtime = session.runtime.handle().clone();
+    runtime.block_on(aiod::upload::preflight(&aiod, &platform))?;
+    if new_state && listing {
+        // The state is new: learn which assets AIoD already has, in a few large pages.
+        let known = runtime
+            .block_on(aiod::upload::import_catalogue(
+                &aiod,
+                &platform,
+                &asset_types,
+            ))
+            .context("cannot list the assets AIoD already has")?;
         tracing::info!(
-            api_server = %settings.api_server,
-            version = %settings.version,
-            auth_server = %settings.auth_server,
-            client_id = %settings.client_id,
-            platform = %platform,
-            "uploading to AIoD"
+            "{} assets of platform {platform} already in AIoD",
+            known.len()
         );
-        let aiod = aiod::client::Aiod::new(fetcher.client(), &settings)?;
-        runtime.block_on(async {
-            aiod::upload::preflight(&aiod, &platform).await?;
-            let mut sink = aiod::upload::Uploader::new(aiod, platform.clone(), listing);
-            Ok::<_, anyhow::Error>(sync::run(job, &mut sink).await?)
-        })?
+        state.import_assets(&known)?;
+    }
+    let mut sink = aiod::upload::Uploader::new(aiod, platform.clone(), new_state && !listing);
+    let job = sync::Job {
+        plugin: &mut session.plugin,
+        fetcher: &session.fetcher,
+        endpoints: &session.endpoints,
+        platform,
+        mode: mode.clone(),
+        concurrency,
+        state: Some(&mut state),
     };
-    eprintln!("summary: {summary}");
-    Ok(if summary.failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let mut finished = runtime.block_on(sync::run(job, &mut sink))?;
+    tracing::info!(
+        "waited {:?} for request budgets and retries",
+        session.fetcher.waited()
+    );
+    if let (model::SyncMode::All, Some(pass)) = (&mode, finished.completed_pass) {
+        let policy = deletes::DeletePolicy {
+            enabled: !args.no_delete,
+            max_share: args.max_delete_share,
+            allow_mass: args.allow_mass_delete,
+        };
+        finished.summary.deleted =
+            runtime.block_on(deletes::delete_gone(sink.aiod(), &mut state, pass, &policy))?;
+    }
+    Ok(exit_code(&finished.summary))
+}
+
+fn retry(args: cli::CommonArgs) -> Result<ExitCode> {
+    let mut session = Session::open(&args)?;
+    let mut state = session.state(args.state.as_deref())?;
+    let letters = state.dead_letters()?;
+    if letters.is_empty() {
+        eprintln!("no dead letters in {}", state.path().display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let aiod = session.aiod(&args)?;
+    let platform = session.platform.clone();
+    let runtime = session.runtime.handle().clone();
+    runtime.block_on(aiod::upload::preflight(&aiod, &platform))?;
+    let mut sink = aiod::upload::Uploader::new(aiod, platform.clone(), false);
+    let provenance = session.plugin.provenance();
+    let mut summary = sync::Summary::default();
+    for letter in letters {
+        tracing::info!(
+            id = letter.record.id,
+            label = letter.record.label,
+            "retrying"
+        );
+        summary.seen += 1;
+        let mut batch = state::Batch::default();
+        let record = model::SourceRecord {
+            id: letter.record.id,
+            label: letter.record.label,
+            version: letter.record.version,
+            data: letter.record.data,
+            follow_ups: letter.record.follow_ups,
+        };
+        let follow_ups = letter
+            .follow_ups
+            .iter()
+            .map(|f| (f.request.clone(), f.response()))
+            .collect();
+        let ctx = sync::RecordCtx {
+            plugin: &mut session.plugin,
+            platform: &platform,
+            state: Some(&state),
+            provenance: &provenance,
+        };
+        runtime.block_on(sync::process(
+            ctx,
+            &mut sink,
+            record,
+            follow_ups,
+            &mut batch,
+            &mut summary,
+        ))?;
+        state.commit_page(None, &[], batch)?;
+    }
+    Ok(exit_code(&summary))
+}
+
+fn failures(args: cli::FailuresArgs) -> Result<ExitCode> {
+    let path = match args.state {
+        Some(p) => p,
+        None => {
+            state::default_path(&args.platform_name).context("HOME is not set: give --state")?
+        }
+    };
+    if !path.exists() {
+        anyhow::bail!("no state database at {}", path.display());
+    }
+    let state = state::State::open(&path)?;
+    let letters = state.dead_letters()?;
+    for d in &letters {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "id": d.record.id, "label": d.record.label, "version": d.record.version,
+                    "stage": d.stage, "error": d.error, "attempts": d.attempts,
+                    "failed_at": d.failed_at, "plugin": d.plugin, "record_hash": d.record_hash,
+                })
+            );
+        } else {
+            println!(
+                "{} ({})\n  stage:    {}\n  error:    {}\n  attempts: {}, last {}\n  plugin:   {}\n",
+                d.record.label, d.record.id, d.stage, d.error, d.attempts, d.failed_at, d.plugin
+            );
+        }
+    }
+    if !args.json {
+        println!("{} dead letter(s) in {}", letters.len(), path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }

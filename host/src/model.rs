@@ -11,6 +11,16 @@ pub struct EndpointDecl {
     pub default_base_url: String,
     pub env_override: Option<String>,
     pub description: String,
+    pub budget: Option<Budget>,
+    pub token_env: Vec<String>,
+}
+
+/// Requests allowed per fixed window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Budget {
+    pub requests: u32,
+    pub requests_with_token: u32,
+    pub window_seconds: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,24 +1,32 @@
 //! One sync: ask the plugin what to fetch, fetch it, hand each record and its
-//! follow-up responses to the plugin, and pass the assets to a sink.
+//! follow-up responses to the plugin, and pass the assets to a sink; with a
+//! state, resume an unfinished pass, skip records that have not changed, and
+//! keep failed records as dead letters.
 //!
 //! A bad record costs only that record; only problems that make the listing
 //! itself impossible (the plugin refuses the mode, the platform cannot be
-//! reached, the plugin cannot read a page) end the sync.
+//! reached, the plugin cannot read a page) or that would fail every record
+//! (a missing role) end the sync. The cursor is committed with each page's
+//! outcomes, so a killed sync resumes at the page it was working on.
 
-use crate::endpoints::{EndpointError, Endpoints};
-use crate::fetch::Fetcher;
+use crate::endpoints::Endpoints;
+use crate::fetch::{FetchError, Fetcher};
 use crate::model::{Asset, RecordError, Request, Response, SourceRecord, SyncMode};
 use crate::plugin::{CallError, Plugin};
+use crate::state::{
+    Batch, DeadLetter, Pass, State, StoredAsset, StoredFollowUp, StoredRecord, UploadedAsset,
+};
 use futures::StreamExt;
 use serde::Serialize;
 
 /// Where mapped assets go: standard output for `--dry-run`, AIoD otherwise.
 pub trait Sink {
+    /// `previous` is what the state knows of this asset in AIoD.
     fn put(
         &mut self,
-        record: &SourceRecord,
         asset: Asset,
-    ) -> impl Future<Output = Result<Outcome, PutError>>;
+        previous: Option<StoredAsset>,
+    ) -> impl Future<Output = Result<Put, PutError>>;
 }
 
 /// What became of one asset.
@@ -31,11 +39,21 @@ pub enum Outcome {
     Printed,
 }
 
+/// A successful `put`: the outcome and, when uploaded, what to remember.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Put {
+    pub outcome: Outcome,
+    pub stored: Option<StoredAsset>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PutError {
-    /// This record failed; the sync goes on.
+    /// The body breaks the AIoD schema: not sent.
     #[error("{0}")]
-    Record(String),
+    Invalid(String),
+    /// AIoD did not take it (after retries); the sync goes on.
+    #[error("{0}")]
+    Rejected(String),
     /// Every record would fail the same way (e.g. a missing role): stop.
     #[error("{0}")]
     Fatal(String),
@@ -51,6 +69,7 @@ pub struct Summary {
     pub printed: u64,
     pub skipped: u64,
     pub failed: u64,
+    pub deleted: u64,
     pub pages: u64,
     pub warnings: u64,
 }
@@ -62,6 +81,9 @@ impl std::fmt::Display for Summary {
             "seen {}, created {}, updated {}, unchanged {}, skipped {}, failed {}",
             self.seen, self.created, self.updated, self.unchanged, self.skipped, self.failed
         )?;
+        if self.deleted > 0 {
+            write!(f, ", deleted {}", self.deleted)?;
+        }
         if self.printed > 0 {
             write!(f, ", printed {}", self.printed)?;
         }
@@ -77,13 +99,24 @@ pub enum SyncError {
     #[error("{0}")]
     Plugin(#[from] CallError),
     #[error("{0}")]
-    Endpoint(#[from] EndpointError),
+    Endpoint(#[from] crate::endpoints::EndpointError),
     #[error("cannot reach endpoint {endpoint:?}: {message}")]
     Unreachable { endpoint: String, message: String },
     #[error("the listing cannot go on: {0}")]
     Listing(String),
     #[error("{0}")]
     Upload(String),
+    #[error("stopped: {0}; the cursor is saved, run the same command again to continue")]
+    Paused(String),
+    #[error("state: {0:#}")]
+    State(#[from] anyhow::Error),
+}
+
+/// How a sync ended.
+pub struct Finished {
+    pub summary: Summary,
+    /// The pass, when a listing pass ran to its end.
+    pub completed_pass: Option<i64>,
 }
 
 pub struct Job<'a> {
@@ -94,9 +127,11 @@ pub struct Job<'a> {
     pub mode: SyncMode,
     /// Follow-up requests in flight at once.
     pub concurrency: usize,
+    /// Without a state (`--dry-run`) every record is processed and nothing is kept.
+    pub state: Option<&'a mut State>,
 }
 
-pub async fn run<S: Sink>(job: Job<'_>, sink: &mut S) -> Result<Summary, SyncError> {
+pub async fn run<S: Sink>(job: Job<'_>, sink: &mut S) -> Result<Finished, SyncError> {
     let Job {
         plugin,
         fetcher,
@@ -104,107 +139,235 @@ pub async fn run<S: Sink>(job: Job<'_>, sink: &mut S) -> Result<Summary, SyncErr
         platform,
         mode,
         concurrency,
+        mut state,
     } = job;
     let mut summary = Summary::default();
-    let starts = plugin.start(&platform, &mode).map_err(|e| match e {
-        CallError::Refused(msg) => SyncError::ModeRefused(msg),
-        broken => SyncError::Plugin(broken),
-    })?;
+    let (kind, since) = match &mode {
+        SyncMode::All => (Some("all"), None),
+        SyncMode::Since(t) => (Some("since"), Some(t.as_str())),
+        SyncMode::Id(_) => (None, None),
+    };
+    let resumable = match (&state, kind) {
+        (Some(s), Some(kind)) => s
+            .open_pass(kind)?
+            .filter(|p| p.since.as_deref() == since && !p.cursor.is_empty()),
+        _ => None,
+    };
+    let (pass, mut queue): (Option<Pass>, Vec<Request>) = match resumable {
+        Some(p) => {
+            tracing::info!(pass = p.id, started = %p.started_at, "resuming an unfinished pass from its stored cursor");
+            let queue = p.cursor.clone();
+            (Some(p), queue)
+        }
+        None => {
+            let starts = plugin.start(&platform, &mode).map_err(|e| match e {
+                CallError::Refused(msg) => SyncError::ModeRefused(msg),
+                broken => SyncError::Plugin(broken),
+            })?;
+            let pass = match (&mut state, kind) {
+                (Some(s), Some(kind)) => Some(s.begin_pass(kind, since, &starts)?),
+                _ => None,
+            };
+            (pass, starts)
+        }
+    };
+    let provenance = plugin.provenance();
 
-    for start in starts {
-        let mut next = Some(start);
-        while let Some(request) = next.take() {
-            let url = endpoints.url_for(&request)?;
-            tracing::debug!(%url, "listing page");
-            let response =
-                fetcher
-                    .get(url, &request.headers)
-                    .await
-                    .map_err(|e| SyncError::Unreachable {
-                        endpoint: request.endpoint.clone(),
-                        message: e.to_string(),
-                    })?;
-            let page = plugin
-                .handle_page(&platform, &mode, &request, &response)
-                .map_err(|e| match e {
-                    CallError::Refused(msg) => SyncError::Listing(msg),
-                    broken => SyncError::Plugin(broken),
-                })?;
-            summary.pages += 1;
-            summary.seen += page.records.len() as u64;
+    while !queue.is_empty() {
+        let request = queue[0].clone();
+        let prepared = endpoints.prepare(&request)?;
+        tracing::debug!(url = %prepared.url, "listing page");
+        let what = format!("listing page {}", prepared.url);
+        let response = fetcher
+            .send(Some(&request.endpoint), &what, |c| {
+                with_headers(c.get(prepared.url.clone()), &prepared.headers)
+            })
+            .await
+            .map_err(|e| match e {
+                FetchError::Transport(message) => SyncError::Unreachable {
+                    endpoint: request.endpoint.clone(),
+                    message,
+                },
+                gave_up @ FetchError::GaveUp { .. } => SyncError::Paused(gave_up.to_string()),
+            })?;
+        let page = plugin
+            .handle_page(&platform, &mode, &request, &response)
+            .map_err(|e| match e {
+                CallError::Refused(msg) => SyncError::Listing(msg),
+                broken => SyncError::Plugin(broken),
+            })?;
+        summary.pages += 1;
+        summary.seen += page.records.len() as u64;
 
-            // Follow-ups of a page are fetched concurrently; records are
-            // mapped and handed on in listing order.
-            let mut fetched = futures::stream::iter(page.records)
-                .map(|record| async move {
-                    let follow_ups = follow_ups(fetcher, endpoints, &record).await;
-                    (record, follow_ups)
-                })
-                .buffered(concurrency.max(1));
-            while let Some((record, follow_ups)) = fetched.next().await {
-                process(plugin, &platform, sink, &record, follow_ups, &mut summary).await?;
+        let mut batch = Batch::default();
+        let mut to_fetch = Vec::with_capacity(page.records.len());
+        for record in page.records {
+            let unchanged = match &state {
+                Some(s) => s.done_version(&record.id)?.as_deref() == Some(record.version.as_str()),
+                None => false,
+            };
+            if unchanged && !record.version.is_empty() {
+                // Same source version as last uploaded: no follow-up, no upload.
+                summary.unchanged += 1;
+                batch.unchanged.push(record.id);
+            } else {
+                to_fetch.push(record);
             }
-            next = page.next;
+        }
+        // Follow-ups are fetched concurrently; records are mapped and handed
+        // on in listing order.
+        let mut fetched = futures::stream::iter(to_fetch)
+            .map(|record| async move {
+                let follow_ups = follow_ups(fetcher, endpoints, &record).await;
+                (record, follow_ups)
+            })
+            .buffered(concurrency.max(1));
+        while let Some((record, follow_ups)) = fetched.next().await {
+            let follow_ups = match follow_ups {
+                Ok(f) => f,
+                Err(FollowUpError::Paused(msg)) => return Err(SyncError::Paused(msg)),
+                Err(FollowUpError::Refused(msg)) => {
+                    fail(
+                        &mut batch,
+                        &mut summary,
+                        &record,
+                        &[],
+                        "plugin",
+                        msg,
+                        &provenance,
+                    );
+                    continue;
+                }
+            };
+            let ctx = RecordCtx {
+                plugin: &mut *plugin,
+                platform: &platform,
+                state: state.as_deref(),
+                provenance: &provenance,
+            };
+            process(ctx, sink, record, follow_ups, &mut batch, &mut summary).await?;
+        }
+        drop(fetched);
+
+        queue.remove(0);
+        if let Some(next) = page.next {
+            queue.insert(0, next);
+        }
+        if let Some(s) = &mut state {
+            s.commit_page(pass.as_ref().map(|p| p.id), &queue, batch)?;
         }
     }
-    Ok(summary)
+
+    let completed_pass = match (&mut state, pass) {
+        (Some(s), Some(p)) => {
+            s.complete_pass(p.id)?;
+            Some(p.id)
+        }
+        _ => None,
+    };
+    Ok(Finished {
+        summary,
+        completed_pass,
+    })
 }
 
-/// Fetches a record's follow-ups; a failed transfer becomes status 0 so the
-/// plugin decides what a missing response means.
+fn with_headers(
+    mut req: reqwest::RequestBuilder,
+    headers: &[(String, String)],
+) -> reqwest::RequestBuilder {
+    for (name, value) in headers {
+        req = req.header(name, value);
+    }
+    req
+}
+
+enum FollowUpError {
+    /// The plugin planned a request the host refuses.
+    Refused(String),
+    /// Rate limited beyond the cap: the sync stops.
+    Paused(String),
+}
+
+/// Fetches a record's follow-ups; a transfer that failed after retries
+/// becomes status 0 so the plugin decides what a missing response means.
 async fn follow_ups(
     fetcher: &Fetcher,
     endpoints: &Endpoints,
     record: &SourceRecord,
-) -> Result<Vec<(Request, Response)>, EndpointError> {
+) -> Result<Vec<(Request, Response)>, FollowUpError> {
     let mut out = Vec::with_capacity(record.follow_ups.len());
     for request in &record.follow_ups {
-        let url = endpoints.url_for(request)?;
-        let response = match fetcher.get(url, &request.headers).await {
+        let prepared = endpoints
+            .prepare(request)
+            .map_err(|e| FollowUpError::Refused(e.to_string()))?;
+        let what = format!("{} of {:?}", prepared.url.path(), record.label);
+        let response = match fetcher
+            .send(Some(&request.endpoint), &what, |c| {
+                with_headers(c.get(prepared.url.clone()), &prepared.headers)
+            })
+            .await
+        {
             Ok(r) => r,
-            Err(e) => Response {
+            Err(FetchError::Transport(message)) => Response {
                 status: 0,
                 headers: Vec::new(),
-                body: e.to_string().into_bytes(),
+                body: message.into_bytes(),
             },
+            Err(gave_up) => return Err(FollowUpError::Paused(gave_up.to_string())),
         };
         out.push((request.clone(), response));
     }
     Ok(out)
 }
 
-async fn process<S: Sink>(
-    plugin: &mut Plugin,
-    platform: &str,
+/// What `process` needs besides the record.
+pub struct RecordCtx<'a> {
+    pub plugin: &'a mut Plugin,
+    pub platform: &'a str,
+    pub state: Option<&'a State>,
+    pub provenance: &'a str,
+}
+
+/// Maps one record and puts its assets; outcomes go into `batch` and `summary`.
+pub async fn process<S: Sink>(
+    ctx: RecordCtx<'_>,
     sink: &mut S,
-    record: &SourceRecord,
-    follow_ups: Result<Vec<(Request, Response)>, EndpointError>,
+    record: SourceRecord,
+    follow_ups: Vec<(Request, Response)>,
+    batch: &mut Batch,
     summary: &mut Summary,
 ) -> Result<(), SyncError> {
-    let (id, label) = (&record.id, &record.label);
-    let follow_ups = match follow_ups {
-        Ok(f) => f,
-        Err(e) => {
-            summary.failed += 1;
-            tracing::error!(id, label, "record failed: {e}");
-            return Ok(());
-        }
-    };
-    let mapped = match plugin.map_record(platform, record, &follow_ups) {
+    let (id, label) = (record.id.clone(), record.label.clone());
+    let mapped = match ctx.plugin.map_record(ctx.platform, &record, &follow_ups) {
         Ok(Ok(mapped)) => mapped,
         Ok(Err(RecordError::Skip(reason))) => {
             summary.skipped += 1;
             tracing::info!(id, label, "record skipped: {reason}");
+            batch.done.push((record.id, record.version));
             return Ok(());
         }
         Ok(Err(e @ RecordError::Invalid(_))) => {
-            summary.failed += 1;
-            tracing::error!(id, label, "record failed: {e}");
+            fail(
+                batch,
+                summary,
+                &record,
+                &follow_ups,
+                "plugin",
+                e.to_string(),
+                ctx.provenance,
+            );
             return Ok(());
         }
         Err(e) => {
-            summary.failed += 1;
-            tracing::error!(id, label, "record failed: {e}");
+            fail(
+                batch,
+                summary,
+                &record,
+                &follow_ups,
+                "plugin",
+                e.to_string(),
+                ctx.provenance,
+            );
             return Ok(());
         }
     };
@@ -212,18 +375,84 @@ async fn process<S: Sink>(
         summary.warnings += 1;
         tracing::warn!(id, label, "{warning}");
     }
+    let mut failure = None;
+    let mut uploaded = Vec::new();
     for asset in mapped.assets {
-        match sink.put(record, asset).await {
-            Ok(Outcome::Created) => summary.created += 1,
-            Ok(Outcome::Updated) => summary.updated += 1,
-            Ok(Outcome::Unchanged) => summary.unchanged += 1,
-            Ok(Outcome::Printed) => summary.printed += 1,
-            Err(PutError::Record(e)) => {
-                summary.failed += 1;
-                tracing::error!(id, label, "record failed: {e}");
+        let previous = match ctx.state {
+            Some(s) => s.asset(&asset.asset_type, &asset.platform_resource_identifier)?,
+            None => None,
+        };
+        match sink.put(asset, previous).await {
+            Ok(put) => {
+                match put.outcome {
+                    Outcome::Created => summary.created += 1,
+                    Outcome::Updated => summary.updated += 1,
+                    Outcome::Unchanged => summary.unchanged += 1,
+                    Outcome::Printed => summary.printed += 1,
+                }
+                uploaded.extend(put.stored);
             }
             Err(PutError::Fatal(e)) => return Err(SyncError::Upload(e)),
+            Err(PutError::Invalid(e)) => failure = Some(("validation", e)),
+            Err(PutError::Rejected(e)) => failure = Some(("upload", e)),
         }
     }
+    batch
+        .assets
+        .extend(uploaded.into_iter().map(|asset| UploadedAsset {
+            asset,
+            source_id: record.id.clone(),
+            plugin: ctx.provenance.to_string(),
+        }));
+    match failure {
+        Some((stage, error)) => fail(
+            batch,
+            summary,
+            &record,
+            &follow_ups,
+            stage,
+            error,
+            ctx.provenance,
+        ),
+        None => batch.done.push((record.id, record.version)),
+    }
     Ok(())
+}
+
+/// Logs a failed record and keeps it as a dead letter, with what is needed to retry it.
+fn fail(
+    batch: &mut Batch,
+    summary: &mut Summary,
+    record: &SourceRecord,
+    follow_ups: &[(Request, Response)],
+    stage: &str,
+    error: String,
+    provenance: &str,
+) {
+    summary.failed += 1;
+    tracing::error!(
+        id = record.id,
+        label = record.label,
+        stage,
+        "record failed: {error}"
+    );
+    batch.dead.push(DeadLetter {
+        record: StoredRecord {
+            id: record.id.clone(),
+            label: record.label.clone(),
+            version: record.version.clone(),
+            data: record.data.clone(),
+            follow_ups: record.follow_ups.clone(),
+        },
+        follow_ups: follow_ups
+            .iter()
+            .map(|(q, r)| StoredFollowUp::new(q, r))
+            .collect(),
+        stage: stage.to_string(),
+        error,
+        record_hash: crate::digest::hex(record.data.as_bytes()),
+        plugin: provenance.to_string(),
+        attempts: 1,
+        failed_at: String::new(),
+    });
 }

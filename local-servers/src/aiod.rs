@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use aiod_schema::{Loc, Schema, Violation};
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -26,8 +26,9 @@ use rand::distr::Alphanumeric;
 use serde_json::{Map, Value, json};
 use url::form_urlencoded;
 
+use crate::faults::{self, Fault, Faults};
 use crate::keycloak::{self, Client, Keycloak, Principal};
-use crate::{Background, RecordedRequest, RequestLog, lock};
+use crate::{Background, Canned, RecordedRequest, RequestLog, lock};
 
 /// The catalogue's `PlatformName` enum: what `GET /platforms/{platform}/...` accepts, and the
 /// platforms registered by default.
@@ -97,14 +98,15 @@ const COLUMN_LIMITS: [(&str, usize); 3] = [
 /// Bytes of a MySQL `TEXT` column, where descriptions go.
 const TEXT_COLUMN_BYTES: usize = 65_535;
 
-/// The catalogue to start: registered platforms, Keycloak clients, token lifetime and listing
-/// shape.
+/// The catalogue to start: registered platforms, Keycloak clients, token lifetime, listing
+/// shape and service times.
 #[derive(Clone, Debug)]
 pub struct AiodState {
     platforms: BTreeSet<String>,
     clients: BTreeMap<String, Client>,
     token_lifetime: Duration,
     wrapped_listing: bool,
+    latency: Latency,
 }
 
 impl Default for AiodState {
@@ -122,6 +124,7 @@ impl AiodState {
             clients: BTreeMap::new(),
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             wrapped_listing: false,
+            latency: Latency::default(),
         }
     }
 
@@ -152,6 +155,21 @@ impl AiodState {
     /// Registers another platform, so assets may name it.
     pub fn with_platform(mut self, name: &str) -> Self {
         self.platforms.insert(name.to_owned());
+        self
+    }
+
+    /// Service times from the start, see [`LocalAiod::set_latency`].
+    pub fn with_latency(
+        mut self,
+        write: Duration,
+        lookup: Duration,
+        list_page_per_1000: Duration,
+    ) -> Self {
+        self.latency = Latency {
+            write,
+            lookup,
+            list_page_per_1000,
+        };
         self
     }
 }
@@ -196,6 +214,12 @@ impl LocalAiod {
         self.log.count(method, path_prefix)
     }
 
+    /// How many datasets were deleted (deletes are soft, so they are still stored).
+    pub fn deleted_count(&self) -> usize {
+        let catalogue = self.aiod.catalogue();
+        catalogue.datasets.iter().filter(|d| d.deleted).count()
+    }
+
     /// The datasets not deleted, in creation order, as `GET` returns them.
     pub fn assets(&self) -> Vec<Value> {
         let catalogue = self.aiod.catalogue();
@@ -233,20 +257,50 @@ impl LocalAiod {
         }
     }
 
+    /// Answers the next `times` requests using `method` (any case) on a path starting with
+    /// `path_prefix` (Keycloak's paths included) with `fault`; of several matching injections,
+    /// the earliest is used up first.
+    pub fn inject(&self, method: &str, path_prefix: &str, fault: Fault, times: usize) {
+        self.aiod
+            .0
+            .faults
+            .inject(Some(method), path_prefix, fault, times);
+    }
+
     /// Answers the next `times` requests using `method` on a path starting with `path_prefix`
-    /// with `status` and an AIoD-style error body, without handling them.
+    /// with `status` and an AIoD-style error body (one `reference` for them all), without
+    /// handling them.
     ///
     /// # Panics
     /// If `status` is not an HTTP status code.
     pub fn fail_next(&self, method: &str, path_prefix: &str, status: u16, times: usize) {
         let status = StatusCode::from_u16(status).expect("an HTTP status code");
-        let fault = Fault {
-            method: method.to_owned(),
-            path_prefix: path_prefix.to_owned(),
-            status,
-            remaining: times,
+        self.inject(method, path_prefix, injected_error(status).fault(), times);
+    }
+
+    /// Answers every request, Keycloak's included, with `status` and `Retry-After: 1` (a proxy's
+    /// plain-text answer) until `duration` has passed, as if the service were down; meanwhile
+    /// injected faults wait.
+    ///
+    /// # Panics
+    /// If `status` is not an HTTP status code.
+    pub fn down_for(&self, duration: Duration, status: u16) {
+        let status = StatusCode::from_u16(status).expect("an HTTP status code");
+        let canned = Canned {
+            status: status.as_u16(),
+            content_type: "text/plain; charset=utf-8".to_owned(),
+            body: status
+                .canonical_reason()
+                .unwrap_or("Unavailable")
+                .to_owned(),
         };
-        lock(&self.aiod.0.faults).push(fault);
+        let fault = Fault::answering(canned, Vec::new()).with_header("Retry-After", "1");
+        self.aiod.0.faults.inject_for(duration, fault);
+    }
+
+    /// Makes every token issued so far inactive, as if they had expired early; new logins work.
+    pub fn revoke_tokens(&self) {
+        self.aiod.0.keycloak.revoke_all();
     }
 
     /// Service times: `write` for each POST, PUT and DELETE, `lookup` for each GET of one
@@ -269,20 +323,13 @@ pub(crate) struct AiodHandle(Arc<Shared>);
 struct Shared {
     catalogue: Mutex<Catalogue>,
     keycloak: Arc<Keycloak>,
-    faults: Mutex<Vec<Fault>>,
+    faults: Faults,
     latency: Mutex<Latency>,
     /// Held while a service time passes, so timed requests queue like on the real server.
     worker: tokio::sync::Mutex<()>,
 }
 
-struct Fault {
-    method: String,
-    path_prefix: String,
-    status: StatusCode,
-    remaining: usize,
-}
-
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Latency {
     write: Duration,
     lookup: Duration,
@@ -301,8 +348,8 @@ impl AiodHandle {
         Self(Arc::new(Shared {
             catalogue: Mutex::new(catalogue),
             keycloak: Arc::new(Keycloak::new(state.clients, state.token_lifetime)),
-            faults: Mutex::default(),
-            latency: Mutex::default(),
+            faults: Faults::default(),
+            latency: Mutex::new(state.latency),
             worker: tokio::sync::Mutex::new(()),
         }))
     }
@@ -321,18 +368,6 @@ impl AiodHandle {
             let _busy = self.0.worker.lock().await;
             tokio::time::sleep(service).await;
         }
-    }
-
-    /// The status of an injected fault for this request, using it up.
-    fn take_fault(&self, method: &str, path: &str) -> Option<StatusCode> {
-        let mut faults = lock(&self.0.faults);
-        let fault = faults.iter_mut().find(|f| {
-            f.remaining > 0
-                && f.method.eq_ignore_ascii_case(method)
-                && path.starts_with(&f.path_prefix)
-        })?;
-        fault.remaining -= 1;
-        Some(fault.status)
     }
 
     /// The logged-in caller, for endpoints that require a login.
@@ -378,13 +413,23 @@ impl ApiError {
     fn unexpected() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, UNEXPECTED)
     }
+
+    /// The body, with a fresh `reference`.
+    fn body(&self) -> Value {
+        let reference = format!("{:032x}", rand::rng().random::<u128>());
+        json!({ "detail": self.detail, "reference": reference })
+    }
+
+    /// A fault answering this error.
+    fn fault(&self) -> Fault {
+        let canned = Canned::json(self.status.as_u16(), self.body().to_string());
+        Fault::answering(canned, Vec::new())
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let reference = format!("{:032x}", rand::rng().random::<u128>());
-        let body = json!({ "detail": self.detail, "reference": reference });
-        (self.status, Json(body)).into_response()
+        (self.status, Json(self.body())).into_response()
     }
 }
 
@@ -1065,14 +1110,15 @@ pub(crate) fn app(aiod: AiodHandle) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
         })
-        .layer(middleware::from_fn_with_state(aiod, inject_faults))
+        .layer(middleware::from_fn_with_state(
+            aiod.0.faults.clone(),
+            faults::apply,
+        ))
 }
 
-async fn inject_faults(State(aiod): State<AiodHandle>, request: Request, next: Next) -> Response {
-    let Some(status) = aiod.take_fault(request.method().as_str(), request.uri().path()) else {
-        return next.run(request).await;
-    };
-    let fault = match status {
+/// The error the catalogue would answer with `status`.
+fn injected_error(status: StatusCode) -> ApiError {
+    match status {
         StatusCode::INTERNAL_SERVER_ERROR => ApiError::unexpected(),
         // The catalogue's 422s are validation errors, with pydantic's items.
         StatusCode::UNPROCESSABLE_ENTITY => ApiError::invalid(vec![
@@ -1082,8 +1128,7 @@ async fn inject_faults(State(aiod): State<AiodHandle>, request: Request, next: N
             status,
             status.canonical_reason().unwrap_or("Injected fault"),
         ),
-    };
-    fault.into_response()
+    }
 }
 
 type Answer = Result<Json<Value>, ApiError>;

@@ -1,41 +1,74 @@
 //! The Hugging Face Hub listing/lookup API and the datasets-server `/parquet` endpoint.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Path, Query, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use chrono::{DateTime, TimeDelta, Utc};
+use rand::RngExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use url::form_urlencoded;
 
 use crate::Canned;
 use crate::data::{self, PARQUET_EXAMPLES, RECORDED_PARQUET};
+use crate::faults::{self, Fault, Faults};
 
 /// Listing page size when the client sends no `limit`.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 
 const JSON: &str = "application/json";
 
-/// The datasets the fake hub knows, its page size and any injected `/parquet` responses.
+/// The datasets the fake hub knows, its page size, request budget and any injected `/parquet`
+/// responses.
 #[derive(Clone, Debug)]
 pub struct HfState {
-    /// Stored order comes first in listings, before every generated dataset.
-    recorded: Vec<Value>,
+    /// Datasets held as JSON: recorded, raw and changed generated ones.
+    held: Vec<Held>,
     generated: usize,
+    /// Generated datasets not rendered from their index: removed, or changed and in `held`.
+    replaced: BTreeSet<usize>,
     page_size: usize,
     parquet_overrides: HashMap<String, Canned>,
+    budget: Option<Budget>,
+}
+
+/// A dataset held as JSON.
+#[derive(Clone, Debug)]
+struct Held {
+    dataset: Value,
+    origin: Origin,
+}
+
+/// Where a held dataset comes from, which decides its place in the stored order and its
+/// `/parquet` response.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Origin {
+    /// Listed before every generated dataset.
+    Recorded,
+    /// Generated dataset `i`, changed: listed where it was.
+    Generated(usize),
+    /// Listed after every generated dataset, verbatim.
+    Raw,
 }
 
 impl HfState {
     /// The 6 datasets of the recorded `data_list.json` (in its order) and their `/parquet` responses.
     pub fn recorded() -> Self {
-        let recorded = serde_json::from_str(data::DATA_LIST).expect("embedded data_list.json");
+        let recorded: Vec<Value> =
+            serde_json::from_str(data::DATA_LIST).expect("embedded data_list.json");
+        let held = recorded.into_iter().map(|dataset| Held {
+            dataset,
+            origin: Origin::Recorded,
+        });
         Self {
-            recorded,
+            held: held.collect(),
             ..Self::generated(0)
         }
     }
@@ -44,10 +77,12 @@ impl HfState {
     /// newest first: dataset `i` was last modified `i` minutes before 2024-06-30T12:00:00Z.
     pub fn generated(count: usize) -> Self {
         Self {
-            recorded: Vec::new(),
+            held: Vec::new(),
             generated: count,
+            replaced: BTreeSet::new(),
             page_size: DEFAULT_PAGE_SIZE,
             parquet_overrides: HashMap::new(),
+            budget: None,
         }
     }
 
@@ -67,9 +102,36 @@ impl HfState {
         self
     }
 
+    /// Appends `entries` to the listing, see [`HfState::push_raw`].
+    pub fn with_raw_entries(mut self, entries: Vec<Value>) -> Self {
+        for entry in entries {
+            self.push_raw(entry);
+        }
+        self
+    }
+
+    /// Enforces a budget like Hugging Face's: `requests` per fixed `window` (opened by the first
+    /// request after the previous one closed), over every route. Each answer carries
+    /// `RateLimit: "api";r=<remaining>;t=<seconds to reset>` and
+    /// `RateLimit-Policy: "fixed window";"api";q=<requests>;w=<window seconds>` (seconds rounded
+    /// up); requests over budget are answered 429. Injected faults do not count.
+    ///
+    /// # Panics
+    /// If `window` is zero.
+    pub fn with_budget(mut self, requests: u32, window: Duration) -> Self {
+        assert!(!window.is_zero(), "a budget window must be positive");
+        self.budget = Some(Budget {
+            quota: requests,
+            window,
+            closes: None,
+            used: 0,
+        });
+        self
+    }
+
     /// Number of datasets the listing returns in total.
     pub fn dataset_count(&self) -> usize {
-        self.recorded.len() + self.generated
+        self.held.len() + self.generated - self.replaced.len()
     }
 
     /// Serves `canned` for `/parquet?dataset={dataset_id}` instead of the default response
@@ -83,17 +145,96 @@ impl HfState {
         self.parquet_overrides.remove(dataset_id);
     }
 
+    /// Appends `entry` to the listing, served verbatim even if it is no dataset at all (a
+    /// number, an object without `_id`, ...); one with an `id` can be looked up and changed.
+    pub fn push_raw(&mut self, entry: Value) {
+        self.held.push(Held {
+            dataset: entry,
+            origin: Origin::Raw,
+        });
+    }
+
+    /// Removes dataset `id`: from then on it is not listed, and its lookup and `/parquet` answer
+    /// 404 (an injected `/parquet` response is cleared too).
+    ///
+    /// # Panics
+    /// If there is no dataset `id`.
+    pub fn remove_dataset(&mut self, id: &str) {
+        if let Some(j) = self.held_index(id) {
+            // A changed generated dataset stays in `replaced`, so it is gone for good.
+            self.held.remove(j);
+        } else {
+            let i = self.served_generated(id).unwrap_or_else(|| no_dataset(id));
+            self.replaced.insert(i);
+        }
+        self.parquet_overrides.remove(id);
+    }
+
+    /// Makes dataset `id` look changed: a new `sha`, and a `lastModified` of now but newer than
+    /// every other dataset's, so it comes first under `sort=lastModified`.
+    ///
+    /// # Panics
+    /// If there is no dataset `id`.
+    pub fn touch(&mut self, id: &str) {
+        let newest_generated = data::generated_last_modified(0);
+        let timestamps = self.held.iter().map(|h| h.dataset["lastModified"].as_str());
+        let newest = timestamps
+            .chain([Some(newest_generated.as_str())])
+            .filter_map(|t| DateTime::parse_from_rfc3339(t?).ok())
+            .max();
+        let now = Utc::now();
+        let modified = newest.map_or(now, |n| now.max(n.to_utc() + TimeDelta::milliseconds(1)));
+        let mut rng = rand::rng();
+        let sha = format!("{:08x}{:032x}", rng.random::<u32>(), rng.random::<u128>());
+        let dataset = self.held_mut(id);
+        dataset["lastModified"] = modified.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string().into();
+        dataset["sha"] = sha.into();
+    }
+
+    /// Sets field `key` of dataset `id` to `value` (e.g. a new `description`).
+    ///
+    /// # Panics
+    /// If there is no dataset `id`.
+    pub fn set_field(&mut self, id: &str, key: &str, value: Value) {
+        self.held_mut(id)[key] = value;
+    }
+
+    fn held_index(&self, id: &str) -> Option<usize> {
+        self.held.iter().position(|h| h.dataset["id"] == id)
+    }
+
+    /// The index of generated dataset `id`, if it is rendered from its index.
+    fn served_generated(&self, id: &str) -> Option<usize> {
+        data::generated_index(id, self.generated).filter(|i| !self.replaced.contains(i))
+    }
+
+    /// Dataset `id` as JSON to change, holding it first if it is generated.
+    fn held_mut(&mut self, id: &str) -> &mut Value {
+        let j = match self.held_index(id) {
+            Some(j) => j,
+            None => {
+                let i = self.served_generated(id).unwrap_or_else(|| no_dataset(id));
+                self.replaced.insert(i);
+                self.held.push(Held {
+                    dataset: data::generated_dataset(i),
+                    origin: Origin::Generated(i),
+                });
+                self.held.len() - 1
+            }
+        };
+        &mut self.held[j].dataset
+    }
+
     fn dataset(&self, id: &str) -> Option<Value> {
-        let recorded = self.recorded.iter().find(|d| d["id"] == id);
-        match recorded {
-            Some(dataset) => Some(dataset.clone()),
-            None => data::generated_index(id, self.generated).map(data::generated_dataset),
+        match self.held_index(id) {
+            Some(j) => Some(self.held[j].dataset.clone()),
+            None => self.served_generated(id).map(data::generated_dataset),
         }
     }
 
     fn render(&self, entry: Entry) -> Value {
         match entry {
-            Entry::Recorded(i) => self.recorded[i].clone(),
+            Entry::Held(j) => self.held[j].dataset.clone(),
             Entry::Generated(i) => data::generated_dataset(i),
         }
     }
@@ -102,58 +243,124 @@ impl HfState {
         if let Some(canned) = self.parquet_overrides.get(dataset_id) {
             return canned.clone();
         }
-        let listed = self.recorded.iter().any(|d| d["id"] == dataset_id);
+        let origin = match self.held_index(dataset_id) {
+            Some(j) => Some(self.held[j].origin),
+            None => self.served_generated(dataset_id).map(Origin::Generated),
+        };
         let recorded = RECORDED_PARQUET.iter().find(|(id, ..)| *id == dataset_id);
-        match (listed, recorded) {
-            (true, Some(&(_, status, body))) => Canned::json(status, body),
-            _ => match data::generated_index(dataset_id, self.generated) {
-                Some(i) => Canned::json(200, data::generated_parquet(i)),
-                None => {
-                    Canned::from_example("parquet-404-inexistent-dataset-while-authenticated.json")
-                }
-            },
+        match (origin, recorded) {
+            (Some(Origin::Recorded), Some(&(_, status, body))) => Canned::json(status, body),
+            (Some(Origin::Generated(i)), _) => Canned::json(200, data::generated_parquet(i)),
+            _ => Canned::from_example("parquet-404-inexistent-dataset-while-authenticated.json"),
         }
     }
 
-    fn stored_order(&self) -> Order {
-        Order {
-            recorded: (0..self.recorded.len()).collect(),
-            before: vec![0; self.recorded.len()],
+    /// The generated dataset a held one is listed right before in the stored order.
+    fn stored_before(&self, held: &Held) -> usize {
+        match held.origin {
+            Origin::Recorded => 0,
+            Origin::Generated(i) => i,
+            Origin::Raw => self.generated,
         }
+    }
+
+    fn stored_order(&self) -> Order<'_> {
+        let mut held: Vec<usize> = (0..self.held.len()).collect();
+        // `sort_by_key` is stable, so held datasets in the same place keep their order.
+        held.sort_by_key(|&j| self.stored_before(&self.held[j]));
+        let before = held
+            .iter()
+            .map(|&j| self.stored_before(&self.held[j]))
+            .collect();
+        self.order(held, before)
     }
 
     /// Newest `lastModified` first; ties keep the stored order.
-    fn last_modified_order(&self) -> Order {
-        let last_modified = |i: usize| {
-            self.recorded[i]["lastModified"]
+    fn last_modified_order(&self) -> Order<'_> {
+        let last_modified = |j: usize| {
+            self.held[j].dataset["lastModified"]
                 .as_str()
                 .unwrap_or_default()
         };
-        let mut recorded: Vec<usize> = (0..self.recorded.len()).collect();
+        let mut held = self.stored_order().held;
         // `sort_by` is stable, which keeps ties in stored order.
-        recorded.sort_by(|&a, &b| last_modified(b).cmp(last_modified(a)));
+        held.sort_by(|&a, &b| last_modified(b).cmp(last_modified(a)));
         // Generated datasets are strictly newest-first by construction, so a binary search finds
-        // where each recorded one goes; on a tie the recorded one (stored earlier) goes first.
-        // The timestamps share one fixed-width format, so text order is time order.
-        let before = recorded
+        // where each held one goes; on a tie the held one (stored earlier) goes first. The
+        // timestamps share one fixed-width format, so text order is time order.
+        let before = held
             .iter()
-            .map(|&r| {
+            .map(|&j| {
                 partition_point(self.generated, |g| {
-                    data::generated_last_modified(g).as_str() > last_modified(r)
+                    data::generated_last_modified(g).as_str() > last_modified(j)
                 })
             })
             .collect();
-        Order { recorded, before }
+        self.order(held, before)
+    }
+
+    fn order(&self, held: Vec<usize>, before: Vec<usize>) -> Order<'_> {
+        Order {
+            held,
+            before,
+            generated: self.generated,
+            replaced: &self.replaced,
+        }
+    }
+}
+
+fn no_dataset(id: &str) -> ! {
+    panic!("the hub has no dataset {id:?}")
+}
+
+/// A request budget in fixed windows.
+#[derive(Clone, Debug)]
+struct Budget {
+    quota: u32,
+    window: Duration,
+    /// When the current window closes; `None` before the first request.
+    closes: Option<Instant>,
+    used: u32,
+}
+
+impl Budget {
+    /// Counts a request at `now`: whether it is within budget, and the rate-limit headers of its
+    /// answer.
+    fn spend(&mut self, now: Instant) -> (bool, [(String, String); 2]) {
+        let closes = match self.closes {
+            Some(closes) if now < closes => closes,
+            _ => {
+                self.used = 0;
+                *self.closes.insert(now + self.window)
+            }
+        };
+        let within = self.used < self.quota;
+        if within {
+            self.used += 1;
+        }
+        let headers = faults::rate_limit_headers(
+            self.quota - self.used,
+            faults::ceil_secs(closes - now),
+            self.quota,
+            faults::ceil_secs(self.window),
+        );
+        (within, headers)
     }
 }
 
 /// A shared, running [`HfState`]: what the routes read and what tests change while serving.
 #[derive(Clone, Debug)]
-pub struct HfHandle(Arc<Mutex<HfState>>);
+pub struct HfHandle {
+    state: Arc<Mutex<HfState>>,
+    faults: Faults,
+}
 
 impl HfHandle {
     pub fn new(state: HfState) -> Self {
-        Self(Arc::new(Mutex::new(state)))
+        Self {
+            state: Arc::new(Mutex::new(state)),
+            faults: Faults::default(),
+        }
     }
 
     /// See [`HfState::set_parquet`].
@@ -166,8 +373,34 @@ impl HfHandle {
         self.lock().clear_parquet(dataset_id);
     }
 
+    /// Answers the next `times` requests (any method) whose path starts with `path_prefix` with
+    /// `fault`; of several matching injections, the earliest is used up first.
+    pub fn inject(&self, path_prefix: &str, fault: Fault, times: usize) {
+        self.faults.inject(None, path_prefix, fault, times);
+    }
+
+    /// See [`HfState::remove_dataset`].
+    pub fn remove_dataset(&self, id: &str) {
+        self.lock().remove_dataset(id);
+    }
+
+    /// See [`HfState::touch`].
+    pub fn touch(&self, id: &str) {
+        self.lock().touch(id);
+    }
+
+    /// See [`HfState::set_field`].
+    pub fn set_field(&self, id: &str, key: &str, value: Value) {
+        self.lock().set_field(id, key, value);
+    }
+
+    /// See [`HfState::push_raw`].
+    pub fn push_raw(&self, entry: Value) {
+        self.lock().push_raw(entry);
+    }
+
     fn lock(&self) -> MutexGuard<'_, HfState> {
-        crate::lock(&self.0)
+        crate::lock(&self.state)
     }
 }
 
@@ -197,7 +430,7 @@ impl Canned {
         }
     }
 
-    fn json(status: u16, body: impl Into<String>) -> Canned {
+    pub(crate) fn json(status: u16, body: impl Into<String>) -> Canned {
         Canned {
             status,
             content_type: JSON.to_owned(),
@@ -214,7 +447,23 @@ pub(crate) fn router(hf: HfHandle) -> Router {
         .route("/api/datasets/{*id}", get(get_dataset))
         .route("/parquet", get(parquet))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found") })
-        .with_state(hf)
+        .with_state(hf.clone())
+        .layer(middleware::from_fn_with_state(hf.clone(), enforce_budget))
+        // Outermost, so injected faults replace the whole service and use no budget.
+        .layer(middleware::from_fn_with_state(hf.faults, faults::apply))
+}
+
+async fn enforce_budget(State(hf): State<HfHandle>, request: Request, next: Next) -> Response {
+    let spent = hf.lock().budget.as_mut().map(|b| b.spend(Instant::now()));
+    match spent {
+        None => next.run(request).await,
+        Some((true, headers)) => {
+            let mut response = next.run(request).await;
+            faults::add_headers(&mut response, &headers);
+            response
+        }
+        Some((false, headers)) => faults::respond(faults::quota_exceeded(), &headers),
+    }
 }
 
 #[derive(Deserialize)]
@@ -253,12 +502,14 @@ async fn list_datasets(
     }
     let offset = params.cursor.unwrap_or(0);
     let page: Vec<Value> = order
-        .page(offset, limit, state.generated)
+        .page(offset, limit)
         .into_iter()
         .map(|e| state.render(e))
         .collect();
     let next = offset + page.len();
     let has_more = next < state.dataset_count();
+    // The order borrows the state, whose lock the answer does not need.
+    drop(order);
     drop(state);
 
     let mut response = Json(page).into_response();
@@ -336,34 +587,47 @@ fn error(status: StatusCode, message: &str) -> Response {
 /// A dataset of the listing, by its place in storage.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Entry {
-    Recorded(usize),
+    Held(usize),
     Generated(usize),
 }
 
-/// A listing order: the generated datasets in index order, with the recorded ones merged in.
-/// `recorded[j]` comes right before generated dataset `before[j]` (`before` is non-decreasing),
-/// so it sits at position `before[j] + j`.
-struct Order {
-    recorded: Vec<usize>,
+/// A listing order: the generated datasets in index order (less the replaced ones), with the
+/// held ones merged in. `held[j]` comes right before generated dataset `before[j]` (`before` is
+/// non-decreasing; a replaced one's place still counts), so it sits at position `j` plus the
+/// generated datasets listed before `before[j]`.
+struct Order<'a> {
+    held: Vec<usize>,
     before: Vec<usize>,
+    generated: usize,
+    replaced: &'a BTreeSet<usize>,
 }
 
-impl Order {
+impl Order<'_> {
     /// Up to `limit` entries from position `offset`, without walking the positions before it.
-    fn page(&self, offset: usize, limit: usize, generated: usize) -> Vec<Entry> {
+    fn page(&self, offset: usize, limit: usize) -> Vec<Entry> {
+        let listed_before = |g: usize| g - self.replaced.range(..g).count();
         let mut j = self
             .before
             .iter()
             .enumerate()
-            .take_while(|&(j, b)| b + j < offset)
+            .take_while(|&(j, &b)| listed_before(b) + j < offset)
             .count();
+        // The generated dataset listed `offset - j`-th: replaced ones below it push it further.
         let mut g = offset - j;
+        for &replaced in self.replaced {
+            if replaced > g {
+                break;
+            }
+            g += 1;
+        }
         let mut page = Vec::new();
         while page.len() < limit {
-            if j < self.recorded.len() && self.before[j] <= g {
-                page.push(Entry::Recorded(self.recorded[j]));
+            if self.replaced.contains(&g) {
+                g += 1;
+            } else if j < self.held.len() && self.before[j] <= g {
+                page.push(Entry::Held(self.held[j]));
                 j += 1;
-            } else if g < generated {
+            } else if g < self.generated {
                 page.push(Entry::Generated(g));
                 g += 1;
             } else {
@@ -389,13 +653,10 @@ mod tests {
     use super::*;
 
     fn last_modified(state: &HfState, entry: Entry) -> String {
-        match entry {
-            Entry::Recorded(i) => state.recorded[i]["lastModified"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-            Entry::Generated(i) => data::generated_last_modified(i),
-        }
+        state.render(entry)["lastModified"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// 700,000 generated datasets reach back to 2023-03, past two recorded ones' `lastModified`,
@@ -404,12 +665,12 @@ mod tests {
     fn last_modified_order_interleaves_and_pages_seek_correctly() {
         let state = HfState::recorded().with_generated(700_000);
         let order = state.last_modified_order();
-        let all = order.page(0, usize::MAX, state.generated);
+        let all = order.page(0, usize::MAX);
         assert_eq!(all.len(), state.dataset_count());
         let times: Vec<String> = all.iter().map(|&e| last_modified(&state, e)).collect();
         assert!(times.windows(2).all(|w| w[0] >= w[1]), "not newest first");
         assert!(matches!(all[0], Entry::Generated(0)));
-        let rotten_tomatoes = all.iter().position(|&e| e == Entry::Recorded(1)).unwrap();
+        let rotten_tomatoes = all.iter().position(|&e| e == Entry::Held(1)).unwrap();
         assert!(
             (1..state.generated).contains(&rotten_tomatoes),
             "{rotten_tomatoes}"
@@ -423,7 +684,7 @@ mod tests {
             699_999,
             700_006,
         ] {
-            let page = order.page(offset, 7, state.generated);
+            let page = order.page(offset, 7);
             assert_eq!(
                 page,
                 all[offset.min(all.len())..(offset + 7).min(all.len())],
@@ -435,14 +696,59 @@ mod tests {
     #[test]
     fn ties_keep_stored_order() {
         let mut state = HfState::recorded().with_generated(3);
-        for dataset in &mut state.recorded {
-            dataset["lastModified"] = data::generated_last_modified(1).into();
+        for held in &mut state.held {
+            held.dataset["lastModified"] = data::generated_last_modified(1).into();
         }
         let order = state.last_modified_order();
         let mut expected = vec![Entry::Generated(0)];
-        expected.extend((0..6).map(Entry::Recorded));
+        expected.extend((0..6).map(Entry::Held));
         expected.extend([Entry::Generated(1), Entry::Generated(2)]);
-        assert_eq!(order.page(0, 100, state.generated), expected);
+        assert_eq!(order.page(0, 100), expected);
+    }
+
+    /// Removed generated datasets leave gaps and changed ones move into `held`; both orders
+    /// still list every other dataset once and seek to every offset.
+    #[test]
+    fn pages_seek_past_removed_and_changed_datasets() {
+        let mut state = HfState::recorded()
+            .with_generated(20)
+            .with_raw_entries(vec![json!(42)]);
+        for i in [0, 5, 6, 19] {
+            state.remove_dataset(&crate::generated_id(i));
+        }
+        state.remove_dataset("rotten_tomatoes");
+        state.touch(&crate::generated_id(12));
+        state.set_field(&crate::generated_id(3), "likes", json!(-1));
+        state.remove_dataset(&crate::generated_id(3));
+        state.set_field(&crate::generated_id(7), "description", json!("changed"));
+
+        let id = |state: &HfState, entry: Entry| state.render(entry)["id"].clone();
+        let stored: Vec<Value> = state
+            .stored_order()
+            .page(0, usize::MAX)
+            .into_iter()
+            .map(|e| id(&state, e))
+            .collect();
+        let mut expected: Vec<Value> = state.held[..5]
+            .iter()
+            .map(|h| h.dataset["id"].clone())
+            .collect();
+        let generated = (1..19).filter(|i| ![3, 5, 6].contains(i));
+        expected.extend(generated.map(|i| json!(crate::generated_id(i))));
+        expected.push(Value::Null);
+        assert_eq!(stored, expected);
+        assert_eq!(state.dataset_count(), expected.len());
+
+        let newest = state.last_modified_order().page(0, 1);
+        assert_eq!(id(&state, newest[0]), json!(crate::generated_id(12)));
+        for order in [state.stored_order(), state.last_modified_order()] {
+            let all = order.page(0, usize::MAX);
+            assert_eq!(all.len(), expected.len());
+            for offset in 0..=all.len() {
+                let end = (offset + 3).min(all.len());
+                assert_eq!(order.page(offset, 3), all[offset..end], "offset {offset}");
+            }
+        }
     }
 
     #[test]

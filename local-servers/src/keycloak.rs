@@ -75,6 +75,11 @@ impl Keycloak {
         (Instant::now() < issued.expires).then(|| issued.principal.clone())
     }
 
+    /// Makes every token issued so far inactive.
+    pub(crate) fn revoke_all(&self) {
+        self.lock().clear();
+    }
+
     /// Answers a token request in Keycloak's order: grant type present, client authenticated,
     /// grant type supported.
     fn grant(&self, form: &HashMap<String, String>) -> Result<serde_json::Value, OAuthError> {

@@ -1,10 +1,12 @@
 //! Local HTTP stand-ins for the services `aiod-host` talks to, so tests and offline runs need no
 //! internet: the Hugging Face Hub API and the datasets-server `/parquet` endpoint on one axum
 //! server, and the AIoD metadata catalogue with its Keycloak token endpoint on another (so each
-//! keeps its own request log), all on loopback with real HTTP.
+//! keeps its own request log), all on loopback with real HTTP. Both can be made to fail on
+//! purpose ([`Fault`]) for tests of a client's resilience.
 
 mod aiod;
 mod data;
+mod faults;
 mod huggingface;
 mod keycloak;
 
@@ -25,6 +27,7 @@ use url::form_urlencoded;
 
 pub use aiod::{AiodState, LocalAiod};
 pub use data::generated_id;
+pub use faults::Fault;
 pub use huggingface::{DEFAULT_PAGE_SIZE, HfHandle, HfState};
 
 /// A fixed response, e.g. an injected fault.

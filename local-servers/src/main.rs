@@ -39,6 +39,11 @@ struct Args {
     /// Datasets per listing page when the client sends no `limit`.
     #[arg(long, value_name = "P", default_value_t = NonZeroUsize::new(DEFAULT_PAGE_SIZE).unwrap())]
     page_size: NonZeroUsize,
+    /// Enforce a Hugging Face request budget of REQUESTS per fixed window of SECONDS (e.g.
+    /// `1000/300`) on every Hugging Face route: answers carry `RateLimit` and `RateLimit-Policy`
+    /// headers, and requests over budget get a 429. No budget by default.
+    #[arg(long, value_name = "REQUESTS/SECONDS", value_parser = parse_budget)]
+    hf_budget: Option<(u32, Duration)>,
     /// Address of the AIoD catalogue and its Keycloak; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8901")]
     aiod_addr: SocketAddr,
@@ -55,6 +60,15 @@ struct Args {
     /// Seconds an issued token stays active.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     token_lifetime: u64,
+    /// AIoD service times in milliseconds: per POST, PUT or DELETE; per GET of one dataset; per
+    /// 1000 datasets of a listing page. Timed requests are served one at a time, like the real
+    /// single-process catalogue. All zero by default.
+    #[arg(
+        long,
+        value_name = "WRITE_MS,LOOKUP_MS,LIST_MS_PER_1000",
+        value_parser = parse_latency
+    )]
+    aiod_latency: Option<[Duration; 3]>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -68,12 +82,22 @@ async fn main() -> anyhow::Result<()> {
     let state = state
         .with_generated(args.generated)
         .with_page_size(args.page_size.get());
+    let state = match args.hf_budget {
+        Some((requests, window)) => state.with_budget(requests, window),
+        None => state,
+    };
 
     let aiod = args.clients.iter().fold(AiodState::new(), |aiod, client| {
         let roles: Vec<&str> = client.roles.iter().map(String::as_str).collect();
         aiod.with_client(&client.id, &client.secret, &roles)
     });
     let aiod = aiod.with_token_lifetime(Duration::from_secs(args.token_lifetime));
+    let aiod = match args.aiod_latency {
+        Some([write, lookup, list_page_per_1000]) => {
+            aiod.with_latency(write, lookup, list_page_per_1000)
+        }
+        None => aiod,
+    };
 
     let hf_listener = bind(args.addr).await?;
     let aiod_listener = bind(args.aiod_addr).await?;
@@ -150,6 +174,29 @@ fn parse_client(text: &str) -> Result<ClientArg, String> {
     })
 }
 
+/// `REQUESTS/SECONDS`, with a positive window.
+fn parse_budget(text: &str) -> Result<(u32, Duration), String> {
+    let malformed = || format!("expected REQUESTS/SECONDS, e.g. 1000/300, got {text:?}");
+    let (requests, secs) = text.split_once('/').ok_or_else(malformed)?;
+    let requests = requests.parse().map_err(|_| malformed())?;
+    let secs: u64 = secs.parse().map_err(|_| malformed())?;
+    if secs == 0 {
+        return Err("the budget window must be at least 1 second".to_owned());
+    }
+    Ok((requests, Duration::from_secs(secs)))
+}
+
+/// `WRITE_MS,LOOKUP_MS,LIST_MS_PER_1000`.
+fn parse_latency(text: &str) -> Result<[Duration; 3], String> {
+    let malformed = || format!("expected WRITE_MS,LOOKUP_MS,LIST_MS_PER_1000, got {text:?}");
+    let millis: Vec<u64> = text
+        .split(',')
+        .map(|ms| ms.trim().parse().map_err(|_| malformed()))
+        .collect::<Result<_, _>>()?;
+    let millis: [u64; 3] = millis.try_into().map_err(|_| malformed())?;
+    Ok(millis.map(Duration::from_millis))
+}
+
 /// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed before returning, so a
 /// signal that arrives right after start-up is not missed.
 #[cfg(unix)]
@@ -171,4 +218,25 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static
     Ok(async {
         tokio::signal::ctrl_c().await.ok();
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_budgets_and_latencies() {
+        assert_eq!(
+            parse_budget("1000/300"),
+            Ok((1000, Duration::from_secs(300)))
+        );
+        for bad in ["1000", "1000/0", "x/300", "1000/-1"] {
+            assert!(parse_budget(bad).is_err(), "{bad}");
+        }
+        let ms = Duration::from_millis;
+        assert_eq!(parse_latency("120, 30,5"), Ok([ms(120), ms(30), ms(5)]));
+        for bad in ["1,2", "1,2,3,4", "1,,3"] {
+            assert!(parse_latency(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -7,9 +7,9 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use local_servers::{AiodState, LocalAiod};
+use local_servers::{AiodState, Fault, LocalAiod};
 use serde_json::{Value, json};
-use support::{Response, get, request};
+use support::{Response, assert_dropped, get, request};
 
 const CONNECTOR: &str = "platform_huggingface";
 const SECRET: &str = "local-secret";
@@ -699,11 +699,13 @@ fn delete_is_soft_and_frees_the_platform_identifier() {
         ),
     );
     assert!(aiod.assets().is_empty());
+    assert_eq!(aiod.deleted_count(), 1);
     assert_eq!(aiod.asset_by_platform_id("huggingface", platform_id), None);
     assert_eq!(get_path(&aiod, "v2/datasets").json(), json!([]));
 
     let again = create(&aiod, &token, &hf_dataset(platform_id));
     assert_ne!(again, identifier);
+    assert_eq!(aiod.deleted_count(), 1);
     assert_eq!(
         get_path(&aiod, &by_platform).json()["identifier"],
         again.as_str()
@@ -775,6 +777,80 @@ fn injected_faults_answer_before_the_catalogue() {
 }
 
 #[test]
+fn injected_faults_of_every_kind() {
+    let aiod = start(state());
+    let token = login(&aiod);
+    let body = hf_dataset("621ffdd236468d709f181d58");
+    aiod.inject("POST", "/v2/datasets", Fault::retry_after(3), 1);
+    aiod.inject("post", "/v2/datasets", Fault::text_500(), 1);
+    let response = post(&aiod, &token, &body);
+    assert_eq!(response.status, 429);
+    assert_eq!(response.header("retry-after"), Some("3"));
+    let response = post(&aiod, &token, &body);
+    assert_eq!(
+        (response.status, response.body.trim_end()),
+        (500, "Internal Server Error.")
+    );
+    create(&aiod, &token, &body);
+
+    // Only the method named.
+    aiod.inject("DELETE", "/", Fault::status(500), 1);
+    aiod.inject("GET", "/v2/platforms/", Fault::Drop, 1);
+    let lookup = "v2/platforms/huggingface/datasets/621ffdd236468d709f181d58";
+    assert_dropped(&format!("{}{lookup}", aiod.api_url()));
+    assert_eq!(get_path(&aiod, lookup).status, 200);
+
+    let delay = Duration::from_millis(300);
+    aiod.inject("POST", "/aiod-auth/", Fault::Delay(delay), 1);
+    let started = Instant::now();
+    login(&aiod);
+    assert!(started.elapsed() >= delay);
+    assert_eq!(aiod.count("POST", "/aiod-auth/"), 2);
+}
+
+#[test]
+fn down_for_answers_everything_until_it_ends() {
+    let aiod = start(state());
+    let token = login(&aiod);
+    aiod.inject("GET", "/authorization_test", Fault::status(500), 1);
+    let down = Duration::from_millis(500);
+    aiod.down_for(down, 503);
+    let started = Instant::now();
+    let check = call(&aiod, "GET", "authorization_test", Some(&token), None);
+    let form =
+        format!("grant_type=client_credentials&client_id={CONNECTOR}&client_secret={SECRET}");
+    let token_response = token_request(&aiod, &form);
+    for response in [&check, &token_response] {
+        assert_eq!(response.status, 503);
+        assert_eq!(response.header("retry-after"), Some("1"));
+        assert_eq!(response.body, "Service Unavailable");
+    }
+
+    thread::sleep(down.saturating_sub(started.elapsed()) + Duration::from_millis(50));
+    assert_eq!(token_request(&aiod, &form).status, 200);
+    // The fault injected before waited for the service to be back.
+    let check = || call(&aiod, "GET", "authorization_test", Some(&token), None).status;
+    assert_eq!(check(), 500);
+    assert_eq!(check(), 200);
+}
+
+#[test]
+fn revoked_tokens_are_inactive() {
+    let aiod = start(state());
+    let token = login(&aiod);
+    aiod.revoke_tokens();
+    let inactive = "Invalid userinfo or inactive user - This endpoint requires authorization. \
+                    You need to be logged in.";
+    let response = call(&aiod, "GET", "authorization_test", Some(&token), None);
+    assert_error(&response, 401, inactive);
+    let response = post(&aiod, &token, &hf_dataset("621ffdd236468d709f181d58"));
+    assert_error(&response, 401, inactive);
+    let fresh = login(&aiod);
+    let response = call(&aiod, "GET", "authorization_test", Some(&fresh), None);
+    assert_eq!(response.status, 200);
+}
+
+#[test]
 fn service_times_queue_requests() {
     let aiod = start(state());
     aiod.set_latency(
@@ -820,6 +896,8 @@ fn binary_serves_both_until_terminated() {
             "someone:pw:",
             "--token-lifetime",
             "60",
+            "--aiod-latency",
+            "0,300,0",
         ])
         .stdout(Stdio::piped())
         .spawn()
@@ -854,6 +932,12 @@ fn binary_serves_both_until_terminated() {
     let form = "grant_type=client_credentials&client_id=someone&client_secret=pw";
     assert_eq!(request("POST", &url, &[], Some(form)).status, 200);
     assert_eq!(get(&format!("http://{hf}/api/datasets")).status, 200);
+    let started = Instant::now();
+    let lookup = get(&format!(
+        "http://{api}datasets/data_000000000000000000000000"
+    ));
+    assert_eq!(lookup.status, 404);
+    assert!(started.elapsed() >= Duration::from_millis(300));
 
     let terminated = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

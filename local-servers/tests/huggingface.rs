@@ -3,12 +3,14 @@
 mod support;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
+use std::io::{self, BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
-use local_servers::{Canned, HfState, LocalServer, generated_id};
-use serde_json::Value;
-use support::{Response, get, request};
+use local_servers::{Canned, Fault, HfState, LocalServer, generated_id};
+use serde_json::{Value, json};
+use support::{Response, assert_dropped, exchange, get, request};
 
 /// The URL of a `Link: <URL>; rel="next"` header.
 fn next_link(response: &Response) -> Option<String> {
@@ -334,6 +336,254 @@ fn requests_are_logged_in_order() {
 }
 
 #[test]
+fn status_faults_answer_matching_requests_then_stop() {
+    let server = LocalServer::start(HfState::recorded()).unwrap();
+    let base = server.base_url();
+    let lookup = format!("{base}/api/datasets/rotten_tomatoes");
+    server.hf().inject("/api/datasets/", Fault::status(503), 2);
+    for _ in 0..2 {
+        let response = get(&lookup);
+        assert_eq!(response.status, 503);
+        assert_eq!(response.header("content-type"), Some("application/json"));
+        assert_eq!(response.json(), json!({"error": "Service Unavailable"}));
+    }
+    // The listing's path does not start with the prefix.
+    assert_eq!(get(&format!("{base}/api/datasets")).status, 200);
+    assert_eq!(get(&lookup).status, 200);
+
+    server.hf().inject("/api/", Fault::retry_after(7), 1);
+    server.hf().inject("/api/", Fault::rate_limited(30), 1);
+    let response = get(&lookup);
+    assert_eq!(response.status, 429);
+    assert_eq!(response.header("retry-after"), Some("7"));
+    let response = get(&lookup);
+    assert_eq!(response.status, 429);
+    assert_eq!(response.header("ratelimit"), Some("\"api\";r=0;t=30"));
+    assert_eq!(
+        response.header("ratelimit-policy"),
+        Some("\"fixed window\";\"api\";q=500;w=300")
+    );
+    assert!(response.json()["error"].as_str().unwrap().contains("quota"));
+
+    let parquet = format!("{base}/parquet?dataset=rotten_tomatoes");
+    server.hf().inject("/parquet", Fault::text_500(), 1);
+    let response = get(&parquet);
+    assert_eq!(response.status, 500);
+    assert!(
+        response
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert_eq!(response.body.trim_end(), "Internal Server Error.");
+    assert_eq!(get(&parquet).status, 200);
+
+    // Faulted requests are logged like the others.
+    assert_eq!(server.requests().len(), 8);
+    assert_eq!(server.requests_to("/parquet").len(), 2);
+}
+
+#[test]
+fn delay_fault_outlasts_a_client_timeout() {
+    let server = LocalServer::start(HfState::generated(3)).unwrap();
+    let url = format!("{}/api/datasets/gen-org/dataset-000001", server.base_url());
+    let delay = Duration::from_millis(300);
+    server.hf().inject("/api/datasets", Fault::Delay(delay), 2);
+
+    let timed_out = exchange("GET", &url, &[], None, Some(Duration::from_millis(50)));
+    let kind = timed_out.unwrap_err().kind();
+    assert!(
+        matches!(kind, io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut),
+        "{kind:?}"
+    );
+    let started = Instant::now();
+    let response = get(&url);
+    assert!(started.elapsed() >= delay);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json()["id"], "gen-org/dataset-000001");
+    let started = Instant::now();
+    get(&url);
+    assert!(started.elapsed() < delay);
+}
+
+#[test]
+fn drop_fault_closes_the_connection_without_an_answer() {
+    let server = LocalServer::start(HfState::recorded()).unwrap();
+    let url = format!("{}/parquet?dataset=rotten_tomatoes", server.base_url());
+    server.hf().inject("/parquet", Fault::Drop, 2);
+    assert_dropped(&url);
+    assert_dropped(&url);
+    assert_eq!(get(&url).status, 200);
+    assert_eq!(server.requests_to("/parquet").len(), 3);
+}
+
+/// The `r` and `t` of a `RateLimit` header.
+fn rate_limit(response: &Response) -> (u32, u64) {
+    let header = response.header("ratelimit").expect("a RateLimit header");
+    let fields = header.strip_prefix("\"api\";r=").expect(header);
+    let (remaining, reset) = fields.split_once(";t=").expect(header);
+    (remaining.parse().unwrap(), reset.parse().unwrap())
+}
+
+#[test]
+fn budget_limits_every_route_in_fixed_windows() {
+    let window = Duration::from_secs(2);
+    let server = LocalServer::start(HfState::recorded().with_budget(3, window)).unwrap();
+    let base = server.base_url();
+    let policy = Some("\"fixed window\";\"api\";q=3;w=2");
+
+    // An injected fault replaces the service, budget included.
+    server.hf().inject("/nowhere", Fault::status(500), 1);
+    let response = get(&format!("{base}/nowhere"));
+    assert_eq!((response.status, response.header("ratelimit")), (500, None));
+
+    let urls = [
+        format!("{base}/api/datasets"),
+        format!("{base}/parquet?dataset=rotten_tomatoes"),
+        format!("{base}/nowhere"),
+    ];
+    for (url, remaining) in urls.iter().zip([2, 1, 0]) {
+        let response = get(url);
+        assert_ne!(response.status, 429, "{url}");
+        assert_eq!(response.header("ratelimit-policy"), policy);
+        let (r, t) = rate_limit(&response);
+        assert_eq!(r, remaining, "{url}");
+        assert!((1..=2).contains(&t), "{t}");
+    }
+    let over = get(&urls[0]);
+    assert_eq!(over.status, 429);
+    assert_eq!(rate_limit(&over).0, 0);
+    assert_eq!(over.header("ratelimit-policy"), policy);
+    assert_eq!(
+        over.json()["error"],
+        "You have exceeded our hourly quotas for action 'api'. We invite you to retry later."
+    );
+    assert_eq!(get(&urls[1]).status, 429);
+
+    thread::sleep(window + Duration::from_millis(100));
+    let response = get(&urls[0]);
+    assert_eq!(response.status, 200);
+    assert_eq!(rate_limit(&response), (2, 2));
+}
+
+/// Every id of the listing, walked in pages of 4.
+fn listed_ids(server: &LocalServer, query: &str) -> Vec<String> {
+    ids(&walk(&format!(
+        "{}/api/datasets?limit=4{query}",
+        server.base_url()
+    )))
+}
+
+#[test]
+fn removed_datasets_are_gone_everywhere() {
+    let server = LocalServer::start(HfState::recorded().with_generated(5)).unwrap();
+    let base = server.base_url();
+    server.hf().remove_dataset("rotten_tomatoes");
+    server.hf().remove_dataset(&generated_id(2));
+
+    let mut expected = vec![
+        "acronym_identification",
+        "0n1xus/codexglue",
+        "04-07-22/wep-probes",
+        "air_dialogue",
+        "bobbydylan/top2k",
+    ];
+    let generated: Vec<String> = [0, 1, 3, 4].map(generated_id).into();
+    expected.extend(generated.iter().map(String::as_str));
+    assert_eq!(listed_ids(&server, ""), expected);
+    let by_date = listed_ids(&server, "&sort=lastModified");
+    assert_eq!(by_date.len(), 9);
+    for id in ["rotten_tomatoes", &generated_id(2)] {
+        assert!(!by_date.iter().any(|d| d == id), "{id}");
+        let response = get(&format!("{base}/api/datasets/{id}"));
+        assert_eq!(response.status, 404, "{id}");
+        let response = get(&format!("{base}/parquet?dataset={id}"));
+        assert_eq!(response.status, 404, "{id}");
+    }
+}
+
+#[test]
+fn touched_dataset_looks_changed_and_sorts_first() {
+    let server = LocalServer::start(HfState::recorded().with_generated(5)).unwrap();
+    let base = server.base_url();
+    let lookup = |id: &str| get(&format!("{base}/api/datasets/{id}")).json();
+    let before = lookup(&generated_id(3));
+    let stored = listed_ids(&server, "");
+
+    server.hf().touch(&generated_id(3));
+    let after = lookup(&generated_id(3));
+    assert_ne!(after["sha"], before["sha"]);
+    assert_eq!(after["sha"].as_str().unwrap().len(), 40);
+    let modified = after["lastModified"].as_str().unwrap();
+    assert!(modified > before["lastModified"].as_str().unwrap());
+    assert_eq!(modified.len(), "2024-06-30T12:00:00.000Z".len());
+    assert_eq!(after["description"], before["description"]);
+    // The stored order keeps its place.
+    assert_eq!(listed_ids(&server, ""), stored);
+    let by_date = listed_ids(&server, "&sort=lastModified");
+    assert_eq!(by_date[0], generated_id(3));
+
+    // Touching another right away still makes it the newest.
+    server.hf().touch("bobbydylan/top2k");
+    let by_date = listed_ids(&server, "&sort=lastModified");
+    assert_eq!(
+        by_date[..2],
+        ["bobbydylan/top2k".to_owned(), generated_id(3)]
+    );
+    assert_eq!(by_date.len(), 11);
+    let parquet = get(&format!("{base}/parquet?dataset=bobbydylan/top2k"));
+    assert_eq!(parquet.status, 200);
+}
+
+#[test]
+fn set_field_changes_listing_and_lookup() {
+    let server = LocalServer::start(HfState::recorded().with_generated(3)).unwrap();
+    let base = server.base_url();
+    server
+        .hf()
+        .set_field(&generated_id(1), "description", json!("A new description."));
+    server
+        .hf()
+        .set_field("air_dialogue", "cardData", json!({"license": 42}));
+
+    let listing = get(&format!("{base}/api/datasets")).json();
+    assert_eq!(listing[7]["id"], generated_id(1));
+    assert_eq!(listing[7]["description"], "A new description.");
+    assert_eq!(listing[4]["cardData"], json!({"license": 42}));
+    let lookup = get(&format!("{base}/api/datasets/{}", generated_id(1))).json();
+    assert_eq!(lookup, listing[7]);
+    let parquet = get(&format!("{base}/parquet?dataset={}", generated_id(1)));
+    assert_eq!(parquet.json()["parquet_files"][0]["size"], 1001);
+}
+
+#[test]
+fn raw_entries_are_listed_verbatim() {
+    let raw = vec![
+        json!(42),
+        json!("not a dataset"),
+        json!({"id": "no/internal-id", "lastModified": "2020-01-01T00:00:00.000Z"}),
+        json!({"_id": "65ffffffffffffffffffffff", "id": "odd/license", "license": 42}),
+    ];
+    let state = HfState::generated(2).with_raw_entries(raw.clone());
+    let server = LocalServer::start(state).unwrap();
+    let base = server.base_url();
+    let long = json!({"id": "long/description", "description": "é".repeat(50_000)});
+    server.hf().push_raw(long.clone());
+
+    let listing = get(&format!("{base}/api/datasets")).json();
+    let listing = listing.as_array().unwrap();
+    assert_eq!(listing.len(), 7);
+    assert_eq!(listing[2..6], raw);
+    assert_eq!(listing[6], long);
+    let lookup = get(&format!("{base}/api/datasets/odd/license"));
+    assert_eq!(lookup.json(), raw[3]);
+    assert_eq!(lookup.body, raw[3].to_string());
+    let by_date = get(&format!("{base}/api/datasets?sort=lastModified")).json();
+    assert_eq!(by_date.as_array().unwrap().len(), 7);
+    assert_eq!(by_date[2], raw[2]);
+}
+
+#[test]
 fn binary_serves_until_terminated() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_local-servers"))
         .args([
@@ -346,6 +596,8 @@ fn binary_serves_until_terminated() {
             "5",
             "--page-size",
             "2",
+            "--hf-budget",
+            "1000/300",
         ])
         .stdout(Stdio::piped())
         .spawn()
@@ -360,6 +612,12 @@ fn binary_serves_until_terminated() {
         .expect(&line)
         .to_owned();
 
+    let first = get(&format!("{base}/api/datasets"));
+    assert_eq!(first.header("ratelimit"), Some("\"api\";r=999;t=300"));
+    assert_eq!(
+        first.header("ratelimit-policy"),
+        Some("\"fixed window\";\"api\";q=1000;w=300")
+    );
     let pages = walk(&format!("{base}/api/datasets"));
     assert_eq!(ids(&pages), (0..5).map(generated_id).collect::<Vec<_>>());
 

@@ -1,7 +1,8 @@
 //! Keycloak client-credentials tokens, reused until shortly before they expire.
 
-use super::secret::Secret;
 use super::settings::AiodSettings;
+use crate::fetch::{FetchError, Fetcher};
+use crate::secret::Secret;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -30,7 +31,7 @@ struct Cached {
 }
 
 pub struct Tokens {
-    http: reqwest::Client,
+    http: Fetcher,
     url: Url,
     client_id: String,
     secret: Secret,
@@ -56,7 +57,7 @@ fn renew_after(expires_in: Duration) -> Duration {
 }
 
 impl Tokens {
-    pub fn new(http: reqwest::Client, settings: &AiodSettings) -> Result<Tokens, url::ParseError> {
+    pub fn new(http: Fetcher, settings: &AiodSettings) -> Result<Tokens, url::ParseError> {
         let url = settings.auth_server.join(&format!(
             "realms/{}/protocol/openid-connect/token",
             settings.realm
@@ -93,23 +94,23 @@ impl Tokens {
             message,
         };
         let started = Instant::now();
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.secret.expose()),
+            ("scope", "openid profile roles"),
+        ];
         let response = self
             .http
-            .post(self.url.clone())
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.secret.expose()),
-                ("scope", "openid profile roles"),
-            ])
-            .send()
+            .send(None, "the Keycloak token request", |c| {
+                c.post(self.url.clone()).form(&form)
+            })
             .await
-            .map_err(|e| failed(crate::fetch::describe(e).to_string()))?;
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| failed(crate::fetch::describe(e).to_string()))?;
+            .map_err(|e| match e {
+                FetchError::Transport(m) => failed(m),
+                gave_up => failed(gave_up.to_string()),
+            })?;
+        let (status, body) = (response.status, response.body);
         if status != 200 {
             let reason = serde_json::from_slice::<KeycloakError>(&body)
                 .ok()

@@ -2,12 +2,13 @@
 
 use super::auth::{AuthError, Tokens};
 use super::settings::AiodSettings;
+use crate::fetch::{FetchError, Fetcher};
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
 pub struct Aiod {
-    http: reqwest::Client,
+    http: Fetcher,
     api: Url,
     version: String,
     tokens: Tokens,
@@ -31,6 +32,9 @@ pub enum ApiError {
         url: String,
         message: String,
     },
+    /// AIoD asked for a longer wait than the cap allows.
+    #[error("{0}")]
+    Paused(String),
 }
 
 impl ApiError {
@@ -118,7 +122,7 @@ fn list_items(v: Value) -> Option<Vec<Value>> {
 }
 
 impl Aiod {
-    pub fn new(http: reqwest::Client, settings: &AiodSettings) -> Result<Aiod, url::ParseError> {
+    pub fn new(http: Fetcher, settings: &AiodSettings) -> Result<Aiod, url::ParseError> {
         Ok(Aiod {
             tokens: Tokens::new(http.clone(), settings)?,
             http,
@@ -148,28 +152,36 @@ impl Aiod {
         body: Option<&Value>,
         bearer: Option<&str>,
     ) -> Result<(u16, Vec<u8>), ApiError> {
-        let mut req = match method {
-            "POST" => self.http.post(url.clone()),
-            "PUT" => self.http.put(url.clone()),
-            _ => self.http.get(url.clone()),
-        };
-        if let Some(token) = bearer {
-            req = req.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(serde_json::to_vec(body).expect("JSON values serialise"));
-        }
-        let transport = |e| ApiError::Transport {
-            method,
-            url: url.to_string(),
-            message: crate::fetch::describe(e).to_string(),
-        };
-        let resp = req.send().await.map_err(transport)?;
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(transport)?;
-        Ok((status, bytes.to_vec()))
+        let what = format!("{method} {url}");
+        let response = self
+            .http
+            .send(None, &what, |c| {
+                let mut req = match method {
+                    "POST" => c.post(url.clone()),
+                    "PUT" => c.put(url.clone()),
+                    "DELETE" => c.delete(url.clone()),
+                    _ => c.get(url.clone()),
+                };
+                if let Some(token) = bearer {
+                    req = req.bearer_auth(token);
+                }
+                if let Some(body) = body {
+                    req = req
+                        .header("content-type", "application/json")
+                        .body(serde_json::to_vec(body).expect("JSON values serialise"));
+                }
+                req
+            })
+            .await
+            .map_err(|e| match e {
+                FetchError::Transport(message) => ApiError::Transport {
+                    method,
+                    url: url.to_string(),
+                    message,
+                },
+                gave_up => ApiError::Paused(gave_up.to_string()),
+            })?;
+        Ok((response.status, response.body))
     }
 
     /// With a bearer token; a 401 gets one fresh token and one retry.
@@ -280,6 +292,16 @@ impl Aiod {
                     .ok_or_else(|| Self::status_error("POST", &url, status, &answer))
             }
             _ => Err(Self::status_error("POST", &url, status, &answer)),
+        }
+    }
+
+    /// `DELETE /{type}/{identifier}` (AIoD deletes softly); an asset already gone is fine.
+    pub async fn delete(&self, asset_type: &str, identifier: &str) -> Result<(), ApiError> {
+        let url = self.url(true, &[asset_type, identifier]);
+        let (status, answer) = self.authorized("DELETE", &url, None).await?;
+        match status {
+            200 | 204 | 404 => Ok(()),
+            _ => Err(Self::status_error("DELETE", &url, status, &answer)),
         }
     }
 

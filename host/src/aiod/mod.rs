@@ -4,6 +4,5 @@
 pub mod auth;
 pub mod client;
 pub mod normalize;
-pub mod secret;
 pub mod settings;
 pub mod upload;

@@ -7,7 +7,6 @@
 use aiod_schema::Schema;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 const DATE_FIELDS: &[&str] = &["date_published", "date_created", "date_modified"];
 
@@ -22,12 +21,9 @@ pub fn normalize(schema: &Schema, schema_name: &str, body: &Value) -> Value {
 }
 
 /// A fingerprint of the normalised body; equal bodies give equal fingerprints.
-pub fn fingerprint(schema: &Schema, schema_name: &str, body: &Value) -> u64 {
-    let mut h = DefaultHasher::new();
-    normalize(schema, schema_name, body)
-        .to_string()
-        .hash(&mut h);
-    h.finish()
+/// Stable across builds, since the state keeps it.
+pub fn fingerprint(schema: &Schema, schema_name: &str, body: &Value) -> String {
+    crate::digest::hex(normalize(schema, schema_name, body).to_string().as_bytes())
 }
 
 /// `None` stands for "not set".

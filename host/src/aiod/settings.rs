@@ -2,8 +2,8 @@
 //! same keys as the aiondemand SDK's `config.toml`, and the client secret from
 //! the environment or a dotenv file, as today's connector reads them.
 
-use super::secret::Secret;
 use crate::config::FileConfig;
+use crate::secret::Secret;
 use anyhow::{Context as _, Result, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -61,6 +61,12 @@ impl From<wit::PluginInfo> for model::PluginInfo {
                     default_base_url: e.default_base_url,
                     env_override: e.env_override,
                     description: e.description,
+                    budget: e.budget.map(|b| model::Budget {
+                        requests: b.requests,
+                        requests_with_token: b.requests_with_token,
+                        window_seconds: b.window_seconds,
+                    }),
+                    token_env: e.token_env,
                 })
                 .collect(),
             asset_types: i.asset_types,

@@ -78,6 +78,8 @@ fn sandbox() -> Sandbox {
 /// A loaded, instantiated plugin.
 pub struct Plugin {
     path: PathBuf,
+    /// SHA-256 of the component file.
+    digest: String,
     store: Store<Sandbox>,
     bindings: Connector,
     info: PluginInfo,
@@ -115,6 +117,7 @@ impl Plugin {
             .with_context(|| format!("plugin {} failed to describe itself", path.display()))?;
         Ok(Plugin {
             path: path.to_path_buf(),
+            digest: crate::digest::hex(&bytes),
             store,
             bindings,
             info: info.into(),
@@ -132,6 +135,14 @@ impl Plugin {
             self.info.name,
             self.info.version,
             self.path.display()
+        )
+    }
+
+    /// `name version sha256:digest`, kept with every uploaded asset and dead letter.
+    pub fn provenance(&self) -> String {
+        format!(
+            "{} {} sha256:{}",
+            self.info.name, self.info.version, self.digest
         )
     }
 

@@ -23,22 +23,61 @@ pub fn plugin_path() -> PathBuf {
     path
 }
 
-/// `aiod-host` with a clean environment: no inherited endpoint variables, and a
-/// HOME without a `~/.aiod/config.toml`.
+thread_local! {
+    /// A HOME of this test's own (tests run on their own threads, or processes
+    /// under nextest): its state database and config files are not shared.
+    static HOME: PathBuf = {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "aiod-host-test-home-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    };
+}
+
+/// Run flags for tests against local servers: no budget to wait for, quick retries.
+pub const FAST: [&str; 6] = [
+    "--budget",
+    "hub=100000/1",
+    "--budget",
+    "datasets-server=100000/1",
+    "--backoff-ms",
+    "10",
+];
+
+/// This test's HOME (empty unless the test puts something there).
+pub fn home() -> PathBuf {
+    HOME.with(Clone::clone)
+}
+
+/// `aiod-host` with a clean environment: no inherited endpoint, token or AIoD
+/// variables, and this test's own HOME.
 pub fn aiod_host() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_aiod-host"));
     for var in [
         "HF_ENDPOINT",
         "HF_DATASETS_SERVER_ENDPOINT",
+        "HF_TOKEN",
+        "AIOD_HF_API_KEY",
         "PLATFORM_NAME",
+        "CLIENT_SECRET",
+        "AIOD_API_SERVER",
+        "AIOD_AUTH_SERVER",
+        "AIOD_API_VERSION",
+        "AIOD_CLIENT_ID",
+        "AIOD_REALM",
+        "AIOD_HOST_STATE",
+        "XDG_DATA_HOME",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
     }
-    cmd.env(
-        "HOME",
-        std::env::temp_dir().join("aiod-host-tests-empty-home"),
-    );
+    cmd.env("HOME", home());
     cmd.current_dir(workspace_root());
     cmd
 }
@@ -50,6 +89,7 @@ pub fn dry_run(server: &LocalServer, args: &[&str]) -> Output {
         .env("HF_ENDPOINT", &base)
         .env("HF_DATASETS_SERVER_ENDPOINT", &base)
         .arg("run")
+        .args(FAST)
         .arg("--plugin")
         .arg(plugin_path())
         .arg("--dry-run")

@@ -29,7 +29,7 @@ fn sync_with(hf: &LocalServer, aiod: &LocalAiod, args: &[&str], env: &[(&str, &s
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.arg("run")
+    cmd.arg("run").args(FAST)
         .arg("--plugin")
         .arg(plugin_path())
         .args(args)
@@ -139,26 +139,21 @@ fn an_identical_second_run_writes_nothing_and_one_change_costs_one_put() {
     assert_eq!(writes(&aiod), (6, 0), "the second run wrote:\n{err}");
     assert!(err.contains("created 0, updated 0, unchanged 6"), "{err}");
 
-    // One dataset's parquet files change: exactly one PUT.
-    hf.hf().set_parquet(
-        "rotten_tomatoes",
-        Canned {
-            status: 200,
-            content_type: "application/json".into(),
-            body: json!({"parquet_files": [{"dataset": "rotten_tomatoes", "config": "default", "split": "train",
-                "url": "https://huggingface.co/datasets/rotten_tomatoes/resolve/refs%2Fconvert%2Fparquet/default/train/0000.parquet",
-                "filename": "0000.parquet", "size": 1234}]})
-            .to_string(),
-        },
-    );
+    // One dataset changes at the source (a new description, a new lastModified and sha):
+    // exactly one PUT.
+    hf.hf().set_field("rotten_tomatoes", "description", json!("A new description."));
+    hf.hf().touch("rotten_tomatoes");
     let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
     assert_eq!(writes(&aiod), (6, 1), "{err}");
     assert!(err.contains("created 0, updated 1, unchanged 5"), "{err}");
+    // The unchanged datasets cost no /parquet request either.
+    let parquet = hf.requests_to("/parquet").len();
+    assert_eq!(parquet, 6 + 1, "only the first run and the changed dataset fetch /parquet");
     let stored = aiod
         .asset_by_platform_id("huggingface", "621ffdd236468d709f181f5f")
         .unwrap();
     assert_eq!(stored["name"], "rotten_tomatoes");
-    assert_eq!(stored["distribution"][0]["content_size_kb"], 2);
+    assert_eq!(stored["description"]["plain"], "A new description.");
     assert_eq!(aiod.assets().len(), 6, "no duplicates");
 }
 
@@ -359,7 +354,7 @@ fn a_missing_secret_says_where_it_was_looked_for() {
     let out = cmd
         .env("HF_ENDPOINT", hf.base_url())
         .env("AIOD_API_SERVER", aiod.api_url())
-        .args(["run", "--mode", "all", "--plugin"])
+        .arg("run").args(FAST).args(["--mode", "all", "--plugin"])
         .arg(plugin_path())
         .output()
         .unwrap();
@@ -390,7 +385,7 @@ fn the_secret_can_come_from_an_env_file() {
         .env("AIOD_API_SERVER", aiod.api_url())
         .env("AIOD_AUTH_SERVER", aiod.auth_url())
         .env("AIOD_CLIENT_ID", CLIENT)
-        .args(["run", "--mode", "all", "--env-file"])
+        .arg("run").args(FAST).args(["--mode", "all", "--env-file"])
         .arg(&file)
         .arg("--plugin")
         .arg(plugin_path())
@@ -429,8 +424,9 @@ fn a_rejected_body_costs_only_its_record() {
 fn a_server_error_costs_only_its_record() {
     let hf = LocalServer::start(HfState::generated(3)).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
-    aiod.fail_next("POST", "/v2/datasets", 500, 1);
-    let out = sync(&hf, &aiod, &["--mode", "all"]);
+    // One more 500 than the retries allow.
+    aiod.fail_next("POST", "/v2/datasets", 500, 3);
+    let out = sync(&hf, &aiod, &["--mode", "all", "--retries", "2"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("HTTP 500"), "{err}");
@@ -472,7 +468,7 @@ fn the_sdk_config_file_is_read_and_unknown_keys_only_warn() {
     .unwrap();
     let out = aiod_host()
         .env("CLIENT_SECRET", SECRET)
-        .args(["run", "--mode", "all", "--config"])
+        .arg("run").args(FAST).args(["--mode", "all", "--config"])
         .arg(&config)
         .arg("--plugin")
         .arg(plugin_path())
@@ -484,7 +480,7 @@ fn the_sdk_config_file_is_read_and_unknown_keys_only_warn() {
         "{err}"
     );
     assert!(err.contains("created 2"), "{err}");
-    assert!(err.contains("(from the config file)"), "{err}");
+    assert!(err.contains("(from the config file"), "{err}");
 }
 
 #[test]

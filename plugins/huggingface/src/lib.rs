@@ -20,13 +20,21 @@ wit_bindgen::generate!({
 
 use exports::aiod::connector::plugin::Guest;
 use exports::aiod::connector::types::{
-    Asset, Context, Endpoint, FollowUp, Mapped, Page, PluginInfo, RecordError, Request, Response,
-    SourceRecord, SyncMode,
+    Asset, Budget, Context, Endpoint, FollowUp, Mapped, Page, PluginInfo, RecordError, Request,
+    Response, SourceRecord, SyncMode,
 };
 
 /// Endpoint names the host resolves to base URLs.
 pub const HUB: &str = "hub";
 pub const DATASETS_SERVER: &str = "datasets-server";
+
+/// Hugging Face's documented Hub API budget: 500 requests per 5 minutes
+/// anonymously, 1,000 with a free account's token.
+const HUB_BUDGET: Budget = Budget {
+    requests: 500,
+    requests_with_token: 1000,
+    window_seconds: 300,
+};
 
 /// A request in the plugin's own terms, converted to the WIT record at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +87,9 @@ impl Guest for Plugin {
                     default_base_url: "https://huggingface.co".to_string(),
                     env_override: Some("HF_ENDPOINT".to_string()),
                     description: "Hugging Face Hub API (dataset listing and lookup)".to_string(),
+                    budget: Some(HUB_BUDGET),
+                    // `HF_TOKEN` as huggingface_hub reads it; `AIOD_HF_API_KEY` as today's connector.
+                    token_env: vec!["HF_TOKEN".to_string(), "AIOD_HF_API_KEY".to_string()],
                 },
                 Endpoint {
                     name: DATASETS_SERVER.to_string(),
@@ -86,6 +97,10 @@ impl Guest for Plugin {
                     env_override: Some("HF_DATASETS_SERVER_ENDPOINT".to_string()),
                     description: "Hugging Face datasets-server (parquet files of a dataset)"
                         .to_string(),
+                    // Not documented separately; assume the Hub's anonymous budget.
+                    budget: Some(HUB_BUDGET),
+                    // Anonymous, as the upstream connector calls it.
+                    token_env: vec![],
                 },
             ],
             asset_types: vec!["datasets".to_string()],

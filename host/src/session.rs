@@ -1,0 +1,123 @@
+//! What every command that runs a plugin sets up: configuration, the plugin,
+//! its endpoints, the HTTP client, the state and the AIoD client.
+
+use crate::aiod;
+use crate::cli::CommonArgs;
+use crate::config::{self, FileConfig};
+use crate::endpoints::{self, Endpoints};
+use crate::fetch::Fetcher;
+use crate::plugin::Plugin;
+use crate::retry::RetryPolicy;
+use crate::state::{self, State};
+use anyhow::{Context as _, Result};
+use std::path::Path;
+use std::time::Duration;
+
+/// The timeout of one request unless the config file sets `request_timeout_seconds`.
+const DEFAULT_TIMEOUT_SECONDS: f64 = 10.0;
+
+pub struct Session {
+    pub plugin: Plugin,
+    pub endpoints: Endpoints,
+    pub fetcher: Fetcher,
+    pub platform: String,
+    pub config: FileConfig,
+    pub dotenv: aiod::settings::DotEnv,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+fn env(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
+impl Session {
+    pub fn open(args: &CommonArgs) -> Result<Session> {
+        let config = config::load(args.config.as_deref())?;
+        for warning in &config.warnings {
+            let path = config
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            tracing::warn!("config file {path}: {warning}");
+        }
+        let plugin = Plugin::load(&args.plugin)?;
+        tracing::info!(plugin = %plugin.describe(), "plugin loaded");
+        let overrides = endpoints::Overrides {
+            urls: args.endpoint.clone(),
+            file_urls: config.endpoints.clone(),
+            budgets: args.net.budget.iter().cloned().collect(),
+        };
+        let endpoints = Endpoints::resolve(&plugin.info().endpoints, &overrides, env)?;
+        for line in endpoints.describe() {
+            tracing::info!("{line}");
+        }
+        let dotenv = aiod::settings::DotEnv::load(
+            args.aiod.env_file.as_deref(),
+            aiod::settings::default_env_file(&plugin.info().name),
+        )?;
+        let platform = args
+            .platform_name
+            .clone()
+            .or_else(|| dotenv.var(&env, "PLATFORM_NAME"))
+            .unwrap_or_else(|| plugin.info().platform.clone());
+        let timeout = Duration::from_secs_f64(
+            config
+                .request_timeout_seconds
+                .unwrap_or(DEFAULT_TIMEOUT_SECONDS),
+        );
+        let policy = RetryPolicy {
+            retries: args.net.retries,
+            base: Duration::from_millis(args.net.backoff_ms),
+            max_wait: Duration::from_secs(args.net.max_wait_secs),
+            ..RetryPolicy::default()
+        };
+        let fetcher = Fetcher::new(timeout, policy, endpoints.limiters())?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        Ok(Session {
+            plugin,
+            endpoints,
+            fetcher,
+            platform,
+            config,
+            dotenv,
+            runtime,
+        })
+    }
+
+    /// The state database: `explicit`, or one per platform under the user's data directory.
+    pub fn state(&self, explicit: Option<&Path>) -> Result<State> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                state::default_path(&self.platform).context("HOME is not set: give --state FILE")?
+            }
+        };
+        tracing::info!(state = %path.display(), "state database");
+        State::open(&path)
+    }
+
+    /// The AIoD client, from flags, environment, config file and env file.
+    pub fn aiod(&self, args: &CommonArgs) -> Result<aiod::client::Aiod> {
+        let overrides = aiod::settings::Overrides {
+            api_server: args.aiod.api_server.clone(),
+            version: args.aiod.api_version.clone(),
+            auth_server: args.aiod.auth_server.clone(),
+            realm: args.aiod.realm.clone(),
+            client_id: args.aiod.client_id.clone(),
+        };
+        let settings = aiod::settings::resolve(&overrides, &self.config, &self.dotenv, env)?;
+        tracing::info!(
+            api_server = %settings.api_server,
+            version = %settings.version,
+            auth_server = %settings.auth_server,
+            client_id = %settings.client_id,
+            platform = %self.platform,
+            "uploading to AIoD"
+        );
+        Ok(aiod::client::Aiod::new(self.fetcher.clone(), &settings)?)
+    }
+}

@@ -1,0 +1,579 @@
+//! The sync state, in SQLite: the cursor of an unfinished pass, the high-water
+//! mark, what was last uploaded per asset, the last version seen per source
+//! record, and the dead letters.
+//!
+//! Every change is one transaction (WAL journal), so a killed process leaves
+//! the state as of its last commit, never half-written.
+
+use crate::model::{Request, Response};
+use anyhow::{Context as _, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS passes (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,              -- 'all' or 'since'
+    since TEXT,                      -- the cutoff of a 'since' pass
+    started_at TEXT NOT NULL,        -- RFC 3339, host clock
+    cursor TEXT,                     -- JSON list of requests still to make
+    completed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS records (
+    source_id TEXT PRIMARY KEY,
+    version TEXT NOT NULL,           -- the version whose assets are all uploaded
+    last_seen_pass INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS assets (
+    asset_type TEXT NOT NULL,
+    platform_resource_identifier TEXT NOT NULL,
+    identifier TEXT NOT NULL,        -- the AIoD identifier
+    body_hash TEXT NOT NULL,         -- of the normalised body last sent (or found)
+    source_id TEXT,                  -- NULL for assets found in AIoD, not (yet) in a listing
+    last_seen_pass INTEGER NOT NULL,
+    plugin TEXT,                     -- provenance: name version digest
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (asset_type, platform_resource_identifier)
+);
+CREATE INDEX IF NOT EXISTS assets_by_source ON assets(source_id);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    source_id TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    version TEXT NOT NULL,
+    stage TEXT NOT NULL,             -- plugin, validation, upload
+    error TEXT NOT NULL,
+    record TEXT NOT NULL,            -- the source record (JSON)
+    follow_ups TEXT NOT NULL,        -- the follow-up requests and responses (JSON)
+    record_hash TEXT NOT NULL,
+    plugin TEXT NOT NULL,            -- name version digest
+    attempts INTEGER NOT NULL,
+    failed_at TEXT NOT NULL
+);
+";
+
+/// A pass over a platform's listing (`all` or `since`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pass {
+    pub id: i64,
+    pub kind: String,
+    pub since: Option<String>,
+    pub started_at: String,
+    /// Requests still to make; empty when the listing is done.
+    pub cursor: Vec<Request>,
+}
+
+/// What we know of one asset in AIoD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAsset {
+    pub asset_type: String,
+    pub platform_resource_identifier: String,
+    pub identifier: String,
+    pub body_hash: String,
+}
+
+/// A follow-up as stored with a dead letter (bodies as text: they are JSON or error text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFollowUp {
+    pub request: Request,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl StoredFollowUp {
+    pub fn new(request: &Request, response: &Response) -> StoredFollowUp {
+        StoredFollowUp {
+            request: request.clone(),
+            status: response.status,
+            headers: response.headers.clone(),
+            body: String::from_utf8_lossy(&response.body).into_owned(),
+        }
+    }
+
+    pub fn response(&self) -> Response {
+        Response {
+            status: self.status,
+            headers: self.headers.clone(),
+            body: self.body.clone().into_bytes(),
+        }
+    }
+}
+
+/// The source record of a dead letter, as the plugin returned it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    pub id: String,
+    pub label: String,
+    pub version: String,
+    pub data: String,
+    pub follow_ups: Vec<Request>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub record: StoredRecord,
+    pub follow_ups: Vec<StoredFollowUp>,
+    pub stage: String,
+    pub error: String,
+    pub record_hash: String,
+    pub plugin: String,
+    pub attempts: i64,
+    pub failed_at: String,
+}
+
+/// An asset uploaded (or found unchanged) for a source record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedAsset {
+    pub asset: StoredAsset,
+    pub source_id: String,
+    /// Provenance: plugin name, version and digest.
+    pub plugin: String,
+}
+
+/// Everything one page changed, written in one transaction with the cursor.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Records whose assets are all in AIoD now: (source id, version).
+    pub done: Vec<(String, String)>,
+    /// Records seen but skipped as unchanged.
+    pub unchanged: Vec<String>,
+    pub assets: Vec<UploadedAsset>,
+    pub dead: Vec<DeadLetter>,
+}
+
+pub struct State {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl State {
+    pub fn open(path: &Path) -> Result<State> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the state database {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)
+            .with_context(|| format!("cannot prepare the state database {}", path.display()))?;
+        Ok(State {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The unfinished pass of this kind, if any.
+    pub fn open_pass(&self, kind: &str) -> Result<Option<Pass>> {
+        self.conn
+            .query_row(
+                "SELECT id, kind, since, started_at, cursor FROM passes
+                 WHERE kind = ?1 AND completed_at IS NULL ORDER BY id DESC LIMIT 1",
+                params![kind],
+                pass_row,
+            )
+            .optional()?
+            .transpose()
+    }
+
+    /// Starts a pass; an unfinished pass of the same kind is abandoned.
+    pub fn begin_pass(
+        &mut self,
+        kind: &str,
+        since: Option<&str>,
+        cursor: &[Request],
+    ) -> Result<Pass> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE passes SET completed_at = 'abandoned' WHERE kind = ?1 AND completed_at IS NULL",
+            params![kind],
+        )?;
+        let started_at = now();
+        tx.execute(
+            "INSERT INTO passes (kind, since, started_at, cursor) VALUES (?1, ?2, ?3, ?4)",
+            params![kind, since, started_at, serde_json::to_string(cursor)?],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(Pass {
+            id,
+            kind: kind.to_string(),
+            since: since.map(str::to_string),
+            started_at,
+            cursor: cursor.to_vec(),
+        })
+    }
+
+    /// Records one page's outcomes and the requests still to make, atomically.
+    pub fn commit_page(
+        &mut self,
+        pass_id: Option<i64>,
+        cursor: &[Request],
+        batch: Batch,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let seen = pass_id.unwrap_or(0);
+        let at = now();
+        for (id, version) in &batch.done {
+            tx.execute(
+                "INSERT INTO records (source_id, version, last_seen_pass) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(source_id) DO UPDATE SET version = ?2, last_seen_pass = MAX(last_seen_pass, ?3)",
+                params![id, version, seen],
+            )?;
+            tx.execute("DELETE FROM dead_letters WHERE source_id = ?1", params![id])?;
+        }
+        for id in batch.done.iter().map(|(id, _)| id).chain(&batch.unchanged) {
+            tx.execute(
+                "UPDATE records SET last_seen_pass = MAX(last_seen_pass, ?2) WHERE source_id = ?1",
+                params![id, seen],
+            )?;
+            tx.execute(
+                "UPDATE assets SET last_seen_pass = MAX(last_seen_pass, ?2) WHERE source_id = ?1",
+                params![id, seen],
+            )?;
+        }
+        for UploadedAsset {
+            asset: a,
+            source_id,
+            plugin,
+        } in &batch.assets
+        {
+            tx.execute(
+                "INSERT INTO assets (asset_type, platform_resource_identifier, identifier, body_hash,
+                                     source_id, last_seen_pass, plugin, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(asset_type, platform_resource_identifier) DO UPDATE SET
+                     identifier = ?3, body_hash = ?4, source_id = ?5,
+                     last_seen_pass = MAX(last_seen_pass, ?6), plugin = ?7, updated_at = ?8",
+                params![a.asset_type, a.platform_resource_identifier, a.identifier, a.body_hash, source_id, seen, plugin, at],
+            )?;
+        }
+        for d in &batch.dead {
+            tx.execute(
+                "INSERT INTO dead_letters (source_id, label, version, stage, error, record, follow_ups,
+                                           record_hash, plugin, attempts, failed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10)
+                 ON CONFLICT(source_id) DO UPDATE SET label = ?2, version = ?3, stage = ?4, error = ?5,
+                     record = ?6, follow_ups = ?7, record_hash = ?8, plugin = ?9,
+                     attempts = attempts + 1, failed_at = ?10",
+                params![
+                    d.record.id,
+                    d.record.label,
+                    d.record.version,
+                    d.stage,
+                    d.error,
+                    serde_json::to_string(&d.record)?,
+                    serde_json::to_string(&d.follow_ups)?,
+                    d.record_hash,
+                    d.plugin,
+                    at
+                ],
+            )?;
+            // Seen, though not uploaded: not a candidate for deletion.
+            tx.execute(
+                "UPDATE assets SET last_seen_pass = MAX(last_seen_pass, ?2) WHERE source_id = ?1",
+                params![d.record.id, seen],
+            )?;
+        }
+        if let Some(id) = pass_id {
+            tx.execute(
+                "UPDATE passes SET cursor = ?2 WHERE id = ?1",
+                params![id, serde_json::to_string(cursor)?],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks a pass complete: its start becomes the high-water mark.
+    pub fn complete_pass(&mut self, pass_id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE passes SET completed_at = ?2, cursor = '[]' WHERE id = ?1",
+            params![pass_id, now()],
+        )?;
+        Ok(())
+    }
+
+    /// When the last completed pass started: everything modified later is
+    /// picked up by `since auto`.
+    pub fn high_water_mark(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT started_at FROM passes WHERE completed_at IS NOT NULL
+                 AND completed_at != 'abandoned' ORDER BY started_at DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The version of a record whose assets were all uploaded, unless it is a dead letter.
+    pub fn done_version(&self, source_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT version FROM records WHERE source_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE source_id = ?1)",
+                params![source_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn asset(&self, asset_type: &str, id: &str) -> Result<Option<StoredAsset>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT asset_type, platform_resource_identifier, identifier, body_hash FROM assets
+                 WHERE asset_type = ?1 AND platform_resource_identifier = ?2",
+                params![asset_type, id],
+                asset_row,
+            )
+            .optional()?)
+    }
+
+    pub fn asset_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM assets", [], |r| r.get(0))?)
+    }
+
+    /// Adds assets found in AIoD (by the platform listing) that we do not know yet.
+    pub fn import_assets(&mut self, assets: &[StoredAsset]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let at = now();
+        for a in assets {
+            tx.execute(
+                "INSERT OR IGNORE INTO assets (asset_type, platform_resource_identifier, identifier,
+                     body_hash, source_id, last_seen_pass, plugin, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, NULL, 0, NULL, ?5)",
+                params![a.asset_type, a.platform_resource_identifier, a.identifier, a.body_hash, at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Assets not seen in the given (complete) pass: their source is gone.
+    pub fn unseen_assets(&self, pass_id: i64) -> Result<Vec<StoredAsset>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT asset_type, platform_resource_identifier, identifier, body_hash FROM assets
+             WHERE last_seen_pass < ?1 ORDER BY platform_resource_identifier",
+        )?;
+        let rows = stmt.query_map(params![pass_id], asset_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn forget_asset(&mut self, a: &StoredAsset) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM assets WHERE asset_type = ?1 AND platform_resource_identifier = ?2",
+            params![a.asset_type, a.platform_resource_identifier],
+        )?;
+        Ok(())
+    }
+
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT record, follow_ups, stage, error, record_hash, plugin, attempts, failed_at
+             FROM dead_letters ORDER BY failed_at, source_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                DeadLetter {
+                    record: StoredRecord {
+                        id: String::new(),
+                        label: String::new(),
+                        version: String::new(),
+                        data: String::new(),
+                        follow_ups: vec![],
+                    },
+                    follow_ups: vec![],
+                    stage: r.get(2)?,
+                    error: r.get(3)?,
+                    record_hash: r.get(4)?,
+                    plugin: r.get(5)?,
+                    attempts: r.get(6)?,
+                    failed_at: r.get(7)?,
+                },
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (record, follow_ups, mut d) = row?;
+            d.record =
+                serde_json::from_str(&record).context("a dead letter's record is unreadable")?;
+            d.follow_ups = serde_json::from_str(&follow_ups)
+                .context("a dead letter's follow-ups are unreadable")?;
+            out.push(d);
+        }
+        Ok(out)
+    }
+}
+
+fn pass_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Pass>> {
+    let cursor: Option<String> = r.get(4)?;
+    let pass = Pass {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        since: r.get(2)?,
+        started_at: r.get(3)?,
+        cursor: Vec::new(),
+    };
+    Ok(match cursor.as_deref().map(serde_json::from_str) {
+        Some(Ok(cursor)) => Ok(Pass { cursor, ..pass }),
+        Some(Err(e)) => Err(anyhow::anyhow!(
+            "the stored cursor of pass {} is unreadable: {e}",
+            pass.id
+        )),
+        None => Ok(pass),
+    })
+}
+
+fn asset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAsset> {
+    Ok(StoredAsset {
+        asset_type: r.get(0)?,
+        platform_resource_identifier: r.get(1)?,
+        identifier: r.get(2)?,
+        body_hash: r.get(3)?,
+    })
+}
+
+/// `$XDG_DATA_HOME/aiod-host/<platform>.sqlite`, else `~/.local/share/aiod-host/…`.
+pub fn default_path(platform: &str) -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local").join("share")))?;
+    Some(base.join("aiod-host").join(format!("{platform}.sqlite")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_state(name: &str) -> State {
+        let path = std::env::temp_dir()
+            .join(format!("aiod-host-state-{}-{name}", std::process::id()))
+            .join("s.sqlite");
+        let _ = std::fs::remove_file(&path);
+        State::open(&path).unwrap()
+    }
+
+    fn req(t: &str) -> Request {
+        Request {
+            endpoint: "hub".into(),
+            target: t.into(),
+            query: vec![],
+            headers: vec![],
+        }
+    }
+
+    fn asset(id: &str, hash: &str) -> StoredAsset {
+        StoredAsset {
+            asset_type: "datasets".into(),
+            platform_resource_identifier: id.into(),
+            identifier: format!("data_{id}"),
+            body_hash: hash.into(),
+        }
+    }
+
+    #[test]
+    fn a_pass_resumes_from_its_cursor_and_completes_into_the_mark() {
+        let mut s = temp_state("pass");
+        assert_eq!(s.open_pass("all").unwrap(), None);
+        let p = s.begin_pass("all", None, &[req("/1")]).unwrap();
+        s.commit_page(Some(p.id), &[req("/2")], Batch::default())
+            .unwrap();
+        let reopened = State::open(s.path()).unwrap();
+        let open = reopened.open_pass("all").unwrap().unwrap();
+        assert_eq!(open.cursor, [req("/2")]);
+        assert_eq!(reopened.high_water_mark().unwrap(), None);
+        s.complete_pass(p.id).unwrap();
+        assert_eq!(s.open_pass("all").unwrap(), None);
+        assert_eq!(s.high_water_mark().unwrap(), Some(p.started_at));
+    }
+
+    #[test]
+    fn records_assets_and_dead_letters() {
+        let mut s = temp_state("records");
+        let p = s.begin_pass("all", None, &[]).unwrap();
+        let dead = DeadLetter {
+            record: StoredRecord {
+                id: "b".into(),
+                label: "B".into(),
+                version: "v1".into(),
+                data: "{}".into(),
+                follow_ups: vec![],
+            },
+            follow_ups: vec![],
+            stage: "upload".into(),
+            error: "HTTP 500".into(),
+            record_hash: "h".into(),
+            plugin: "p 1 d".into(),
+            attempts: 0,
+            failed_at: String::new(),
+        };
+        let batch = Batch {
+            done: vec![("a".into(), "v1".into())],
+            unchanged: vec![],
+            assets: vec![UploadedAsset {
+                asset: asset("a", "h1"),
+                source_id: "a".into(),
+                plugin: "plugin 0.1.0 abc".into(),
+            }],
+            dead: vec![dead.clone(), dead],
+        };
+        s.commit_page(Some(p.id), &[], batch).unwrap();
+        assert_eq!(s.done_version("a").unwrap().as_deref(), Some("v1"));
+        assert_eq!(s.done_version("b").unwrap(), None);
+        assert_eq!(s.asset("datasets", "a").unwrap(), Some(asset("a", "h1")));
+        let letters = s.dead_letters().unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].attempts, 2);
+        assert_eq!(letters[0].record.label, "B");
+
+        // A later success clears the dead letter.
+        let batch = Batch {
+            done: vec![("b".into(), "v2".into())],
+            ..Batch::default()
+        };
+        s.commit_page(Some(p.id), &[], batch).unwrap();
+        assert!(s.dead_letters().unwrap().is_empty());
+    }
+
+    #[test]
+    fn assets_not_seen_in_a_pass_are_candidates_for_deletion() {
+        let mut s = temp_state("unseen");
+        s.import_assets(&[asset("gone", "h"), asset("kept", "h")])
+            .unwrap();
+        let p = s.begin_pass("all", None, &[]).unwrap();
+        let batch = Batch {
+            done: vec![("src-kept".into(), "v".into())],
+            assets: vec![UploadedAsset {
+                asset: asset("kept", "h2"),
+                source_id: "src-kept".into(),
+                plugin: String::new(),
+            }],
+            ..Batch::default()
+        };
+        s.commit_page(Some(p.id), &[], batch).unwrap();
+        let unseen = s.unseen_assets(p.id).unwrap();
+        assert_eq!(unseen, [asset("gone", "h")]);
+        s.forget_asset(&unseen[0]).unwrap();
+        assert_eq!(s.asset_count().unwrap(), 1);
+    }
+}

@@ -1,0 +1,249 @@
+//! Faults injected into either server: answers that replace the normal one for a number of
+//! requests or for a while, checked before anything else the server does.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::{Canned, lock};
+
+/// Hugging Face's answer to a request over its budget.
+const QUOTA_EXCEEDED: &str =
+    "You have exceeded our hourly quotas for action 'api'. We invite you to retry later.";
+
+/// What an injected fault does to a matching request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Answers this instead of handling the request.
+    Status {
+        status: u16,
+        headers: Vec<(String, String)>,
+        content_type: String,
+        body: String,
+    },
+    /// Handles the request normally, but answers only after this long (e.g. to outlast a
+    /// client's timeout).
+    Delay(Duration),
+    /// Closes the connection without any answer, so the client sees a transport error.
+    Drop,
+}
+
+impl Fault {
+    /// `status` with a JSON `{"error": "<reason phrase>"}` body and no extra headers.
+    pub fn status(status: u16) -> Fault {
+        let reason = StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Injected fault");
+        let body = json!({ "error": reason }).to_string();
+        Fault::answering(Canned::json(status, body), Vec::new())
+    }
+
+    /// The plain-text `500 Internal Server Error.` of a proxy in front of the service.
+    pub fn text_500() -> Fault {
+        let canned = Canned::from_example("parquet-500-internal-server-error.txt");
+        Fault::answering(canned, Vec::new())
+    }
+
+    /// 429 with `Retry-After: secs`.
+    pub fn retry_after(secs: u64) -> Fault {
+        Fault::status(429).with_header("Retry-After", &secs.to_string())
+    }
+
+    /// 429 as Hugging Face answers over its budget: `RateLimit: "api";r=0;t=secs` and the policy
+    /// of its default API quota (500 requests per 300 s).
+    pub fn rate_limited(secs: u64) -> Fault {
+        let headers = rate_limit_headers(0, secs, 500, 300);
+        Fault::answering(quota_exceeded(), headers.into())
+    }
+
+    /// This fault with one more header, if it is a `Status` one (the others send none).
+    pub fn with_header(mut self, name: &str, value: &str) -> Fault {
+        if let Fault::Status { headers, .. } = &mut self {
+            headers.push((name.to_owned(), value.to_owned()));
+        }
+        self
+    }
+
+    /// A `Status` fault answering `canned` with `headers`.
+    pub(crate) fn answering(canned: Canned, headers: Vec<(String, String)>) -> Fault {
+        let Canned {
+            status,
+            content_type,
+            body,
+        } = canned;
+        Fault::Status {
+            status,
+            headers,
+            content_type,
+            body,
+        }
+    }
+}
+
+/// Hugging Face's 429 body over its budget (the rate-limit headers go with it).
+pub(crate) fn quota_exceeded() -> Canned {
+    Canned::json(429, json!({ "error": QUOTA_EXCEEDED }).to_string())
+}
+
+/// Hugging Face's rate-limit headers: `remaining` requests for the next `reset_secs` seconds,
+/// out of `quota` per fixed window of `window_secs`.
+pub(crate) fn rate_limit_headers(
+    remaining: u32,
+    reset_secs: u64,
+    quota: u32,
+    window_secs: u64,
+) -> [(String, String); 2] {
+    [
+        (
+            "RateLimit".to_owned(),
+            format!("\"api\";r={remaining};t={reset_secs}"),
+        ),
+        (
+            "RateLimit-Policy".to_owned(),
+            format!("\"fixed window\";\"api\";q={quota};w={window_secs}"),
+        ),
+    ]
+}
+
+/// `canned` with `headers` added.
+pub(crate) fn respond(canned: Canned, headers: &[(String, String)]) -> Response {
+    let mut response = canned.into_response();
+    add_headers(&mut response, headers);
+    response
+}
+
+/// Adds `headers` to `response`, skipping any that are not valid header text.
+pub(crate) fn add_headers(response: &mut Response, headers: &[(String, String)]) {
+    for (name, value) in headers {
+        let name = HeaderName::try_from(name.as_str());
+        let value = HeaderValue::try_from(value.as_str());
+        if let (Ok(name), Ok(value)) = (name, value) {
+            response.headers_mut().append(name, value);
+        }
+    }
+}
+
+/// Whole seconds, rounded up so that waiting them is always long enough.
+pub(crate) fn ceil_secs(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+}
+
+/// How long an injection lasts.
+#[derive(Clone, Copy, Debug)]
+enum Lasting {
+    /// For this many more matching requests.
+    Times(usize),
+    /// For every matching request before then.
+    Until(Instant),
+}
+
+#[derive(Clone, Debug)]
+struct Injection {
+    /// `None` matches every method.
+    method: Option<String>,
+    path_prefix: String,
+    fault: Fault,
+    lasting: Lasting,
+}
+
+impl Injection {
+    fn spent(&self, now: Instant) -> bool {
+        match self.lasting {
+            Lasting::Times(remaining) => remaining == 0,
+            Lasting::Until(end) => now >= end,
+        }
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && path.starts_with(&self.path_prefix)
+    }
+}
+
+/// A server's injected faults, first injected first used.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Faults(Arc<Mutex<Vec<Injection>>>);
+
+impl Faults {
+    /// `fault` for the next `times` requests using `method` (any if `None`) on a path starting
+    /// with `path_prefix`.
+    pub(crate) fn inject(
+        &self,
+        method: Option<&str>,
+        path_prefix: &str,
+        fault: Fault,
+        times: usize,
+    ) {
+        lock(&self.0).push(Injection {
+            method: method.map(str::to_owned),
+            path_prefix: path_prefix.to_owned(),
+            fault,
+            lasting: Lasting::Times(times),
+        });
+    }
+
+    /// `fault` for every request during `duration`, ahead of the other injections (which are
+    /// not used up meanwhile).
+    pub(crate) fn inject_for(&self, duration: Duration, fault: Fault) {
+        let injection = Injection {
+            method: None,
+            path_prefix: String::new(),
+            fault,
+            lasting: Lasting::Until(Instant::now() + duration),
+        };
+        lock(&self.0).insert(0, injection);
+    }
+
+    /// The fault for this request, using it up.
+    fn take(&self, method: &str, path: &str) -> Option<Fault> {
+        let now = Instant::now();
+        let mut injections = lock(&self.0);
+        // Forgetting spent injections keeps long runs from slowing down.
+        injections.retain(|i| !i.spent(now));
+        let injection = injections.iter_mut().find(|i| i.matches(method, path))?;
+        if let Lasting::Times(remaining) = &mut injection.lasting {
+            *remaining -= 1;
+        }
+        Some(injection.fault.clone())
+    }
+}
+
+/// Middleware applying the first matching injected fault, if any.
+pub(crate) async fn apply(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+    match faults.take(request.method().as_str(), request.uri().path()) {
+        None => next.run(request).await,
+        Some(Fault::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            next.run(request).await
+        }
+        Some(Fault::Status {
+            status,
+            headers,
+            content_type,
+            body,
+        }) => {
+            let canned = Canned {
+                status,
+                content_type,
+                body,
+            };
+            respond(canned, &headers)
+        }
+        Some(Fault::Drop) => {
+            // hyper buffers the head until the body's first chunk; a body that fails at once
+            // makes it abort the connection before anything is written.
+            let failing = futures::stream::iter([Err::<Bytes, _>(io::Error::other("dropped"))]);
+            Response::new(Body::from_stream(failing))
+        }
+    }
+}
