@@ -233,7 +233,7 @@ fn parse_budget(s: &str) -> Result<(String, (u32, std::time::Duration)), String>
     let (n, secs) = rest.split_once('/').ok_or_else(bad)?;
     let n: u32 = n.trim().parse().map_err(|_| bad())?;
     let secs: f64 = secs.trim().parse().map_err(|_| bad())?;
-    if n == 0 || !(secs > 0.0) {
+    if n == 0 || secs.is_nan() || secs <= 0.0 {
         return Err(bad());
     }
     Ok((

@@ -89,7 +89,9 @@ fn platform_name_comes_from_the_environment() {
         .env("HF_ENDPOINT", &base)
         .env("HF_DATASETS_SERVER_ENDPOINT", &base)
         .env("PLATFORM_NAME", "example")
-        .arg("run").args(FAST).args(["--mode", "all", "--dry-run", "--plugin"])
+        .arg("run")
+        .args(FAST)
+        .args(["--mode", "all", "--dry-run", "--plugin"])
         .arg(plugin_path())
         .output()
         .unwrap();

@@ -5,7 +5,12 @@ use local_servers::{HfState, LocalServer};
 use std::process::Output;
 
 fn run_args(args: &[&str]) -> Output {
-    aiod_host().arg("run").args(FAST).args(args).output().unwrap()
+    aiod_host()
+        .arg("run")
+        .args(FAST)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn assert_fails_with(out: &Output, code: i32, message: &str) {
@@ -154,7 +159,9 @@ fn unknown_mode_is_a_usage_error() {
 fn unreachable_hugging_face() {
     let out = aiod_host()
         .env("HF_ENDPOINT", format!("http://127.0.0.1:{}", closed_port()))
-        .arg("run").args(FAST).args(["--mode", "all", "--dry-run", "--plugin"])
+        .arg("run")
+        .args(FAST)
+        .args(["--mode", "all", "--dry-run", "--plugin"])
         .arg(plugin_path())
         .output()
         .unwrap();
@@ -170,7 +177,9 @@ fn a_listing_error_ends_the_sync_with_the_platforms_message() {
             "HF_ENDPOINT",
             format!("{}/no-such-prefix", server.base_url()),
         )
-        .arg("run").args(FAST).args(["--mode", "all", "--dry-run", "--plugin"])
+        .arg("run")
+        .args(FAST)
+        .args(["--mode", "all", "--dry-run", "--plugin"])
         .arg(plugin_path())
         .output()
         .unwrap();
@@ -185,7 +194,9 @@ fn a_listing_error_ends_the_sync_with_the_platforms_message() {
 fn invalid_endpoint_configuration() {
     let out = aiod_host()
         .env("HF_ENDPOINT", "not a url")
-        .arg("run").args(FAST).args(["--mode", "all", "--dry-run", "--plugin"])
+        .arg("run")
+        .args(FAST)
+        .args(["--mode", "all", "--dry-run", "--plugin"])
         .arg(plugin_path())
         .output()
         .unwrap();

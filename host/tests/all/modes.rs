@@ -116,7 +116,9 @@ fn an_unreachable_datasets_server_costs_only_the_distributions() {
             "HF_DATASETS_SERVER_ENDPOINT",
             format!("http://127.0.0.1:{}", closed_port()),
         )
-        .arg("run").args(FAST).args(["--mode", "all", "--dry-run", "--plugin"])
+        .arg("run")
+        .args(FAST)
+        .args(["--mode", "all", "--dry-run", "--plugin"])
         .arg(plugin_path())
         .output()
         .unwrap();

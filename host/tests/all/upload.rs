@@ -1,7 +1,7 @@
 //! `aiod-host run` without `--dry-run`: uploads into the local AIoD catalogue.
 
 use crate::support::*;
-use local_servers::{AiodState, Canned, HfState, LocalAiod, LocalServer, generated_id};
+use local_servers::{AiodState, HfState, LocalAiod, LocalServer, generated_id};
 use serde_json::{Value, json};
 use std::process::Output;
 use std::time::Duration;
@@ -29,7 +29,8 @@ fn sync_with(hf: &LocalServer, aiod: &LocalAiod, args: &[&str], env: &[(&str, &s
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.arg("run").args(FAST)
+    cmd.arg("run")
+        .args(FAST)
         .arg("--plugin")
         .arg(plugin_path())
         .args(args)
@@ -141,14 +142,22 @@ fn an_identical_second_run_writes_nothing_and_one_change_costs_one_put() {
 
     // One dataset changes at the source (a new description, a new lastModified and sha):
     // exactly one PUT.
-    hf.hf().set_field("rotten_tomatoes", "description", json!("A new description."));
+    hf.hf().set_field(
+        "rotten_tomatoes",
+        "description",
+        json!("A new description."),
+    );
     hf.hf().touch("rotten_tomatoes");
     let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
     assert_eq!(writes(&aiod), (6, 1), "{err}");
     assert!(err.contains("created 0, updated 1, unchanged 5"), "{err}");
     // The unchanged datasets cost no /parquet request either.
     let parquet = hf.requests_to("/parquet").len();
-    assert_eq!(parquet, 6 + 1, "only the first run and the changed dataset fetch /parquet");
+    assert_eq!(
+        parquet,
+        6 + 1,
+        "only the first run and the changed dataset fetch /parquet"
+    );
     let stored = aiod
         .asset_by_platform_id("huggingface", "621ffdd236468d709f181f5f")
         .unwrap();
@@ -355,7 +364,9 @@ fn a_missing_secret_says_where_it_was_looked_for() {
     let out = cmd
         .env("HF_ENDPOINT", hf.base_url())
         .env("AIOD_API_SERVER", aiod.api_url())
-        .arg("run").args(FAST).args(["--mode", "all", "--plugin"])
+        .arg("run")
+        .args(FAST)
+        .args(["--mode", "all", "--plugin"])
         .arg(plugin_path())
         .output()
         .unwrap();
@@ -386,7 +397,9 @@ fn the_secret_can_come_from_an_env_file() {
         .env("AIOD_API_SERVER", aiod.api_url())
         .env("AIOD_AUTH_SERVER", aiod.auth_url())
         .env("AIOD_CLIENT_ID", CLIENT)
-        .arg("run").args(FAST).args(["--mode", "all", "--env-file"])
+        .arg("run")
+        .args(FAST)
+        .args(["--mode", "all", "--env-file"])
         .arg(&file)
         .arg("--plugin")
         .arg(plugin_path())
@@ -469,7 +482,9 @@ fn the_sdk_config_file_is_read_and_unknown_keys_only_warn() {
     .unwrap();
     let out = aiod_host()
         .env("CLIENT_SECRET", SECRET)
-        .arg("run").args(FAST).args(["--mode", "all", "--config"])
+        .arg("run")
+        .args(FAST)
+        .args(["--mode", "all", "--config"])
         .arg(&config)
         .arg("--plugin")
         .arg(plugin_path())
