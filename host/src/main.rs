@@ -108,13 +108,14 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
         return Ok(exit_code(&finished.summary));
     }
 
+    let aiod = session.aiod(&args.common)?;
+    state.bind_catalogue(&aiod.catalogue())?;
     let new_state = state.asset_count()? == 0;
     let listing = match args.existing {
         ExistingStrategy::Listing => true,
         ExistingStrategy::Lookup => false,
         ExistingStrategy::Auto => mode == model::SyncMode::All,
     };
-    let aiod = session.aiod(&args.common)?;
     let platform = session.platform.clone();
     let asset_types = session.plugin.info().asset_types.clone();
     let runtime = session.runtime.handle().clone();
@@ -170,6 +171,7 @@ fn retry(args: cli::CommonArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let aiod = session.aiod(&args)?;
+    state.bind_catalogue(&aiod.catalogue())?;
     let platform = session.platform.clone();
     let runtime = session.runtime.handle().clone();
     runtime.block_on(aiod::upload::preflight(&aiod, &platform))?;

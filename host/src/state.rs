@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS passes (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,              -- 'all' or 'since'
@@ -172,6 +176,31 @@ impl State {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Ties the state to one catalogue: what it remembers is only true of that one.
+    pub fn bind_catalogue(&mut self, catalogue: &str) -> Result<()> {
+        let bound: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'catalogue'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match bound {
+            Some(b) if b != catalogue => anyhow::bail!(
+                "the state {} belongs to the AIoD catalogue {b}, not {catalogue}; \
+                 use --state to give this catalogue a state of its own",
+                self.path.display()
+            ),
+            Some(_) => Ok(()),
+            None => {
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('catalogue', ?1)",
+                    params![catalogue],
+                )?;
+                Ok(())
+            }
+        }
     }
 
     /// The unfinished pass of this kind, if any.
@@ -505,6 +534,21 @@ mod tests {
         s.complete_pass(p.id).unwrap();
         assert_eq!(s.open_pass("all").unwrap(), None);
         assert_eq!(s.high_water_mark().unwrap(), Some(p.started_at));
+    }
+
+    #[test]
+    fn a_state_serves_one_catalogue() {
+        let mut s = temp_state("bind");
+        s.bind_catalogue("https://api.aiodp.eu/v2").unwrap();
+        s.bind_catalogue("https://api.aiodp.eu/v2").unwrap();
+        let err = s
+            .bind_catalogue("http://localhost/v2")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("belongs to the AIoD catalogue https://api.aiodp.eu/v2"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -131,6 +131,11 @@ impl Aiod {
         })
     }
 
+    /// The catalogue this client talks to: base URL and API version.
+    pub fn catalogue(&self) -> String {
+        self.url(true, &[]).to_string()
+    }
+
     /// `{api_server}{version}/segments…`, each segment percent-encoded.
     fn url(&self, versioned: bool, segments: &[&str]) -> Url {
         let mut url = self.api.clone();

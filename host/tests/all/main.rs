@@ -7,4 +7,5 @@ mod dry_run;
 mod errors;
 mod modes;
 mod pagination;
+mod resilience;
 mod upload;
