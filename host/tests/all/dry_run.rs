@@ -111,3 +111,48 @@ fn dry_run_sends_requests_only_to_the_local_servers_and_logs_to_stderr() {
     assert_eq!(paths.len(), 7, "{paths:?}");
     assert!(stderr(&out).contains("plugin loaded"));
 }
+
+#[test]
+fn a_hugging_face_token_goes_to_the_hub_only_and_is_never_printed() {
+    let server = LocalServer::start(HfState::generated(2)).unwrap();
+    let base = server.base_url();
+    let out = aiod_host()
+        .env("HF_ENDPOINT", &base)
+        .env("HF_DATASETS_SERVER_ENDPOINT", &base)
+        .env("AIOD_HF_API_KEY", "hf_secret_token_123")
+        .args([
+            "run",
+            "--mode",
+            "all",
+            "--dry-run",
+            "--app-log-level",
+            "debug",
+            "--plugin",
+        ])
+        .arg(plugin_path())
+        .output()
+        .unwrap();
+    assets(&out);
+    let err = stderr(&out);
+    assert!(
+        !err.contains("hf_secret_token_123"),
+        "the token leaked:\n{err}"
+    );
+    assert!(
+        err.contains("budget 1000 requests per 300s, with token"),
+        "{err}"
+    );
+    for r in server.requests_to("/api/datasets") {
+        assert_eq!(
+            r.header("authorization"),
+            Some("Bearer hf_secret_token_123")
+        );
+    }
+    for r in server.requests_to("/parquet") {
+        assert_eq!(
+            r.header("authorization"),
+            None,
+            "the datasets-server call is anonymous"
+        );
+    }
+}
