@@ -27,6 +27,21 @@ pub enum Command {
     Retry(CommonArgs),
     /// List the dead letters: records that failed in the plugin, validation or upload.
     Failures(FailuresArgs),
+    /// Tools for plugin authors and operators.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Show a plugin's name, platform, version, contract version, imports, digest and size.
+    Inspect {
+        /// The plugin component.
+        file: PathBuf,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +118,9 @@ pub struct CommonArgs {
     pub state: Option<PathBuf>,
 
     #[command(flatten)]
+    pub limits: PluginLimitArgs,
+
+    #[command(flatten)]
     pub aiod: AiodArgs,
 
     #[command(flatten)]
@@ -131,6 +149,32 @@ pub struct CommonArgs {
 
     #[command(flatten)]
     pub logs: LogArgs,
+}
+
+/// What a plugin may use; a call that exceeds a limit costs only its record.
+#[derive(Debug, Args)]
+pub struct PluginLimitArgs {
+    /// CPU time of one plugin call, in milliseconds.
+    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    pub plugin_cpu_ms: u64,
+
+    /// Memory of one plugin instance, in MiB.
+    #[arg(long, default_value_t = 512, value_name = "MIB")]
+    pub plugin_memory_mib: usize,
+
+    /// Size of what one plugin call returns, in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub plugin_output_mib: usize,
+}
+
+impl PluginLimitArgs {
+    pub fn limits(&self) -> crate::plugin::Limits {
+        crate::plugin::Limits {
+            cpu: std::time::Duration::from_millis(self.plugin_cpu_ms),
+            memory: self.plugin_memory_mib << 20,
+            output: self.plugin_output_mib << 20,
+        }
+    }
 }
 
 /// Requests: how many at once, how fast, how persistent.

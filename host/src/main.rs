@@ -43,6 +43,7 @@ fn main() -> ExitCode {
             retry(args)
         }
         cli::Command::Failures(args) => failures(args),
+        cli::Command::Plugin(cli::PluginCommand::Inspect { file, json }) => inspect(&file, json),
     };
     match result {
         Ok(code) => code,
@@ -215,6 +216,48 @@ fn retry(args: cli::CommonArgs) -> Result<ExitCode> {
         state.commit_page(None, &[], batch)?;
     }
     Ok(exit_code(&summary))
+}
+
+fn inspect(file: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let plugin = plugin::Plugin::load(file, plugin::Limits::default())?;
+    let i = plugin.inspect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&i)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let none = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    println!("name:        {}", i.name);
+    println!("platform:    {}", i.platform);
+    println!("version:     {}", i.version);
+    println!("contract:    {}", i.contract);
+    println!("asset types: {}", none(&i.asset_types));
+    println!("imports:     {}", none(&i.imports));
+    println!("exports:     {}", none(&i.exports));
+    println!("digest:      {}", i.digest);
+    println!("size:        {} bytes", i.size);
+    for e in &i.endpoints {
+        let budget = e.budget.map_or(String::new(), |b| {
+            format!(
+                "; budget {}/{}s ({} with a token)",
+                b.requests, b.window_seconds, b.requests_with_token
+            )
+        });
+        let env = e
+            .env_override
+            .as_deref()
+            .map_or(String::new(), |v| format!("; override {v}"));
+        println!(
+            "endpoint:    {} = {}{env}{budget} ({})",
+            e.name, e.default_base_url, e.description
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn failures(args: cli::FailuresArgs) -> Result<ExitCode> {

@@ -41,7 +41,7 @@ impl Session {
                 .unwrap_or_default();
             tracing::warn!("config file {path}: {warning}");
         }
-        let plugin = Plugin::load(&args.plugin)?;
+        let plugin = Plugin::load(&args.plugin, args.limits.limits())?;
         tracing::info!(plugin = %plugin.describe(), "plugin loaded");
         let overrides = endpoints::Overrides {
             urls: args.endpoint.clone(),

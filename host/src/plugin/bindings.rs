@@ -9,6 +9,41 @@ wasmtime::component::bindgen!({
 
 use exports::aiod::connector::types as wit;
 
+pub use wit::RecordError as RecordErrorRef;
+
+/// Sizes of what a plugin returns, to hold it to its output limit.
+pub fn request_size(r: &wit::Request) -> usize {
+    r.endpoint.len()
+        + r.target.len()
+        + r.query
+            .iter()
+            .chain(&r.headers)
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>()
+}
+
+pub fn page_size(p: &wit::Page) -> usize {
+    p.records
+        .iter()
+        .map(|r| {
+            r.id.len()
+                + r.label.len()
+                + r.version.len()
+                + r.data.len()
+                + r.follow_ups.iter().map(request_size).sum::<usize>()
+        })
+        .sum::<usize>()
+        + p.next.as_ref().map_or(0, request_size)
+}
+
+pub fn mapped_size(m: &wit::Mapped) -> usize {
+    m.assets
+        .iter()
+        .map(|a| a.asset_type.len() + a.platform_resource_identifier.len() + a.body.len())
+        .chain(m.warnings.iter().map(String::len))
+        .sum()
+}
+
 pub fn context(platform: &str) -> wit::Context {
     wit::Context {
         platform: platform.to_string(),

@@ -41,6 +41,28 @@ pub fn check_exports(engine: &Engine, component: &Component) -> Result<(), Contr
     check_export_names(&names)
 }
 
+/// What a component says about itself: the contract version it was built
+/// for, and its imports and exports by name (for `plugin inspect`).
+pub struct ComponentFacts {
+    pub contract: Option<String>,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+}
+
+pub fn describe_component(engine: &Engine, component: &Component) -> ComponentFacts {
+    let ty = component.component_type();
+    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
+    let prefix = format!("{PACKAGE}/plugin@");
+    ComponentFacts {
+        contract: exports
+            .iter()
+            .find_map(|n| n.strip_prefix(&prefix))
+            .map(|v| format!("{PACKAGE}@{v}")),
+        imports: ty.imports(engine).map(|(n, _)| n.to_string()).collect(),
+        exports,
+    }
+}
+
 fn check_export_names(names: &[&str]) -> Result<(), ContractError> {
     let prefix = format!("{PACKAGE}/plugin@");
     let Some(version) = names.iter().find_map(|n| n.strip_prefix(&prefix)) else {

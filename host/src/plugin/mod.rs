@@ -1,22 +1,56 @@
-//! Loading a plugin component and calling it.
+//! Loading a plugin component and calling it, within limits.
 //!
 //! The plugin runs in wasmtime with no host capabilities: an import-free
 //! component gets nothing to call, and one that imports WASI gets a context
 //! that grants nothing (no files, network, environment, arguments or stdio)
-//! and a clock frozen at the epoch.
+//! and a clock frozen at the epoch. Each call has a CPU time budget (epoch
+//! interruption), each instance a memory cap, and each result a size cap; a
+//! call that breaks any of them, or traps, costs only that call: the instance
+//! is replaced by a fresh one.
 
 mod bindings;
+mod cache;
 mod contract;
 
 use crate::model::{
     Mapped, Page, PluginInfo, RecordError, Request, Response, SourceRecord, SyncMode,
 };
 use anyhow::{Context as _, Result};
-use bindings::Connector;
+use bindings::{Connector, ConnectorPre};
 use std::path::{Path, PathBuf};
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
+use std::time::Duration;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// How often the CPU-time clock ticks; a call's budget is counted in ticks.
+const TICK: Duration = Duration::from_millis(10);
+
+/// A CPU-time budget in clock ticks (at least one).
+fn ticks(cpu: Duration) -> u64 {
+    (cpu.as_millis() / TICK.as_millis()).max(1) as u64
+}
+
+/// What one plugin may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// CPU time of one call.
+    pub cpu: Duration,
+    /// Linear memory of one instance, in bytes.
+    pub memory: usize,
+    /// Size of what one call returns, in bytes.
+    pub output: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            cpu: Duration::from_secs(5),
+            memory: 512 << 20,
+            output: 64 << 20,
+        }
+    }
+}
 
 /// Why a plugin call produced nothing usable.
 #[derive(Debug, thiserror::Error)]
@@ -24,15 +58,18 @@ pub enum CallError {
     /// The plugin answered with an error for this input.
     #[error("{0}")]
     Refused(String),
-    /// The plugin trapped or broke the contract (e.g. returned invalid JSON).
-    #[error("plugin {plugin} failed: {message}")]
+    /// The plugin trapped, hit a limit or broke the contract (e.g. returned invalid JSON).
+    #[error("plugin {plugin} {message}")]
     Broken { plugin: String, message: String },
 }
 
-/// Per-instance state: only what WASI needs, and it grants nothing.
+/// Per-instance state: what WASI needs (it grants nothing) and the memory cap.
 struct Sandbox {
     wasi: WasiCtx,
     table: ResourceTable,
+    max_memory: usize,
+    /// Set when the memory cap refused a growth, to name the limit in the error.
+    memory_refused: bool,
 }
 
 impl WasiView for Sandbox {
@@ -44,15 +81,39 @@ impl WasiView for Sandbox {
     }
 }
 
+impl ResourceLimiter for Sandbox {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            self.memory_refused = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+}
+
 /// A frozen clock: plugins must be deterministic.
 struct Epoch;
 
 impl wasmtime_wasi::HostWallClock for Epoch {
-    fn resolution(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(1)
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
     }
-    fn now(&self) -> std::time::Duration {
-        std::time::Duration::ZERO
+    fn now(&self) -> Duration {
+        Duration::ZERO
     }
 }
 
@@ -65,14 +126,52 @@ impl wasmtime_wasi::HostMonotonicClock for Epoch {
     }
 }
 
-fn sandbox() -> Sandbox {
-    Sandbox {
+fn new_store(engine: &Engine, limits: &Limits) -> Store<Sandbox> {
+    let sandbox = Sandbox {
         wasi: WasiCtx::builder()
             .wall_clock(Epoch)
             .monotonic_clock(Epoch)
             .build(),
         table: ResourceTable::new(),
-    }
+        max_memory: limits.memory,
+        memory_refused: false,
+    };
+    let mut store = Store::new(engine, sandbox);
+    store.limiter(|s| s);
+    store
+}
+
+/// One engine per process, with its CPU-time clock ticking in the background.
+fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true).epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let ticking = engine.clone();
+    std::thread::Builder::new()
+        .name("plugin-clock".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(TICK);
+                ticking.increment_epoch();
+            }
+        })
+        .context("cannot start the plugin clock")?;
+    Ok(engine)
+}
+
+/// A plugin's description for authors and operators.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Inspection {
+    pub name: String,
+    pub platform: String,
+    pub version: String,
+    pub contract: String,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+    pub digest: String,
+    pub size: u64,
+    pub endpoints: Vec<crate::model::EndpointDecl>,
+    pub asset_types: Vec<String>,
 }
 
 /// A loaded, instantiated plugin.
@@ -80,24 +179,25 @@ pub struct Plugin {
     path: PathBuf,
     /// SHA-256 of the component file.
     digest: String,
+    limits: Limits,
+    engine: Engine,
+    pre: ConnectorPre<Sandbox>,
     store: Store<Sandbox>,
     bindings: Connector,
     info: PluginInfo,
 }
 
 impl Plugin {
-    /// Loads the component at `path`, checks its contract version and instantiates it.
-    pub fn load(path: &Path) -> Result<Plugin> {
+    /// Loads the component at `path` (compiled, or from the compiled-plugin
+    /// cache), checks its contract version and instantiates it.
+    pub fn load(path: &Path, limits: Limits) -> Result<Plugin> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read plugin file {}", path.display()))?;
         contract::check_binary(&bytes)
             .with_context(|| format!("cannot load plugin {}", path.display()))?;
-
-        let mut config = Config::new();
-        config.wasm_component_model(true);
-        let engine = Engine::new(&config)?;
-        let component = Component::from_binary(&engine, &bytes)
-            .map_err(anyhow::Error::from)
+        let digest = crate::digest::hex(&bytes);
+        let engine = engine()?;
+        let component = cache::component(&engine, &bytes, &digest)
             .with_context(|| format!("plugin {} is not a valid component", path.display()))?;
         contract::check_exports(&engine, &component)
             .with_context(|| format!("cannot load plugin {}", path.display()))?;
@@ -106,8 +206,15 @@ impl Plugin {
         if component.component_type().imports(&engine).len() > 0 {
             wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         }
-        let mut store = Store::new(&engine, sandbox());
-        let bindings = Connector::instantiate(&mut store, &component, &linker)
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(ConnectorPre::new)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot instantiate plugin {}", path.display()))?;
+        let mut store = new_store(&engine, &limits);
+        store.set_epoch_deadline(ticks(limits.cpu));
+        let bindings = pre
+            .instantiate(&mut store)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot instantiate plugin {}", path.display()))?;
         let info = bindings
@@ -117,11 +224,83 @@ impl Plugin {
             .with_context(|| format!("plugin {} failed to describe itself", path.display()))?;
         Ok(Plugin {
             path: path.to_path_buf(),
-            digest: crate::digest::hex(&bytes),
+            digest,
+            limits,
+            engine,
+            pre,
             store,
             bindings,
             info: info.into(),
         })
+    }
+
+    /// Runs one call within the limits; a trap or a limit replaces the instance.
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(&Connector, &mut Store<Sandbox>) -> wasmtime::Result<T>,
+        size: impl FnOnce(&T) -> usize,
+    ) -> Result<T, CallError> {
+        self.store.set_epoch_deadline(ticks(self.limits.cpu));
+        let result = f(&self.bindings, &mut self.store);
+        let returned = result.as_ref().map(size).unwrap_or(0);
+        let failure = match &result {
+            Ok(_) if returned > self.limits.output => Some(format!(
+                "returned {returned} bytes, more than its output limit of {} bytes",
+                self.limits.output
+            )),
+            Ok(_) => None,
+            Err(e) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => Some(format!(
+                "exceeded its CPU time limit of {:?} per call",
+                self.limits.cpu
+            )),
+            Err(_) if self.store.data().memory_refused => Some(format!(
+                "exceeded its memory limit of {} MiB",
+                self.limits.memory >> 20
+            )),
+            Err(e) => Some(format!("trapped: {e:#}")),
+        };
+        match failure {
+            None => result.map_err(|e| self.broken(e)),
+            Some(message) => {
+                let error = self.broken(message);
+                self.renew();
+                Err(error)
+            }
+        }
+    }
+
+    /// A fresh instance after a trap: nothing of the failed call survives.
+    fn renew(&mut self) {
+        let mut store = new_store(&self.engine, &self.limits);
+        store.set_epoch_deadline(ticks(self.limits.cpu));
+        match self.pre.instantiate(&mut store) {
+            Ok(bindings) => {
+                self.store = store;
+                self.bindings = bindings;
+                tracing::debug!(plugin = %self.describe(), "replaced the plugin instance");
+            }
+            // The old instance stays; its next call reports its own error.
+            Err(e) => {
+                tracing::error!(plugin = %self.describe(), "cannot renew the plugin instance: {e:#}")
+            }
+        }
+    }
+
+    /// What `plugin inspect` shows.
+    pub fn inspect(&self) -> Inspection {
+        let facts = contract::describe_component(&self.engine, self.pre.instance_pre().component());
+        Inspection {
+            name: self.info.name.clone(),
+            platform: self.info.platform.clone(),
+            version: self.info.version.clone(),
+            contract: facts.contract.unwrap_or_default(),
+            imports: facts.imports,
+            exports: facts.exports,
+            digest: format!("sha256:{}", self.digest),
+            size: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
+            endpoints: self.info.endpoints.clone(),
+            asset_types: self.info.asset_types.clone(),
+        }
     }
 
     pub fn info(&self) -> &PluginInfo {
@@ -154,11 +333,14 @@ impl Plugin {
     }
 
     pub fn start(&mut self, platform: &str, mode: &SyncMode) -> Result<Vec<Request>, CallError> {
-        let out = self
-            .bindings
-            .aiod_connector_plugin()
-            .call_start(&mut self.store, &bindings::context(platform), &mode.into())
-            .map_err(|e| self.broken(format!("{e:#}")))?;
+        let (ctx, mode) = (bindings::context(platform), mode.into());
+        let out = self.call(
+            |b, s| b.aiod_connector_plugin().call_start(s, &ctx, &mode),
+            |r| match r {
+                Ok(rs) => rs.iter().map(bindings::request_size).sum(),
+                Err(e) => e.len(),
+            },
+        )?;
         out.map(|rs| rs.into_iter().map(Into::into).collect())
             .map_err(CallError::Refused)
     }
@@ -170,17 +352,22 @@ impl Plugin {
         request: &Request,
         response: &Response,
     ) -> Result<Page, CallError> {
-        let out = self
-            .bindings
-            .aiod_connector_plugin()
-            .call_handle_page(
-                &mut self.store,
-                &bindings::context(platform),
-                &mode.into(),
-                &request.into(),
-                &response.into(),
-            )
-            .map_err(|e| self.broken(format!("{e:#}")))?;
+        let (ctx, mode, request, response) = (
+            bindings::context(platform),
+            mode.into(),
+            request.into(),
+            response.into(),
+        );
+        let out = self.call(
+            |b, s| {
+                b.aiod_connector_plugin()
+                    .call_handle_page(s, &ctx, &mode, &request, &response)
+            },
+            |r| match r {
+                Ok(page) => bindings::page_size(page),
+                Err(e) => e.len(),
+            },
+        )?;
         out.map(Into::into).map_err(CallError::Refused)
     }
 
@@ -191,16 +378,19 @@ impl Plugin {
         follow_ups: &[(Request, Response)],
     ) -> Result<Result<Mapped, RecordError>, CallError> {
         let follow_ups: Vec<_> = follow_ups.iter().map(bindings::follow_up).collect();
-        let out = self
-            .bindings
-            .aiod_connector_plugin()
-            .call_map_record(
-                &mut self.store,
-                &bindings::context(platform),
-                &record.into(),
-                &follow_ups,
-            )
-            .map_err(|e| self.broken(format!("{e:#}")))?;
+        let (ctx, record) = (bindings::context(platform), record.into());
+        let out = self.call(
+            |b, s| {
+                b.aiod_connector_plugin()
+                    .call_map_record(s, &ctx, &record, &follow_ups)
+            },
+            |r| match r {
+                Ok(m) => bindings::mapped_size(m),
+                Err(bindings::RecordErrorRef::Skip(e) | bindings::RecordErrorRef::Invalid(e)) => {
+                    e.len()
+                }
+            },
+        )?;
         match out {
             Ok(mapped) => bindings::mapped(mapped).map(Ok).map_err(|e| self.broken(e)),
             Err(e) => Ok(Err(e.into())),
