@@ -13,8 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-/// Plugin crates: (cargo package, output file stem).
-const PLUGINS: &[(&str, &str)] = &[("huggingface-plugin", "huggingface")];
+/// Rust plugin crates: (cargo package, output file relative to the workspace).
+/// The hostile plugin exists for the host's tests and is not shipped.
+const PLUGINS: &[(&str, &str)] = &[
+    ("huggingface-plugin", "plugins/huggingface.wasm"),
+    ("hostile-plugin", "target/test-plugins/hostile.wasm"),
+];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -81,7 +85,7 @@ fn ensure_wasm_target() -> Result<()> {
 
 fn build_plugins(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
-    for (package, stem) in PLUGINS {
+    for (package, output) in PLUGINS {
         run(cargo(root).args([
             "build",
             "--package",
@@ -99,7 +103,8 @@ fn build_plugins(root: &Path) -> Result<()> {
         let module = std::fs::read(&core).with_context(|| format!("reading {}", core.display()))?;
         let component = componentize(&module)
             .with_context(|| format!("making a component of {}", core.display()))?;
-        let out = root.join("plugins").join(format!("{stem}.wasm"));
+        let out = root.join(output);
+        std::fs::create_dir_all(out.parent().expect("outputs are files in a folder"))?;
         std::fs::write(&out, &component).with_context(|| format!("writing {}", out.display()))?;
         eprintln!(
             "built {} ({} bytes)",

@@ -49,10 +49,10 @@ pub fn component(engine: &Engine, bytes: &[u8], digest: &str) -> Result<Componen
     let started = Instant::now();
     let component = Component::from_binary(engine, bytes).map_err(anyhow::Error::from)?;
     tracing::info!(elapsed = ?started.elapsed(), "plugin compiled");
-    if let Some(path) = path {
-        if let Err(e) = store(&component, &path) {
-            tracing::warn!(cache = %path.display(), "cannot cache the compiled plugin: {e:#}");
-        }
+    if let Some(path) = path
+        && let Err(e) = store(&component, &path)
+    {
+        tracing::warn!(cache = %path.display(), "cannot cache the compiled plugin: {e:#}");
     }
     Ok(component)
 }

@@ -7,5 +7,6 @@ mod dry_run;
 mod errors;
 mod modes;
 mod pagination;
+mod plugins;
 mod resilience;
 mod upload;

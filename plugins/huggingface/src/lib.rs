@@ -166,5 +166,5 @@ impl Guest for Plugin {
 
 // The export symbols' names (`aiod:connector/plugin@0.1.0#info`) only link
 // for WebAssembly; natively the crate is a library of the same logic.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 export!(Plugin);

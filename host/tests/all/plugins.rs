@@ -1,0 +1,170 @@
+//! Plugins cannot hurt the host: limits, fresh instances, the compiled cache.
+
+use crate::support::*;
+use local_servers::{AiodState, HfState, LocalAiod, LocalServer};
+use serde_json::json;
+
+/// The hostile test plugin, built by `cargo xtask build-plugins`.
+fn hostile_plugin() -> std::path::PathBuf {
+    let path = workspace_root().join("target/test-plugins/hostile.wasm");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask build-plugins`",
+        path.display()
+    );
+    path
+}
+
+fn entry(n: u32, id: &str) -> serde_json::Value {
+    json!({"_id": format!("{n:024x}"), "id": id, "sha": "1", "lastModified": "2024-01-01T00:00:00.000Z",
+           "createdAt": "2024-01-01T00:00:00.000Z", "tags": ["t"], "private": false})
+}
+
+#[test]
+fn hostile_plugins_cost_only_their_record() {
+    let names = [
+        "good/first",
+        "hostile/loop",
+        "good/after-loop",
+        "hostile/balloon",
+        "good/after-balloon",
+        "hostile/trap",
+        "hostile/huge",
+        "hostile/garbage",
+        "hostile/wrong-platform",
+        "good/last",
+    ];
+    let entries = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| entry(i as u32 + 1, n))
+        .collect();
+    let hf = LocalServer::start(HfState::generated(0).with_raw_entries(entries)).unwrap();
+    let aiod = LocalAiod::start(AiodState::new().with_client(
+        "platform_huggingface",
+        "s3cret",
+        &["platform_huggingface"],
+    ))
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = aiod_host()
+        .env("HF_ENDPOINT", hf.base_url())
+        .env("HF_DATASETS_SERVER_ENDPOINT", hf.base_url())
+        .env("AIOD_API_SERVER", aiod.api_url())
+        .env("AIOD_AUTH_SERVER", aiod.auth_url())
+        .env("AIOD_CLIENT_ID", "platform_huggingface")
+        .env("CLIENT_SECRET", "s3cret")
+        .arg("run")
+        .args(FAST)
+        .args([
+            "--mode",
+            "all",
+            "--plugin-cpu-ms",
+            "500",
+            "--plugin-memory-mib",
+            "160",
+        ])
+        .args(["--plugin-output-mib", "8", "--plugin"])
+        .arg(hostile_plugin())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "the host hung"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("seen 10, created 4, updated 0, unchanged 0, skipped 0, failed 6"),
+        "{err}"
+    );
+    for expected in [
+        "plugin hostile 0.0.1 exceeded its CPU time limit of 500ms per call",
+        "plugin hostile 0.0.1 exceeded its memory limit of 160 MiB",
+        "plugin hostile 0.0.1 trapped",
+        "plugin hostile 0.0.1 returned 20971554 bytes, more than its output limit of 8388608 bytes",
+        "plugin hostile 0.0.1 returned a body for \"000000000000000000000008\" that is not JSON",
+        "the plugin produced a body whose platform/platform_resource_identifier (\"elsewhere\"",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    let stored: Vec<String> = aiod
+        .assets()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect();
+    for good in [
+        "good/first",
+        "good/after-loop",
+        "good/after-balloon",
+        "good/last",
+    ] {
+        assert!(
+            stored.contains(&good.to_string()),
+            "{good} missing: {stored:?}"
+        );
+    }
+    assert_eq!(stored.len(), 4);
+}
+
+#[test]
+fn a_compiled_plugin_is_cached_and_a_bad_cache_entry_is_ignored() {
+    let server = LocalServer::start(HfState::generated(1)).unwrap();
+    let cache = home().join("plugin-cache");
+    let run = || {
+        let out = aiod_host()
+            .env("AIOD_HOST_CACHE_DIR", &cache)
+            .env("HF_ENDPOINT", server.base_url())
+            .env("HF_DATASETS_SERVER_ENDPOINT", server.base_url())
+            .arg("run")
+            .args(FAST)
+            .args(["--mode", "all", "--dry-run", "--plugin"])
+            .arg(plugin_path())
+            .output()
+            .unwrap();
+        assets(&out);
+        stderr(&out)
+    };
+    let first = run();
+    assert!(first.contains("plugin compiled"), "{first}");
+    let second = run();
+    assert!(
+        second.contains("plugin loaded from the compiled-plugin cache"),
+        "{second}"
+    );
+    assert!(
+        !second.contains("plugin compiled"),
+        "compiled again:\n{second}"
+    );
+
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        std::fs::write(entry.unwrap().path(), b"damaged").unwrap();
+    }
+    let third = run();
+    assert!(
+        third.contains("ignoring an unusable cache entry"),
+        "{third}"
+    );
+    assert!(third.contains("plugin compiled"), "{third}");
+}
+
+#[test]
+fn plugin_inspect_describes_a_plugin() {
+    let out = aiod_host()
+        .args(["plugin", "inspect"])
+        .arg(plugin_path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "name:        huggingface",
+        "platform:    huggingface",
+        "contract:    aiod:connector@0.1.0",
+        "imports:     none",
+        "digest:      sha256:",
+        "endpoint:    hub = https://huggingface.co; override HF_ENDPOINT; budget 500/300s (1000 with a token)",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+}

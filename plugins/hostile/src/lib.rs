@@ -1,0 +1,147 @@
+//! A plugin that behaves like the Hugging Face plugin, except for datasets
+//! named `hostile/<behaviour>`, where it misbehaves on purpose:
+//!
+//! - `hostile/loop`: never returns;
+//! - `hostile/balloon`: allocates until memory runs out;
+//! - `hostile/trap`: panics (a trap);
+//! - `hostile/huge`: returns a 20 MB body;
+//! - `hostile/garbage`: returns a body that is not JSON;
+//! - `hostile/wrong-platform`: returns a body for another platform.
+
+use huggingface_plugin::{Mode, Planned, listing, mapping};
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "connector",
+});
+
+use exports::aiod::connector::plugin::Guest;
+use exports::aiod::connector::types::{
+    Asset, Context, FollowUp, Mapped, Page, PluginInfo, RecordError, Request, Response,
+    SourceRecord, SyncMode,
+};
+
+fn request(p: Planned) -> Request {
+    Request {
+        endpoint: p.endpoint.to_string(),
+        target: p.target,
+        query: p.query,
+        headers: vec![],
+    }
+}
+
+fn mode(m: SyncMode) -> Mode {
+    match m {
+        SyncMode::All => Mode::All,
+        SyncMode::Since(t) => Mode::Since(t),
+        SyncMode::Id(id) => Mode::Id(id),
+    }
+}
+
+fn asset(id: String, body: String) -> Mapped {
+    Mapped {
+        assets: vec![Asset {
+            asset_type: "datasets".into(),
+            platform_resource_identifier: id,
+            body,
+        }],
+        warnings: vec![],
+    }
+}
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "hostile".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            platform: "huggingface".into(),
+            endpoints: vec![
+                exports::aiod::connector::types::Endpoint {
+                    name: huggingface_plugin::HUB.into(),
+                    default_base_url: "https://huggingface.co".into(),
+                    env_override: Some("HF_ENDPOINT".into()),
+                    description: "Hugging Face Hub API".into(),
+                    budget: None,
+                    token_env: vec![],
+                },
+                exports::aiod::connector::types::Endpoint {
+                    name: huggingface_plugin::DATASETS_SERVER.into(),
+                    default_base_url: "https://datasets-server.huggingface.co".into(),
+                    env_override: Some("HF_DATASETS_SERVER_ENDPOINT".into()),
+                    description: "Hugging Face datasets-server".into(),
+                    budget: None,
+                    token_env: vec![],
+                },
+            ],
+            asset_types: vec!["datasets".into()],
+        }
+    }
+
+    fn start(_ctx: Context, m: SyncMode) -> Result<Vec<Request>, String> {
+        listing::start(&mode(m)).map(|r| vec![request(r)])
+    }
+
+    fn handle_page(
+        _ctx: Context,
+        m: SyncMode,
+        _req: Request,
+        resp: Response,
+    ) -> Result<Page, String> {
+        let page = listing::handle_page(&mode(m), resp.status, &resp.headers, &resp.body)?;
+        Ok(Page {
+            records: page
+                .records
+                .into_iter()
+                .map(|r| SourceRecord {
+                    follow_ups: vec![request(listing::parquet_request(&r.label))],
+                    id: r.id,
+                    label: r.label,
+                    version: r.version,
+                    data: r.data,
+                })
+                .collect(),
+            next: page.next.map(request),
+        })
+    }
+
+    fn map_record(
+        ctx: Context,
+        record: SourceRecord,
+        _f: Vec<FollowUp>,
+    ) -> Result<Mapped, RecordError> {
+        match record.label.as_str() {
+            "hostile/loop" => {
+                let mut n = 0u64;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "hostile/balloon" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(std::hint::black_box(vec![1u8; 1 << 20]));
+                }
+            }
+            "hostile/trap" => panic!("hostile plugin traps on purpose"),
+            "hostile/huge" => Ok(asset(record.id, format!("\"{}\"", "x".repeat(20 << 20)))),
+            "hostile/garbage" => Ok(asset(record.id, "this is { not JSON".into())),
+            "hostile/wrong-platform" => {
+                let mut out = mapping::map_dataset("elsewhere", &record.data, None)
+                    .map_err(RecordError::Invalid)?;
+                out.platform_resource_identifier = record.id;
+                Ok(asset(out.platform_resource_identifier, out.body))
+            }
+            _ => {
+                let out = mapping::map_dataset(&ctx.platform, &record.data, None)
+                    .map_err(RecordError::Invalid)?;
+                Ok(asset(out.platform_resource_identifier, out.body))
+            }
+        }
+    }
+}
+
+// Export symbol names only link for WebAssembly.
+#[cfg(target_arch = "wasm32")]
+export!(Hostile);
