@@ -42,6 +42,23 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run a plugin on recorded responses and compare what it produces with the expected
+    /// assets, field by field; exits non-zero on any difference.
+    Test {
+        /// The plugin component.
+        file: PathBuf,
+        /// A fixture folder (with fixture.json), e.g. plugins/huggingface/fixtures/recorded.
+        #[arg(long, value_name = "DIR")]
+        fixtures: PathBuf,
+    },
+    /// Show what replacing plugin OLD by NEW would change in the uploaded bodies, field by field.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// A fixture folder (with fixture.json).
+        #[arg(long, value_name = "DIR")]
+        fixtures: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,8 @@ mod digest;
 mod dry_run;
 mod endpoints;
 mod fetch;
+mod fixtures;
+mod jsondiff;
 mod logging;
 mod mode;
 mod model;
@@ -19,6 +21,7 @@ mod secret;
 mod session;
 mod state;
 mod sync;
+mod transport;
 
 use aiod::upload::ExistingStrategy;
 use anyhow::{Context as _, Result};
@@ -44,6 +47,12 @@ fn main() -> ExitCode {
         }
         cli::Command::Failures(args) => failures(args),
         cli::Command::Plugin(cli::PluginCommand::Inspect { file, json }) => inspect(&file, json),
+        cli::Command::Plugin(cli::PluginCommand::Test { file, fixtures }) => {
+            plugin_test(&file, &fixtures)
+        }
+        cli::Command::Plugin(cli::PluginCommand::Diff { old, new, fixtures }) => {
+            plugin_diff(&old, &new, &fixtures)
+        }
     };
     match result {
         Ok(code) => code,
@@ -93,12 +102,15 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
     };
     let concurrency = usize::from(args.common.net.concurrency);
 
+    let transport = transport::Live {
+        fetcher: &session.fetcher,
+        endpoints: &session.endpoints,
+    };
     if args.dry_run {
         let mut sink = dry_run::DryRun::new(std::io::BufWriter::new(std::io::stdout().lock()));
         let job = sync::Job {
             plugin: &mut session.plugin,
-            fetcher: &session.fetcher,
-            endpoints: &session.endpoints,
+            transport: &transport,
             platform: session.platform.clone(),
             mode,
             concurrency,
@@ -139,8 +151,7 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
     let mut sink = aiod::upload::Uploader::new(aiod, platform.clone(), new_state && !listing);
     let job = sync::Job {
         plugin: &mut session.plugin,
-        fetcher: &session.fetcher,
-        endpoints: &session.endpoints,
+        transport: &transport,
         platform,
         mode: mode.clone(),
         concurrency,
@@ -257,6 +268,53 @@ fn inspect(file: &std::path::Path, json: bool) -> Result<ExitCode> {
             e.name, e.default_base_url, e.description
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plugin_test(file: &std::path::Path, dir: &std::path::Path) -> Result<ExitCode> {
+    let fixture = fixtures::Fixture::load(dir)?;
+    let expected = fixture.expected()?;
+    let mut plugin = plugin::Plugin::load(file, plugin::Limits::default())?;
+    let actual = fixtures::produce(&mut plugin, &fixture)?;
+    let lines = fixtures::compare(&expected, &actual, "expected", &plugin.info().name);
+    for line in &lines {
+        println!("{line}");
+    }
+    let differing = lines.iter().filter(|l| !l.starts_with("    ")).count();
+    println!(
+        "plugin test {}: {} expected assets, {} produced, {differing} differ",
+        plugin.describe(),
+        expected.len(),
+        actual.len()
+    );
+    Ok(if differing == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn plugin_diff(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<ExitCode> {
+    let fixture = fixtures::Fixture::load(dir)?;
+    let mut old_plugin = plugin::Plugin::load(old, plugin::Limits::default())?;
+    let mut new_plugin = plugin::Plugin::load(new, plugin::Limits::default())?;
+    let before = fixtures::produce(&mut old_plugin, &fixture)?;
+    let after = fixtures::produce(&mut new_plugin, &fixture)?;
+    let (old_name, new_name) = (old_plugin.describe(), new_plugin.describe());
+    let lines = fixtures::compare(&before, &after, "OLD", "NEW");
+    println!("OLD = {old_name}\nNEW = {new_name}");
+    for line in &lines {
+        println!("{line}");
+    }
+    let changed = lines.iter().filter(|l| !l.starts_with("    ")).count();
+    println!(
+        "{changed} of {} assets would change",
+        before.len().max(after.len())
+    );
     Ok(ExitCode::SUCCESS)
 }
 

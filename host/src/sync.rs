@@ -9,13 +9,12 @@
 //! (a missing role) end the sync. The cursor is committed with each page's
 //! outcomes, so a killed sync resumes at the page it was working on.
 
-use crate::endpoints::Endpoints;
-use crate::fetch::{FetchError, Fetcher};
 use crate::model::{Asset, RecordError, Request, Response, SourceRecord, SyncMode};
 use crate::plugin::{CallError, Plugin};
 use crate::state::{
     Batch, DeadLetter, Pass, State, StoredAsset, StoredFollowUp, StoredRecord, UploadedAsset,
 };
+use crate::transport::{Failure, Transport};
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -99,7 +98,7 @@ pub enum SyncError {
     #[error("{0}")]
     Plugin(#[from] CallError),
     #[error("{0}")]
-    Endpoint(#[from] crate::endpoints::EndpointError),
+    Refused(String),
     #[error("cannot reach endpoint {endpoint:?}: {message}")]
     Unreachable { endpoint: String, message: String },
     #[error("the listing cannot go on: {0}")]
@@ -119,10 +118,10 @@ pub struct Finished {
     pub completed_pass: Option<i64>,
 }
 
-pub struct Job<'a> {
+pub struct Job<'a, T: Transport> {
     pub plugin: &'a mut Plugin,
-    pub fetcher: &'a Fetcher,
-    pub endpoints: &'a Endpoints,
+    /// Performs the plugin's requests: HTTP, or recorded responses for `plugin test`.
+    pub transport: &'a T,
     pub platform: String,
     pub mode: SyncMode,
     /// Follow-up requests in flight at once.
@@ -131,11 +130,13 @@ pub struct Job<'a> {
     pub state: Option<&'a mut State>,
 }
 
-pub async fn run<S: Sink>(job: Job<'_>, sink: &mut S) -> Result<Finished, SyncError> {
+pub async fn run<S: Sink, T: Transport>(
+    job: Job<'_, T>,
+    sink: &mut S,
+) -> Result<Finished, SyncError> {
     let Job {
         plugin,
-        fetcher,
-        endpoints,
+        transport,
         platform,
         mode,
         concurrency,
@@ -175,20 +176,16 @@ pub async fn run<S: Sink>(job: Job<'_>, sink: &mut S) -> Result<Finished, SyncEr
 
     while !queue.is_empty() {
         let request = queue[0].clone();
-        let prepared = endpoints.prepare(&request)?;
-        tracing::debug!(url = %prepared.url, "listing page");
-        let what = format!("listing page {}", prepared.url);
-        let response = fetcher
-            .send(Some(&request.endpoint), &what, |c| {
-                with_headers(c.get(prepared.url.clone()), &prepared.headers)
-            })
+        let response = transport
+            .get(&request, "listing page")
             .await
             .map_err(|e| match e {
-                FetchError::Transport(message) => SyncError::Unreachable {
+                Failure::Refused(message) => SyncError::Refused(message),
+                Failure::Unreachable(message) => SyncError::Unreachable {
                     endpoint: request.endpoint.clone(),
                     message,
                 },
-                gave_up @ FetchError::GaveUp { .. } => SyncError::Paused(gave_up.to_string()),
+                Failure::Paused(message) => SyncError::Paused(message),
             })?;
         let page = plugin
             .handle_page(&platform, &mode, &request, &response)
@@ -218,7 +215,7 @@ pub async fn run<S: Sink>(job: Job<'_>, sink: &mut S) -> Result<Finished, SyncEr
         // on in listing order.
         let mut fetched = futures::stream::iter(to_fetch)
             .map(|record| async move {
-                let follow_ups = follow_ups(fetcher, endpoints, &record).await;
+                let follow_ups = follow_ups(transport, &record).await;
                 (record, follow_ups)
             })
             .buffered(concurrency.max(1));
@@ -271,16 +268,6 @@ pub async fn run<S: Sink>(job: Job<'_>, sink: &mut S) -> Result<Finished, SyncEr
     })
 }
 
-fn with_headers(
-    mut req: reqwest::RequestBuilder,
-    headers: &[(String, String)],
-) -> reqwest::RequestBuilder {
-    for (name, value) in headers {
-        req = req.header(name, value);
-    }
-    req
-}
-
 enum FollowUpError {
     /// The plugin planned a request the host refuses.
     Refused(String),
@@ -290,30 +277,22 @@ enum FollowUpError {
 
 /// Fetches a record's follow-ups; a transfer that failed after retries
 /// becomes status 0 so the plugin decides what a missing response means.
-async fn follow_ups(
-    fetcher: &Fetcher,
-    endpoints: &Endpoints,
+async fn follow_ups<T: Transport>(
+    transport: &T,
     record: &SourceRecord,
 ) -> Result<Vec<(Request, Response)>, FollowUpError> {
     let mut out = Vec::with_capacity(record.follow_ups.len());
     for request in &record.follow_ups {
-        let prepared = endpoints
-            .prepare(request)
-            .map_err(|e| FollowUpError::Refused(e.to_string()))?;
-        let what = format!("{} of {:?}", prepared.url.path(), record.label);
-        let response = match fetcher
-            .send(Some(&request.endpoint), &what, |c| {
-                with_headers(c.get(prepared.url.clone()), &prepared.headers)
-            })
-            .await
-        {
+        let what = format!("{} of {:?}", request.target, record.label);
+        let response = match transport.get(request, &what).await {
             Ok(r) => r,
-            Err(FetchError::Transport(message)) => Response {
+            Err(Failure::Unreachable(message)) => Response {
                 status: 0,
                 headers: Vec::new(),
                 body: message.into_bytes(),
             },
-            Err(gave_up) => return Err(FollowUpError::Paused(gave_up.to_string())),
+            Err(Failure::Refused(message)) => return Err(FollowUpError::Refused(message)),
+            Err(Failure::Paused(message)) => return Err(FollowUpError::Paused(message)),
         };
         out.push((request.clone(), response));
     }

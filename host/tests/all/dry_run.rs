@@ -5,7 +5,7 @@ use local_servers::{HfState, LocalServer};
 use serde_json::{Value, json};
 
 fn expected() -> Vec<Value> {
-    include_str!("../data/expected/huggingface-recorded.jsonl")
+    include_str!("../../../plugins/huggingface/fixtures/recorded/expected.jsonl")
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()

@@ -168,3 +168,79 @@ fn plugin_inspect_describes_a_plugin() {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
 }
+
+fn hf_fixture() -> std::path::PathBuf {
+    workspace_root().join("plugins/huggingface/fixtures/recorded")
+}
+
+#[test]
+fn plugin_test_passes_the_huggingface_plugin_on_its_fixtures() {
+    let out = aiod_host()
+        .args(["plugin", "test"])
+        .arg(plugin_path())
+        .arg("--fixtures")
+        .arg(hf_fixture())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("6 expected assets, 6 produced, 0 differ"),
+        "{text}"
+    );
+}
+
+#[test]
+fn plugin_test_fails_a_changed_plugin_with_a_field_level_diff() {
+    // The hostile plugin maps like the Hugging Face one but ignores /parquet.
+    let out = aiod_host()
+        .args(["plugin", "test"])
+        .arg(hostile_plugin())
+        .arg("--fixtures")
+        .arg(hf_fixture())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("datasets 621ffdd236468d709f181d58 (acronym_identification): 3 difference(s) (expected → hostile)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "    body.distribution[0]: {\"name\":\"acronym_identification-test.parquet\""
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("6 expected assets, 6 produced, 5 differ"),
+        "{text}"
+    );
+}
+
+#[test]
+fn plugin_diff_shows_what_a_swap_would_change() {
+    let diff = |old: &std::path::Path, new: &std::path::Path| {
+        let out = aiod_host()
+            .args(["plugin", "diff"])
+            .arg(old)
+            .arg(new)
+            .arg("--fixtures")
+            .arg(hf_fixture())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let same = diff(&plugin_path(), &plugin_path());
+    assert!(same.contains("0 of 6 assets would change"), "{same}");
+    let changed = diff(&plugin_path(), &hostile_plugin());
+    assert!(changed.contains("5 of 6 assets would change"), "{changed}");
+    assert!(
+        changed.contains(
+            "datasets 621ffdd236468d709f181f5f (rotten_tomatoes): 3 difference(s) (OLD → NEW)"
+        ),
+        "{changed}"
+    );
+    assert!(changed.contains("→ (absent)"), "{changed}");
+}

@@ -74,7 +74,7 @@ fn as_stored(mut body: Value) -> Value {
 }
 
 fn expected_bodies() -> Vec<Value> {
-    include_str!("../data/expected/huggingface-recorded.jsonl")
+    include_str!("../../../plugins/huggingface/fixtures/recorded/expected.jsonl")
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["body"].clone())
         .collect()
