@@ -23,6 +23,9 @@ pub struct Cli {
 pub enum Command {
     /// Run one sync with a plugin.
     Run(RunArgs),
+    /// Keep AIoD in sync: incremental syncs on a schedule, a full pass on its own, and the
+    /// plugin swapped without a restart when its file changes or on SIGHUP.
+    Serve(ServeArgs),
     /// Process the dead letters again (e.g. after a plugin fix), without fetching them again.
     Retry(CommonArgs),
     /// List the dead letters: records that failed in the plugin, validation or upload.
@@ -83,6 +86,45 @@ pub struct FailuresArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub upload: UploadArgs,
+
+    /// Time between the starts of two incremental syncs, e.g. 30s, 15m, 1h.
+    #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]
+    pub every: std::time::Duration,
+
+    /// Time between two full passes (which also delete what the source no longer lists).
+    #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "DURATION")]
+    pub full_every: std::time::Duration,
+}
+
+/// How a sync writes to AIoD.
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// How to learn which assets AIoD already has when the state is new: page the platform's
+    /// listing once, or look each asset up; auto = listing for --mode all, lookups otherwise.
+    #[arg(long, value_enum, default_value_t = ExistingStrategy::Auto)]
+    pub existing: ExistingStrategy,
+
+    /// After a complete --mode all pass, do not delete the assets whose source is gone.
+    #[arg(long)]
+    pub no_delete: bool,
+
+    /// The largest share of the platform's assets one run may delete without
+    /// --allow-mass-delete (a guard against a truncated listing).
+    #[arg(long, default_value_t = 0.05, value_name = "SHARE")]
+    pub max_delete_share: f64,
+
+    /// Delete however many assets a complete pass found gone.
+    #[arg(long)]
+    pub allow_mass_delete: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -103,23 +145,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// How to learn which assets AIoD already has: page the platform's listing once, or look
-    /// each asset up; auto = listing for --mode all, lookups otherwise.
-    #[arg(long, value_enum, default_value_t = ExistingStrategy::Auto)]
-    pub existing: ExistingStrategy,
-
-    /// After a complete --mode all pass, do not delete the assets whose source is gone.
-    #[arg(long)]
-    pub no_delete: bool,
-
-    /// The largest share of the platform's assets one run may delete without
-    /// --allow-mass-delete (a guard against a truncated listing).
-    #[arg(long, default_value_t = 0.05, value_name = "SHARE")]
-    pub max_delete_share: f64,
-
-    /// Delete however many assets a complete pass found gone.
-    #[arg(long)]
-    pub allow_mass_delete: bool,
+    #[command(flatten)]
+    pub upload: UploadArgs,
 }
 
 /// What every command that runs a plugin takes.
@@ -288,6 +315,31 @@ const LOG_LEVELS: [&str; 9] = [
     "critical", "fatal", "error", "warning", "warn", "info", "debug", "trace", "notset",
 ];
 
+/// `90s`, `15m`, `1h`, `2d`, or plain seconds.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: f64 = n
+        .parse()
+        .map_err(|_| format!("expected a duration such as 30s, 15m or 1h, got {s:?}"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {s:?}; use ms, s, m, h or d"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 fn parse_budget(s: &str) -> Result<(String, (u32, std::time::Duration)), String> {
     let bad = || format!("expected NAME=REQUESTS/SECONDS, e.g. hub=1000/300, got {s:?}");
     let (name, rest) = s.split_once('=').ok_or_else(bad)?;
@@ -337,5 +389,18 @@ mod tests {
         );
         assert!(parse_budget("hub=0/300").is_err());
         assert!(parse_budget("hub=10").is_err());
+        assert_eq!(
+            parse_duration("90s"),
+            Ok(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_duration("1h"),
+            Ok(std::time::Duration::from_secs(3600))
+        );
+        assert_eq!(
+            parse_duration("250ms"),
+            Ok(std::time::Duration::from_millis(250))
+        );
+        assert!(parse_duration("soon").is_err());
     }
 }

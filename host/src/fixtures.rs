@@ -221,6 +221,8 @@ pub fn produce(
         mode: fixture.mode.clone(),
         concurrency: 1,
         state: None,
+        swaps: None,
+        stop: None,
     };
     runtime.block_on(sync::run(job, &mut sink))?;
     Ok(sink.0)

@@ -18,6 +18,7 @@ mod model;
 mod plugin;
 mod retry;
 mod secret;
+mod serve;
 mod session;
 mod state;
 mod sync;
@@ -40,6 +41,10 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => {
             logging::init(&args.common.logs);
             run(args)
+        }
+        cli::Command::Serve(args) => {
+            logging::init(&args.common.logs);
+            serve::serve(args)
         }
         cli::Command::Retry(args) => {
             logging::init(&args.logs);
@@ -76,8 +81,8 @@ fn exit_code(summary: &sync::Summary) -> ExitCode {
 }
 
 fn run(args: cli::RunArgs) -> Result<ExitCode> {
-    let auto_since = args.mode == mode::ModeArg::Since && args.value.as_deref() == Some("auto");
-    let early_mode = if auto_since {
+    let wants_auto = args.mode == mode::ModeArg::Since && args.value.as_deref() == Some("auto");
+    let early_mode = if wants_auto {
         None
     } else {
         Some(mode::sync_mode(args.mode, args.value.as_deref())?)
@@ -86,19 +91,9 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
     let mut state = session.state(args.common.state.as_deref())?;
     let mode = match early_mode {
         Some(m) => m,
-        None => {
-            let mark = state.high_water_mark()?.context(
-                "--value auto needs a completed earlier sync in the state; run --mode all (or since a date) first",
-            )?;
-            let mark = chrono::DateTime::parse_from_rfc3339(&mark)
-                .context("the stored high-water mark")?;
-            let since = (mark.with_timezone(&chrono::Utc) - AUTO_SINCE_OVERLAP)
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            tracing::info!(
-                "--value auto: since {since} (the last completed sync started at {mark})"
-            );
-            model::SyncMode::Since(since)
-        }
+        None => auto_since(&state)?.context(
+            "--value auto needs a completed earlier sync in the state; run --mode all (or since a date) first",
+        )?,
     };
     let concurrency = usize::from(args.common.net.concurrency);
 
@@ -115,16 +110,41 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
             mode,
             concurrency,
             state: None,
+            swaps: None,
+            stop: None,
         };
         let finished = session.runtime.block_on(sync::run(job, &mut sink))?;
         sink.finish().context("cannot write to standard output")?;
         return Ok(exit_code(&finished.summary));
     }
 
-    let aiod = session.aiod(&args.common)?;
+    let summary = upload_sync(
+        &mut session,
+        &args.common,
+        &args.upload,
+        &mut state,
+        mode,
+        None,
+        None,
+    )?;
+    Ok(exit_code(&summary))
+}
+
+/// One sync into AIoD: pre-flight, import of existing assets into a new
+/// state, the sync itself, and deletes after a complete `all` pass.
+fn upload_sync(
+    session: &mut Session,
+    common: &cli::CommonArgs,
+    upload: &cli::UploadArgs,
+    state: &mut state::State,
+    mode: model::SyncMode,
+    swaps: Option<&std::sync::mpsc::Receiver<plugin::Plugin>>,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> Result<sync::Summary> {
+    let aiod = session.aiod(common)?;
     state.bind_catalogue(&aiod.catalogue())?;
     let new_state = state.asset_count()? == 0;
-    let listing = match args.existing {
+    let listing = match upload.existing {
         ExistingStrategy::Listing => true,
         ExistingStrategy::Lookup => false,
         ExistingStrategy::Auto => mode == model::SyncMode::All,
@@ -149,13 +169,19 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
         state.import_assets(&known)?;
     }
     let mut sink = aiod::upload::Uploader::new(aiod, platform.clone(), new_state && !listing);
+    let transport = transport::Live {
+        fetcher: &session.fetcher,
+        endpoints: &session.endpoints,
+    };
     let job = sync::Job {
         plugin: &mut session.plugin,
         transport: &transport,
         platform,
         mode: mode.clone(),
-        concurrency,
-        state: Some(&mut state),
+        concurrency: usize::from(common.net.concurrency),
+        state: Some(&mut *state),
+        swaps,
+        stop,
     };
     let mut finished = runtime.block_on(sync::run(job, &mut sink))?;
     tracing::info!(
@@ -164,14 +190,26 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
     );
     if let (model::SyncMode::All, Some(pass)) = (&mode, finished.completed_pass) {
         let policy = deletes::DeletePolicy {
-            enabled: !args.no_delete,
-            max_share: args.max_delete_share,
-            allow_mass: args.allow_mass_delete,
+            enabled: !upload.no_delete,
+            max_share: upload.max_delete_share,
+            allow_mass: upload.allow_mass_delete,
         };
         finished.summary.deleted =
-            runtime.block_on(deletes::delete_gone(sink.aiod(), &mut state, pass, &policy))?;
+            runtime.block_on(deletes::delete_gone(sink.aiod(), state, pass, &policy))?;
     }
-    Ok(exit_code(&finished.summary))
+    Ok(finished.summary)
+}
+
+/// `since` the start of the last completed pass, less the overlap; `None` before any.
+pub fn auto_since(state: &state::State) -> Result<Option<model::SyncMode>> {
+    let Some(mark) = state.high_water_mark()? else {
+        return Ok(None);
+    };
+    let mark = chrono::DateTime::parse_from_rfc3339(&mark).context("the stored high-water mark")?;
+    let since = (mark.with_timezone(&chrono::Utc) - AUTO_SINCE_OVERLAP)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    tracing::info!("since {since} (the last completed sync started at {mark})");
+    Ok(Some(model::SyncMode::Since(since)))
 }
 
 fn retry(args: cli::CommonArgs) -> Result<ExitCode> {

@@ -109,6 +109,8 @@ pub enum SyncError {
     Paused(String),
     #[error("state: {0:#}")]
     State(#[from] anyhow::Error),
+    #[error("stopped by a signal; the cursor is saved")]
+    Stopped,
 }
 
 /// How a sync ended.
@@ -128,6 +130,10 @@ pub struct Job<'a, T: Transport> {
     pub concurrency: usize,
     /// Without a state (`--dry-run`) every record is processed and nothing is kept.
     pub state: Option<&'a mut State>,
+    /// Checked plugins to switch to (from `serve`'s hot swap).
+    pub swaps: Option<&'a std::sync::mpsc::Receiver<Plugin>>,
+    /// Set by a signal: finish the current record, save the cursor, stop.
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 pub async fn run<S: Sink, T: Transport>(
@@ -141,6 +147,8 @@ pub async fn run<S: Sink, T: Transport>(
         mode,
         concurrency,
         mut state,
+        swaps,
+        stop,
     } = job;
     let mut summary = Summary::default();
     let (kind, since) = match &mode {
@@ -172,7 +180,7 @@ pub async fn run<S: Sink, T: Transport>(
             (pass, starts)
         }
     };
-    let provenance = plugin.provenance();
+    let mut provenance = plugin.provenance();
 
     while !queue.is_empty() {
         let request = queue[0].clone();
@@ -219,7 +227,12 @@ pub async fn run<S: Sink, T: Transport>(
                 (record, follow_ups)
             })
             .buffered(concurrency.max(1));
+        let mut stopped = false;
         while let Some((record, follow_ups)) = fetched.next().await {
+            if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
+                stopped = true;
+                break;
+            }
             let follow_ups = match follow_ups {
                 Ok(f) => f,
                 Err(FollowUpError::Paused(msg)) => return Err(SyncError::Paused(msg)),
@@ -236,6 +249,12 @@ pub async fn run<S: Sink, T: Transport>(
                     continue;
                 }
             };
+            // A new plugin, already checked, takes over between two records.
+            if let Some(new) = swaps.and_then(|rx| rx.try_recv().ok()) {
+                tracing::info!(old = %plugin.describe(), new = %new.describe(), "plugin swapped");
+                *plugin = new;
+                provenance = plugin.provenance();
+            }
             let ctx = RecordCtx {
                 plugin: &mut *plugin,
                 platform: &platform,
@@ -245,6 +264,13 @@ pub async fn run<S: Sink, T: Transport>(
             process(ctx, sink, record, follow_ups, &mut batch, &mut summary).await?;
         }
         drop(fetched);
+        if stopped {
+            // This page is done again on the next run; what it finished is kept.
+            if let Some(s) = &mut state {
+                s.commit_page(pass.as_ref().map(|p| p.id), &queue, batch)?;
+            }
+            return Err(SyncError::Stopped);
+        }
 
         queue.remove(0);
         if let Some(next) = page.next {

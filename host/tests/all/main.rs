@@ -9,4 +9,5 @@ mod modes;
 mod pagination;
 mod plugins;
 mod resilience;
+mod serve;
 mod upload;

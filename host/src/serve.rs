@@ -1,0 +1,169 @@
+//! `aiod-host serve`: incremental syncs on a schedule (never two at once), a
+//! full pass on its own schedule, and the plugin swapped without a restart.
+//!
+//! Hot swap: a watcher thread notices a changed plugin file (or is woken by
+//! SIGHUP), loads the new plugin and checks it (it loads and speaks a
+//! supported contract, serves the same platform, and passes the fixtures that
+//! ship beside it in `<name>.fixtures/`). Only a plugin that passes replaces
+//! the live one, between two records; a rejected one is logged with the
+//! reason and the old one keeps running. The cursor and state are untouched.
+
+use crate::cli::ServeArgs;
+use crate::plugin::{Limits, Plugin};
+use crate::session::Session;
+use crate::sync::SyncError;
+use crate::{fixtures, model, upload_sync};
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::{Duration, Instant};
+
+/// How often the watcher looks at the plugin file.
+const WATCH_EVERY: Duration = Duration::from_millis(300);
+
+pub fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let mut session = Session::open(&args.common)?;
+    let mut state = session.state(args.common.state.as_deref())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let reload = Arc::new(AtomicBool::new(false));
+    {
+        let _guard = session.runtime.enter();
+        listen(stop.clone(), reload.clone())?;
+    }
+    let (swaps_tx, swaps) = std::sync::mpsc::channel();
+    watch(
+        args.common.plugin.clone(),
+        session.plugin.info().platform.clone(),
+        args.common.limits.limits(),
+        reload,
+        swaps_tx,
+    );
+
+    let mut last_full: Option<Instant> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let started = Instant::now();
+        let full_due = last_full.is_none_or(|t| t.elapsed() >= args.full_every);
+        let mode = match (full_due, crate::auto_since(&state)?) {
+            (false, Some(since)) => since,
+            _ => model::SyncMode::All,
+        };
+        tracing::info!(mode = ?mode, "sync starts");
+        match upload_sync(
+            &mut session,
+            &args.common,
+            &args.upload,
+            &mut state,
+            mode.clone(),
+            Some(&swaps),
+            Some(&stop),
+        ) {
+            Ok(summary) => {
+                eprintln!("summary: {summary}");
+                if mode == model::SyncMode::All {
+                    last_full = Some(started);
+                }
+            }
+            Err(e) if matches!(e.downcast_ref::<SyncError>(), Some(SyncError::Stopped)) => break,
+            // The service goes on; the next run resumes from the cursor.
+            Err(e) => tracing::error!("sync failed: {e:#}"),
+        }
+        while !stop.load(Ordering::Relaxed) && started.elapsed() < args.every {
+            take_swap(&mut session.plugin, &swaps);
+            std::thread::sleep(Duration::from_millis(100).min(args.every));
+        }
+    }
+    tracing::info!("stopped; the cursor is saved");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn take_swap(plugin: &mut Plugin, swaps: &Receiver<Plugin>) {
+    if let Ok(new) = swaps.try_recv() {
+        tracing::info!(old = %plugin.describe(), new = %new.describe(), "plugin swapped");
+        *plugin = new;
+    }
+}
+
+/// SIGTERM and SIGINT stop the service after the current record; SIGHUP asks for a reload.
+fn listen(stop: Arc<AtomicBool>, reload: Arc<AtomicBool>) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    for (kind, flag) in [
+        (SignalKind::terminate(), stop.clone()),
+        (SignalKind::interrupt(), stop),
+        (SignalKind::hangup(), reload),
+    ] {
+        let mut signals = signal(kind)?;
+        tokio::spawn(async move {
+            while signals.recv().await.is_some() {
+                flag.store(true, Ordering::Relaxed);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Watches the plugin file; sends each new plugin that passes the checks.
+fn watch(
+    path: PathBuf,
+    platform: String,
+    limits: Limits,
+    reload: Arc<AtomicBool>,
+    swaps: Sender<Plugin>,
+) {
+    let mut seen = digest_of(&path);
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(WATCH_EVERY);
+            let asked = reload.swap(false, Ordering::Relaxed);
+            let digest = digest_of(&path);
+            if digest == seen && !asked {
+                continue;
+            }
+            seen = digest;
+            match check(&path, &platform, limits) {
+                Ok(plugin) => {
+                    tracing::info!(plugin = %plugin.describe(), "new plugin accepted; it takes over at the next record");
+                    if swaps.send(plugin).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::error!("new plugin rejected, the running one stays: {e:#}"),
+            }
+        }
+    });
+}
+
+fn digest_of(path: &Path) -> Option<String> {
+    std::fs::read(path).ok().map(|b| crate::digest::hex(&b))
+}
+
+/// Loads a candidate and holds it to the checks a swap needs.
+fn check(path: &Path, platform: &str, limits: Limits) -> Result<Plugin> {
+    let mut plugin = Plugin::load(path, limits)?;
+    if plugin.info().platform != platform {
+        anyhow::bail!(
+            "{} is for platform {:?}, the running plugin for {platform:?}",
+            plugin.describe(),
+            plugin.info().platform
+        );
+    }
+    let dir = path.with_extension("fixtures");
+    if dir.join("fixture.json").exists() {
+        let fixture = fixtures::Fixture::load(&dir)?;
+        let expected = fixture.expected()?;
+        let actual = fixtures::produce(&mut plugin, &fixture)?;
+        let differences = fixtures::compare(&expected, &actual, "expected", "new plugin");
+        if !differences.is_empty() {
+            anyhow::bail!(
+                "{} fails its fixtures in {}:\n{}",
+                plugin.describe(),
+                dir.display(),
+                differences.join("\n")
+            );
+        }
+        tracing::info!(fixtures = %dir.display(), "new plugin passes its fixtures");
+    }
+    Ok(plugin)
+}
