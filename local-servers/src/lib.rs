@@ -1,14 +1,16 @@
 //! Local HTTP stand-ins for the services `aiod-host` talks to, so tests and offline runs need no
 //! internet: the Hugging Face Hub API and the datasets-server `/parquet` endpoint on one axum
-//! server, and the AIoD metadata catalogue with its Keycloak token endpoint on another (so each
-//! keeps its own request log), all on loopback with real HTTP. Both can be made to fail on
-//! purpose ([`Fault`]) for tests of a client's resilience.
+//! server, the OpenML REST API v1 (dataset list, descriptions, qualities) on another or beside
+//! Hugging Face (their paths do not clash), and the AIoD metadata catalogue with its Keycloak
+//! token endpoint on a third (so each keeps its own request log), all on loopback with real
+//! HTTP. All can be made to fail on purpose ([`Fault`]) for tests of a client's resilience.
 
 mod aiod;
 mod data;
 mod faults;
 mod huggingface;
 mod keycloak;
+mod openml;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -29,6 +31,7 @@ pub use aiod::{AiodState, LocalAiod};
 pub use data::generated_id;
 pub use faults::Fault;
 pub use huggingface::{DEFAULT_PAGE_SIZE, HfHandle, HfState};
+pub use openml::{GENERATED_FIRST_ID as OPENML_GENERATED_FIRST_ID, OpenmlHandle, OpenmlState};
 
 /// A fixed response, e.g. an injected fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,6 +145,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     serve_app(listener, huggingface::router(hf), log, shutdown).await
+}
+
+/// Serves the Hugging Face stand-ins and the OpenML one together on `listener` (their paths do
+/// not clash) until `shutdown` completes.
+pub async fn serve_with_openml(
+    listener: TcpListener,
+    hf: HfHandle,
+    openml: OpenmlHandle,
+    log: RequestLog,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = huggingface::router(hf).merge(openml::router(openml));
+    serve_app(listener, app, log, shutdown).await
 }
 
 /// Serves the AIoD catalogue and its token endpoint on `listener` until `shutdown` completes.
@@ -265,5 +281,52 @@ impl LocalServer {
     /// The running Hugging Face state, e.g. to inject faults.
     pub fn hf(&self) -> &HfHandle {
         &self.hf
+    }
+}
+
+/// The OpenML stand-in running alone on `127.0.0.1` in a background thread with its own tokio
+/// runtime; dropping it shuts the server down.
+pub struct LocalOpenml {
+    server: Background,
+    openml: OpenmlHandle,
+    log: RequestLog,
+}
+
+impl LocalOpenml {
+    /// Starts on a free port; returns once the port accepts connections.
+    pub fn start(state: OpenmlState) -> anyhow::Result<LocalOpenml> {
+        let (openml, log) = (OpenmlHandle::new(state), RequestLog::default());
+        let app = openml::router(openml.clone())
+            .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") });
+        let server = Background::start("local-openml", app, log.clone())?;
+        Ok(LocalOpenml {
+            server,
+            openml,
+            log,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, the base URL (`OPENML_ENDPOINT`); the API is under `/api/v1/json`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.log.requests()
+    }
+
+    /// The requests received so far whose path is exactly `path`.
+    pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
+        self.log.requests_to(path)
+    }
+
+    /// The running OpenML state, e.g. to change datasets or inject faults.
+    pub fn openml(&self) -> &OpenmlHandle {
+        &self.openml
     }
 }

@@ -8,21 +8,25 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use local_servers::{
-    AiodState, DEFAULT_PAGE_SIZE, HfHandle, HfState, RequestLog, serve, serve_aiod,
+    AiodState, DEFAULT_PAGE_SIZE, HfHandle, HfState, OpenmlHandle, OpenmlState, RequestLog,
+    serve_aiod, serve_with_openml,
 };
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Local HTTP stand-ins for Hugging Face and the AIoD metadata catalogue.
+/// Local HTTP stand-ins for Hugging Face, OpenML and the AIoD metadata catalogue.
 ///
 /// Hugging Face: the Hub API (`/api/datasets`, `/api/datasets/{id}`) and the datasets-server
-/// `/parquet` endpoint, on `--addr`. AIoD: the catalogue's dataset endpoints (unversioned, `/v2`,
+/// `/parquet` endpoint, on `--addr`. OpenML: the REST API v1 (`/api/v1/json/data/list/...`,
+/// `/api/v1/json/data/{id}`, `/api/v1/json/data/qualities/{id}`) with the 3 recorded datasets
+/// (2, 3, 4), on the same address. AIoD: the catalogue's dataset endpoints (unversioned, `/v2`,
 /// `/v3`) and its Keycloak token endpoint (realm `aiod`, client-credentials grant), on
 /// `--aiod-addr`; the catalogue starts empty.
 ///
 /// Once listening, prints `huggingface: http://ADDR` (the Hub and datasets-server base URL),
 /// `aiod: http://ADDR/` (the catalogue's `api_server`) and `keycloak: http://ADDR/aiod-auth/`
-/// (its `auth_server`), one per line.
+/// (its `auth_server`) and `openml: http://ADDR` (the OpenML base URL, `OPENML_ENDPOINT`), one
+/// per line.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
@@ -44,6 +48,10 @@ struct Args {
     /// headers, and requests over budget get a 429. No budget by default.
     #[arg(long, value_name = "REQUESTS/SECONDS", value_parser = parse_budget)]
     hf_budget: Option<(u32, Duration)>,
+    /// Number of generated OpenML datasets (ids 100000, 100001, ...) listed after the recorded
+    /// ones.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    openml_generated: usize,
     /// Address of the AIoD catalogue and its Keycloak; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8901")]
     aiod_addr: SocketAddr,
@@ -103,10 +111,12 @@ async fn main() -> anyhow::Result<()> {
     let aiod_listener = bind(args.aiod_addr).await?;
     let signal = shutdown_signal()?;
     let (hf_addr, aiod_addr) = (hf_listener.local_addr()?, aiod_listener.local_addr()?);
+    // OpenML shares the Hugging Face server: its paths are all under `/api/v1/json/`.
     let addresses = format!(
         "huggingface: http://{hf_addr}\n\
          aiod: http://{aiod_addr}/\n\
-         keycloak: http://{aiod_addr}/aiod-auth/\n"
+         keycloak: http://{aiod_addr}/aiod-auth/\n\
+         openml: http://{hf_addr}\n"
     );
     // One write (atomic on a pipe), so a reader that stops after the first line cannot make the
     // later ones fail.
@@ -120,10 +130,12 @@ async fn main() -> anyhow::Result<()> {
         stopped.changed().await.ok();
     };
     let hf = HfHandle::new(state);
+    let openml = OpenmlHandle::new(OpenmlState::recorded().with_generated(args.openml_generated));
     tokio::try_join!(
-        serve(
+        serve_with_openml(
             hf_listener,
             hf,
+            openml,
             RequestLog::default(),
             until_stopped(stopped.clone())
         ),

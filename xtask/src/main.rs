@@ -3,8 +3,10 @@
 //!
 //! - `build-plugins`: compile every plugin crate under `plugins/` to a core
 //!   WebAssembly module and wrap it into an import-free component at
-//!   `plugins/<name>.wasm`.
-//! - `test`: `build-plugins`, then every test of the workspace.
+//!   `plugins/<name>.wasm`; componentize every Python plugin (`plugins/openml/`)
+//!   with componentize-py, installed into a venv under `target/`.
+//! - `test`: `build-plugins`, then the Python plugins' unit tests, then every
+//!   test of the workspace.
 //! - `demo`: `build-plugins`, build the host and the local servers, start the
 //!   local Hugging Face, AIoD and Keycloak, and sync one into the other.
 
@@ -19,6 +21,14 @@ const PLUGINS: &[(&str, &str)] = &[
     ("huggingface-plugin", "plugins/huggingface.wasm"),
     ("hostile-plugin", "target/test-plugins/hostile.wasm"),
 ];
+/// Python plugins: directories under `plugins/` holding `app.py`, built to `plugins/<dir>.wasm`.
+const PYTHON_PLUGINS: &[&str] = &["openml"];
+/// The componentize-py release the Python plugins are built with.
+const COMPONENTIZE_PY: &str = "0.25.1";
+/// Where componentize-py is installed (a venv, so no system package is touched).
+const COMPONENTIZE_PY_VENV: &str = "target/componentize-py-venv";
+/// The WIT world every plugin implements.
+const WORLD: &str = "connector";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,6 +37,7 @@ fn main() -> Result<()> {
         Some("build-plugins") => build_plugins(&root),
         Some("test") => {
             build_plugins(&root)?;
+            run_python_tests(&root)?;
             run_tests(&root, &args[1..])
         }
         Some("demo") => {
@@ -37,7 +48,7 @@ fn main() -> Result<()> {
             eprintln!(
                 "usage: cargo xtask <build-plugins | test [ARGS…] | demo [RUN ARGS…]>\n\
                  \n  build-plugins  build plugins/*.wasm from source\
-                 \n  test           build the plugins, then run every test of the workspace\
+                 \n  test           build the plugins, then run the Python plugins' unit tests and every test of the workspace\
                  \n  demo           build everything, start local Hugging Face and AIoD, sync one into the other"
             );
             std::process::exit(2);
@@ -112,6 +123,9 @@ fn build_plugins(root: &Path) -> Result<()> {
             component.len()
         );
     }
+    for dir in PYTHON_PLUGINS {
+        build_python_plugin(root, dir)?;
+    }
     Ok(())
 }
 
@@ -122,16 +136,250 @@ fn componentize(module: &[u8]) -> Result<Vec<u8>> {
         .module(module)?
         .validate(true)
         .encode()?;
-    let wit_component::DecodedWasm::Component(resolve, world) = wit_component::decode(&component)?
+    ensure_no_imports(&component)?;
+    Ok(component)
+}
+
+/// A plugin must import nothing, so any import is an error.
+fn ensure_no_imports(component: &[u8]) -> Result<()> {
+    let wit_component::DecodedWasm::Component(resolve, world) = wit_component::decode(component)?
     else {
-        bail!("the encoder did not produce a component");
+        bail!("not a component");
     };
     let imports = &resolve.worlds[world].imports;
     if !imports.is_empty() {
         let names: Vec<_> = imports.keys().map(|k| resolve.name_world_key(k)).collect();
         bail!("plugin imports {names:?}; plugins must import nothing (no I/O)");
     }
-    Ok(component)
+    Ok(())
+}
+
+/// Builds `plugins/<dir>/app.py` (and the modules beside it) into `plugins/<dir>.wasm`.
+///
+/// The sources are copied to `target/python-plugins/<dir>/` (without tests and caches) next to
+/// the generated `wit_world` bindings, so nothing generated lands in `plugins/` and the
+/// component holds only the plugin's own modules. `--stub-wasi` replaces the WASI imports
+/// CPython needs with trapping stubs: the plugin does no I/O, so the component imports nothing,
+/// like the Rust plugins.
+///
+/// componentize-py's output differs from build to build (the snapshot of the initialised
+/// interpreter), so the component is only rebuilt when its sources, the WIT or the pinned
+/// componentize-py change: an unchanged plugin keeps its digest, and with it the host's
+/// compiled-plugin cache entry (compiling the ~18 MB component takes many seconds).
+fn build_python_plugin(root: &Path, dir: &str) -> Result<()> {
+    let source = root.join("plugins").join(dir);
+    let build = root.join("target").join("python-plugins").join(dir);
+    let out = root.join("plugins").join(format!("{dir}.wasm"));
+    let stamp_file = build.with_extension("stamp");
+    let sources = python_sources(&source, Path::new(""))?;
+    let stamp = python_plugin_stamp(root, &sources)?;
+    let previous = std::fs::read_to_string(&stamp_file).unwrap_or_default();
+    if let Ok(existing) = std::fs::read(&out)
+        && previous == format!("{stamp:016x} {:016x}", fnv1a(&[&existing]))
+    {
+        eprintln!(
+            "{} is up to date",
+            out.strip_prefix(root).unwrap_or(&out).display()
+        );
+        return Ok(());
+    }
+
+    let componentize_py = componentize_py(root)?;
+    if build.exists() {
+        std::fs::remove_dir_all(&build).with_context(|| format!("clearing {}", build.display()))?;
+    }
+    for (relative, contents) in &sources {
+        let to = build.join(relative);
+        std::fs::create_dir_all(to.parent().expect("a file in a folder"))?;
+        std::fs::write(&to, contents).with_context(|| format!("writing {}", to.display()))?;
+    }
+    let wit = root.join("wit");
+    let tool = |args: &[&str]| {
+        let mut cmd = Command::new(&componentize_py);
+        cmd.current_dir(&build)
+            .arg("--quiet")
+            .arg("-d")
+            .arg(&wit)
+            .args(["-w", WORLD])
+            .args(args)
+            // Only the venv's site-packages (componentize-py itself) are searched for modules.
+            .env("VIRTUAL_ENV", root.join(COMPONENTIZE_PY_VENV));
+        cmd
+    };
+    run(&mut tool(&["bindings", "."]))?;
+    let built = build.join(format!("{dir}.wasm"));
+    run(tool(&[
+        "componentize",
+        "app",
+        "--python-path",
+        ".",
+        "--stub-wasi",
+        "-o",
+    ])
+    .arg(&built))?;
+    let component =
+        std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
+    ensure_no_imports(&component).with_context(|| format!("checking {}", built.display()))?;
+    std::fs::write(&out, &component).with_context(|| format!("writing {}", out.display()))?;
+    let stamp = format!("{stamp:016x} {:016x}", fnv1a(&[&component]));
+    std::fs::write(&stamp_file, stamp)
+        .with_context(|| format!("writing {}", stamp_file.display()))?;
+    eprintln!(
+        "built {} ({} bytes, componentize-py {COMPONENTIZE_PY})",
+        out.strip_prefix(root).unwrap_or(&out).display(),
+        component.len()
+    );
+    Ok(())
+}
+
+/// The `.py` files under `dir` (recursively, skipping `tests/` and hidden or cache
+/// directories) as (path relative to the plugin, contents), sorted by path.
+fn python_sources(dir: &Path, relative: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .collect::<std::io::Result<_>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    let mut files = Vec::new();
+    for entry in entries {
+        let name = entry.file_name();
+        let text = name.to_string_lossy();
+        if entry.file_type()?.is_dir() {
+            if !(text == "tests" || text == "__pycache__" || text.starts_with('.')) {
+                files.extend(python_sources(&entry.path(), &relative.join(&name))?);
+            }
+        } else if text.ends_with(".py") {
+            let contents = std::fs::read(entry.path())
+                .with_context(|| format!("reading {}", entry.path().display()))?;
+            files.push((relative.join(&name), contents));
+        }
+    }
+    Ok(files)
+}
+
+/// What a Python plugin component is built from: its sources, the WIT and componentize-py.
+fn python_plugin_stamp(root: &Path, sources: &[(PathBuf, Vec<u8>)]) -> Result<u64> {
+    let mut parts: Vec<Vec<u8>> = vec![format!("componentize-py {COMPONENTIZE_PY}").into_bytes()];
+    for (path, contents) in sources {
+        parts.push(path.to_string_lossy().as_bytes().to_vec());
+        parts.push(contents.clone());
+    }
+    let mut wit: Vec<_> = std::fs::read_dir(root.join("wit"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    wit.sort();
+    for path in wit.iter().filter(|p| p.is_file()) {
+        parts.push(
+            path.file_name()
+                .unwrap_or_default()
+                .as_encoded_bytes()
+                .to_vec(),
+        );
+        parts.push(std::fs::read(path)?);
+    }
+    let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    Ok(fnv1a(&parts))
+}
+
+/// 64-bit FNV-1a over `parts`, each followed by a separator (a change detector, not a digest).
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &byte in part.iter().chain(&[0xff]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// The componentize-py executable of the pinned version, installed into a venv under `target/`
+/// on first use.
+fn componentize_py(root: &Path) -> Result<PathBuf> {
+    let venv = root.join(COMPONENTIZE_PY_VENV);
+    let bin = venv.join(if cfg!(windows) { "Scripts" } else { "bin" });
+    let tool = bin.join("componentize-py");
+    let installed = Command::new(&tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stdout).trim()
+                    == format!("componentize-py {COMPONENTIZE_PY}")
+        });
+    if installed {
+        return Ok(tool);
+    }
+    let python = bin.join("python");
+    if !python.exists() {
+        let created = Command::new(python3())
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status();
+        match created {
+            Ok(status) if status.success() => {}
+            Ok(_) => bail!(
+                "`{} -m venv {}` failed: the Python plugins need Python 3 with the venv module \
+                 (Debian/Ubuntu: `apt-get install python3-venv`)",
+                python3(),
+                venv.display()
+            ),
+            Err(e) => bail!(
+                "cannot run `{}` ({e}): the Python plugins need Python 3 (>= 3.10) with venv and \
+                 pip (Debian/Ubuntu: `apt-get install python3 python3-venv python3-pip`; or set \
+                 PYTHON to a Python 3 interpreter)",
+                python3()
+            ),
+        }
+    }
+    let pinned = format!("componentize-py=={COMPONENTIZE_PY}");
+    let status = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            &pinned,
+        ])
+        .status()
+        .with_context(|| format!("could not start {}", python.display()))?;
+    ensure!(
+        status.success(),
+        "`{} -m pip install {pinned}` failed: componentize-py comes from PyPI, which must be \
+         reachable; without pip in the venv, install it (Debian/Ubuntu: `apt-get install \
+         python3-pip python3-venv`) and delete {} to recreate the venv",
+        python.display(),
+        venv.display()
+    );
+    Ok(tool)
+}
+
+/// The Python 3 interpreter: `$PYTHON`, else `python3`.
+fn python3() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// The Python plugins' unit tests: plain `unittest`, no packages needed.
+fn run_python_tests(root: &Path) -> Result<()> {
+    for dir in PYTHON_PLUGINS {
+        let tests = Path::new("plugins").join(dir).join("tests");
+        let mut cmd = Command::new(python3());
+        cmd.current_dir(root)
+            .args(["-m", "unittest", "discover", "-s"])
+            .arg(&tests)
+            .arg("-v")
+            // Keeps `__pycache__` out of the source tree.
+            .env("PYTHONDONTWRITEBYTECODE", "1");
+        let status = cmd.status().with_context(|| {
+            format!(
+                "cannot run `{}`: the Python plugins' tests need Python 3 (>= 3.10) \
+                 (Debian/Ubuntu: `apt-get install python3`)",
+                python3()
+            )
+        })?;
+        ensure!(status.success(), "the unit tests of plugins/{dir} failed");
+    }
+    Ok(())
 }
 
 fn run_tests(root: &Path, extra: &[String]) -> Result<()> {

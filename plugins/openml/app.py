@@ -1,0 +1,118 @@
+"""The OpenML plugin for aiod-host: the `connector` world of `wit/connector.wit`.
+
+It plans the OpenML dataset listing and its per-dataset follow-ups and maps each
+dataset to an AIoD `Dataset` body; the host performs every request. This file
+only adapts `openml_connector` (plain Python, unit-tested without any
+WebAssembly tooling) to the WIT types that componentize-py generates into
+`wit_world` at build time.
+"""
+
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.exports import types as wit
+
+from openml_connector import VERSION, listing, mapping
+from openml_connector.api import ENDPOINT, Refused, description_path, qualities_path
+
+
+def _request(planned):
+    return wit.Request(
+        endpoint=planned.endpoint,
+        target=planned.target,
+        query=[],
+        headers=[("accept", "application/json")],
+    )
+
+
+def _mode(mode):
+    """The WIT sync mode as `(kind, value)`."""
+    if isinstance(mode, wit.SyncMode_Since):
+        return listing.SINCE, mode.value
+    if isinstance(mode, wit.SyncMode_Id):
+        return listing.ID, mode.value
+    return listing.ALL, None
+
+
+class Types(exports.Types):
+    """The exported `types` interface has no functions."""
+
+
+class Plugin(exports.Plugin):
+    def info(self):
+        return wit.PluginInfo(
+            name="openml",
+            version=VERSION,
+            platform="openml",
+            endpoints=[
+                wit.Endpoint(
+                    name=ENDPOINT,
+                    default_base_url="https://www.openml.org",
+                    env_override="OPENML_ENDPOINT",
+                    description="OpenML REST API v1 (dataset list, descriptions, qualities)",
+                    # OpenML documents no request budget for its v1 API;
+                    # operators can still set one with `--budget openml=N/SECS`.
+                    budget=None,
+                    # Public datasets need no API key.
+                    token_env=[],
+                )
+            ],
+            asset_types=["datasets"],
+        )
+
+    def start(self, ctx, mode):
+        try:
+            return [_request(p) for p in listing.start(*_mode(mode))]
+        except Refused as e:
+            raise Err(str(e))
+
+    def handle_page(self, ctx, mode, request, response):
+        kind, value = _mode(mode)
+        try:
+            page = listing.handle_page(kind, value, request.target, response.status, response.body)
+        except Refused as e:
+            raise Err(str(e))
+        except Exception as e:  # a plugin bug must stop the listing with a message, not a trap
+            raise Err(f"OpenML plugin failed on a listing page: {type(e).__name__}: {e}")
+        return wit.Page(
+            records=[
+                wit.SourceRecord(
+                    id=r.id,
+                    label=r.label,
+                    version=r.version,
+                    data=r.data,
+                    follow_ups=[_request(f) for f in r.follow_ups],
+                )
+                for r in page.records
+            ],
+            next=_request(page.next) if page.next else None,
+        )
+
+    def map_record(self, ctx, record, follow_ups):
+        replies = {
+            f.request.target.split("?", 1)[0]: mapping.Reply(f.response.status, f.response.body)
+            for f in follow_ups
+            if f.request.endpoint == ENDPOINT
+        }
+        try:
+            out = mapping.map_dataset(
+                ctx.platform,
+                record.data,
+                replies.get(description_path(record.id)),
+                replies.get(qualities_path(record.id)),
+            )
+        except mapping.SkipRecord as e:
+            raise Err(wit.RecordError_Skip(str(e)))
+        except mapping.InvalidRecord as e:
+            raise Err(wit.RecordError_Invalid(str(e)))
+        except Exception as e:  # a bug costs this record only, never the sync
+            raise Err(wit.RecordError_Invalid(f"OpenML plugin failed: {type(e).__name__}: {e}"))
+        return wit.Mapped(
+            assets=[
+                wit.Asset(
+                    asset_type="datasets",
+                    platform_resource_identifier=out.platform_resource_identifier,
+                    body=out.body,
+                )
+            ],
+            warnings=out.warnings,
+        )
