@@ -6,6 +6,7 @@ mod support;
 mod dry_run;
 mod errors;
 mod modes;
+mod openml;
 mod pagination;
 mod plugins;
 mod resilience;
