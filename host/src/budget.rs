@@ -32,6 +32,17 @@ impl Limiter {
         }
     }
 
+    /// How long `acquire` would wait now (zero if the budget has room).
+    pub async fn wait_needed(&self) -> Duration {
+        let w = self.state.lock().await;
+        let now = Instant::now();
+        if now >= w.ends || w.remaining > 0 {
+            Duration::ZERO
+        } else {
+            w.ends - now
+        }
+    }
+
     /// Takes one request from the budget, waiting for the next window if it is
     /// spent. Returns how long it waited.
     pub async fn acquire(&self) -> Duration {

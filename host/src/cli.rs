@@ -67,7 +67,7 @@ pub enum PluginCommand {
 #[derive(Debug, Args)]
 pub struct FailuresArgs {
     /// The state database [default: ~/.local/share/aiod-host/<platform>.sqlite].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "AIOD_HOST_STATE", value_name = "FILE")]
     pub state: Option<PathBuf>,
 
     /// The platform whose state to read.
@@ -337,7 +337,8 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
             ));
         }
     };
-    Ok(std::time::Duration::from_secs_f64(secs))
+    std::time::Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("{s:?} is not a usable duration"))
 }
 
 fn parse_budget(s: &str) -> Result<(String, (u32, std::time::Duration)), String> {

@@ -38,13 +38,19 @@ pub struct Endpoints {
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EndpointError {
-    #[error("endpoint {name:?} has an invalid base URL {url:?} (from {origin}): {reason}")]
+    #[error("endpoint {name:?} has an invalid base URL{url} (from {origin}): {reason}")]
     BadBaseUrl {
         name: String,
+        /// Empty when the value came from the environment, which may hold secrets.
         url: String,
         origin: String,
         reason: String,
     },
+    #[error(
+        "the plugin asks to read the host's own variable {0} for endpoint {1:?}; plugins may not \
+         read the host's configuration or secrets"
+    )]
+    ForbiddenEnv(String, String),
     #[error("--endpoint {0:?} names no endpoint of this plugin (it declares: {1})")]
     Unknown(String, String),
     #[error("refused a request to undeclared endpoint {0:?} (the plugin declares: {1})")]
@@ -81,6 +87,13 @@ impl Endpoints {
                 return Err(EndpointError::Unknown(name.clone(), declared()));
             }
         }
+        for d in decls {
+            for var in d.env_override.iter().chain(&d.token_env) {
+                if is_host_owned(var) {
+                    return Err(EndpointError::ForbiddenEnv(var.clone(), d.name.clone()));
+                }
+            }
+        }
         let mut bases = BTreeMap::new();
         let mut origins = BTreeMap::new();
         let mut tokens = BTreeMap::new();
@@ -102,9 +115,14 @@ impl Endpoints {
                         .map(|u| (u.clone(), "the config file".to_string()))
                 })
                 .unwrap_or_else(|| (d.default_base_url.clone(), "the plugin default".to_string()));
+            let shown = if source.starts_with("environment") {
+                String::new()
+            } else {
+                format!(" {url:?}")
+            };
             let base = parse_base(&url).map_err(|reason| EndpointError::BadBaseUrl {
                 name: d.name.clone(),
-                url: url.clone(),
+                url: shown,
                 origin: source.clone(),
                 reason,
             })?;
@@ -218,8 +236,22 @@ impl Endpoints {
     }
 }
 
+/// Variables that configure the host or hold its secrets: no plugin may read them.
+fn is_host_owned(var: &str) -> bool {
+    let v = var.to_ascii_uppercase();
+    v == "CLIENT_SECRET"
+        || v == "PLATFORM_NAME"
+        || v == "HOME"
+        || (v.starts_with("AIOD_") && v != "AIOD_HF_API_KEY")
+        || v.contains("SECRET")
+        || v.contains("PASSWORD")
+}
+
 fn parse_base(text: &str) -> Result<Url, String> {
     let url = Url::parse(text.trim()).map_err(|e| e.to_string())?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("a base URL takes no user name or password".into());
+    }
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err("expected an http(s) URL with a host".into());
     }

@@ -43,6 +43,8 @@ impl Fetcher {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("aiod-host/", env!("CARGO_PKG_VERSION")))
+            // A redirect could lead outside the plugin's declared endpoints and budgets.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Fetcher {
             client,
@@ -76,6 +78,14 @@ impl Fetcher {
         let mut retries = 0;
         loop {
             if let Some(l) = limiter {
+                let needed = l.wait_needed().await;
+                if needed > self.policy.max_wait {
+                    return Err(FetchError::GaveUp {
+                        what: format!("the request budget of {}", endpoint.unwrap_or("")),
+                        wait: needed,
+                        cap: self.policy.max_wait,
+                    });
+                }
                 let waited = l.acquire().await;
                 if !waited.is_zero() {
                     self.waited_ms

@@ -301,8 +301,13 @@ fn inspect(file: &std::path::Path, json: bool) -> Result<ExitCode> {
             .env_override
             .as_deref()
             .map_or(String::new(), |v| format!("; override {v}"));
+        let tokens = if e.token_env.is_empty() {
+            String::new()
+        } else {
+            format!("; token from {}", e.token_env.join(" or "))
+        };
         println!(
-            "endpoint:    {} = {}{env}{budget} ({})",
+            "endpoint:    {} = {}{env}{budget}{tokens} ({})",
             e.name, e.default_base_url, e.description
         );
     }

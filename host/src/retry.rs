@@ -61,7 +61,7 @@ pub fn decide(
     let asked = retry_after(headers, SystemTime::now()).or_else(|| {
         rate_limit(headers)
             .filter(|(remaining, _)| *remaining == 0)
-            .map(|(_, reset)| reset + Duration::from_secs(1))
+            .map(|(_, reset)| reset.saturating_add(Duration::from_secs(1)))
     });
     let wait = asked.unwrap_or_else(|| {
         let exp = policy
@@ -87,7 +87,10 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 pub fn retry_after(headers: &[(String, String)], now: SystemTime) -> Option<Duration> {
     let value = header(headers, "retry-after")?;
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        // A wait beyond any cap is as good as "very long"; never overflow.
+        return Duration::try_from_secs_f64(secs)
+            .ok()
+            .or(Some(Duration::MAX).filter(|_| secs > 0.0));
     }
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     Some(
@@ -200,6 +203,15 @@ mod tests {
         let date = h(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]);
         assert_eq!(retry_after(&date, now), Some(Duration::from_secs(10)));
         assert_eq!(retry_after(&h(&[("retry-after", "soon")]), now), None);
+        assert_eq!(
+            retry_after(&h(&[("retry-after", "1e20")]), now),
+            Some(Duration::MAX)
+        );
+        let huge = h(&[("ratelimit", "\"api\";r=0;t=18446744073709551615")]);
+        assert!(matches!(
+            decide(&P, 0, Some(429), &huge, 0.0),
+            Decision::GiveUp(_)
+        ));
         assert_eq!(
             rate_limit(&h(&[("RateLimit", "\"api\";r=17;t=42")])),
             Some((17, Duration::from_secs(42)))

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 /// How often the watcher looks at the plugin file.
@@ -36,7 +36,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     let (swaps_tx, swaps) = std::sync::mpsc::channel();
     watch(
         args.common.plugin.clone(),
-        session.plugin.info().platform.clone(),
+        session.plugin.info().clone(),
         args.common.limits.limits(),
         reload,
         swaps_tx,
@@ -71,19 +71,12 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             Err(e) => tracing::error!("sync failed: {e:#}"),
         }
         while !stop.load(Ordering::Relaxed) && started.elapsed() < args.every {
-            take_swap(&mut session.plugin, &swaps);
+            crate::sync::take_swap(&mut session.plugin, &swaps);
             std::thread::sleep(Duration::from_millis(100).min(args.every));
         }
     }
     tracing::info!("stopped; the cursor is saved");
     Ok(ExitCode::SUCCESS)
-}
-
-fn take_swap(plugin: &mut Plugin, swaps: &Receiver<Plugin>) {
-    if let Ok(new) = swaps.try_recv() {
-        tracing::info!(old = %plugin.describe(), new = %new.describe(), "plugin swapped");
-        *plugin = new;
-    }
 }
 
 /// SIGTERM and SIGINT stop the service after the current record; SIGHUP asks for a reload.
@@ -107,7 +100,7 @@ fn listen(stop: Arc<AtomicBool>, reload: Arc<AtomicBool>) -> Result<()> {
 /// Watches the plugin file; sends each new plugin that passes the checks.
 fn watch(
     path: PathBuf,
-    platform: String,
+    running: model::PluginInfo,
     limits: Limits,
     reload: Arc<AtomicBool>,
     swaps: Sender<Plugin>,
@@ -122,7 +115,7 @@ fn watch(
                 continue;
             }
             seen = digest;
-            match check(&path, &platform, limits) {
+            match check(&path, &running, limits) {
                 Ok(plugin) => {
                     tracing::info!(plugin = %plugin.describe(), "new plugin accepted; it takes over at the next record");
                     if swaps.send(plugin).is_err() {
@@ -140,13 +133,21 @@ fn digest_of(path: &Path) -> Option<String> {
 }
 
 /// Loads a candidate and holds it to the checks a swap needs.
-fn check(path: &Path, platform: &str, limits: Limits) -> Result<Plugin> {
+fn check(path: &Path, running: &model::PluginInfo, limits: Limits) -> Result<Plugin> {
     let mut plugin = Plugin::load(path, limits)?;
-    if plugin.info().platform != platform {
+    if plugin.info().platform != running.platform {
         anyhow::bail!(
-            "{} is for platform {:?}, the running plugin for {platform:?}",
+            "{} is for platform {:?}, the running plugin for {:?}",
             plugin.describe(),
-            plugin.info().platform
+            plugin.info().platform,
+            running.platform
+        );
+    }
+    // Endpoints, budgets and tokens were resolved at start; new ones need a restart.
+    if plugin.info().endpoints != running.endpoints {
+        anyhow::bail!(
+            "{} declares other endpoints than the running plugin; restart the service to use it",
+            plugin.describe()
         );
     }
     let dir = path.with_extension("fixtures");

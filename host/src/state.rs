@@ -252,7 +252,12 @@ impl State {
         batch: Batch,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let seen = pass_id.unwrap_or(0);
+        // Outside a pass (`id` mode, `retry`), count as seen in the latest pass,
+        // so that a resumed pass does not take the asset for gone.
+        let seen = match pass_id {
+            Some(id) => id,
+            None => tx.query_row("SELECT COALESCE(MAX(id), 0) FROM passes", [], |r| r.get(0))?,
+        };
         let at = now();
         for (id, version) in &batch.done {
             tx.execute(
@@ -316,21 +321,13 @@ impl State {
             )?;
         }
         if let Some(id) = pass_id {
+            // The page that empties the cursor completes the pass, in the same transaction.
             tx.execute(
-                "UPDATE passes SET cursor = ?2 WHERE id = ?1",
-                params![id, serde_json::to_string(cursor)?],
+                "UPDATE passes SET cursor = ?2, completed_at = CASE WHEN ?3 THEN ?4 END WHERE id = ?1",
+                params![id, serde_json::to_string(cursor)?, cursor.is_empty(), at],
             )?;
         }
         tx.commit()?;
-        Ok(())
-    }
-
-    /// Marks a pass complete: its start becomes the high-water mark.
-    pub fn complete_pass(&mut self, pass_id: i64) -> Result<()> {
-        self.conn.execute(
-            "UPDATE passes SET completed_at = ?2, cursor = '[]' WHERE id = ?1",
-            params![pass_id, now()],
-        )?;
         Ok(())
     }
 
@@ -405,11 +402,20 @@ impl State {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Forgets a deleted asset and its source record, so that a source that
+    /// comes back (even unchanged) is uploaded again.
     pub fn forget_asset(&mut self, a: &StoredAsset) -> Result<()> {
-        self.conn.execute(
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM records WHERE source_id = (SELECT source_id FROM assets
+             WHERE asset_type = ?1 AND platform_resource_identifier = ?2)",
+            params![a.asset_type, a.platform_resource_identifier],
+        )?;
+        tx.execute(
             "DELETE FROM assets WHERE asset_type = ?1 AND platform_resource_identifier = ?2",
             params![a.asset_type, a.platform_resource_identifier],
         )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -531,7 +537,8 @@ mod tests {
         let open = reopened.open_pass("all").unwrap().unwrap();
         assert_eq!(open.cursor, [req("/2")]);
         assert_eq!(reopened.high_water_mark().unwrap(), None);
-        s.complete_pass(p.id).unwrap();
+        // The last page empties the cursor and completes the pass at once.
+        s.commit_page(Some(p.id), &[], Batch::default()).unwrap();
         assert_eq!(s.open_pass("all").unwrap(), None);
         assert_eq!(s.high_water_mark().unwrap(), Some(p.started_at));
     }

@@ -56,6 +56,9 @@ pub enum PutError {
     /// Every record would fail the same way (e.g. a missing role): stop.
     #[error("{0}")]
     Fatal(String),
+    /// AIoD asked for a longer wait than the cap: stop, resumable.
+    #[error("{0}")]
+    Paused(String),
 }
 
 /// What a sync did, for the summary line.
@@ -182,7 +185,11 @@ pub async fn run<S: Sink, T: Transport>(
     };
     let mut provenance = plugin.provenance();
 
+    let stopping = || stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
     while !queue.is_empty() {
+        if stopping() {
+            return Err(SyncError::Stopped);
+        }
         let request = queue[0].clone();
         let response = transport
             .get(&request, "listing page")
@@ -208,7 +215,9 @@ pub async fn run<S: Sink, T: Transport>(
         let mut to_fetch = Vec::with_capacity(page.records.len());
         for record in page.records {
             let unchanged = match &state {
-                Some(s) => s.done_version(&record.id)?.as_deref() == Some(record.version.as_str()),
+                Some(s) => {
+                    s.done_version(&record.id)? == Some(done_version(&record.version, &provenance))
+                }
                 None => false,
             };
             if unchanged && !record.version.is_empty() {
@@ -227,15 +236,18 @@ pub async fn run<S: Sink, T: Transport>(
                 (record, follow_ups)
             })
             .buffered(concurrency.max(1));
-        let mut stopped = false;
+        let mut halt = None;
         while let Some((record, follow_ups)) = fetched.next().await {
-            if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
-                stopped = true;
+            if stopping() {
+                halt = Some(SyncError::Stopped);
                 break;
             }
             let follow_ups = match follow_ups {
                 Ok(f) => f,
-                Err(FollowUpError::Paused(msg)) => return Err(SyncError::Paused(msg)),
+                Err(FollowUpError::Paused(msg)) => {
+                    halt = Some(SyncError::Paused(msg));
+                    break;
+                }
                 Err(FollowUpError::Refused(msg)) => {
                     fail(
                         &mut batch,
@@ -250,9 +262,9 @@ pub async fn run<S: Sink, T: Transport>(
                 }
             };
             // A new plugin, already checked, takes over between two records.
-            if let Some(new) = swaps.and_then(|rx| rx.try_recv().ok()) {
-                tracing::info!(old = %plugin.describe(), new = %new.describe(), "plugin swapped");
-                *plugin = new;
+            if let Some(rx) = swaps
+                && take_swap(plugin, rx)
+            {
                 provenance = plugin.provenance();
             }
             let ctx = RecordCtx {
@@ -261,15 +273,18 @@ pub async fn run<S: Sink, T: Transport>(
                 state: state.as_deref(),
                 provenance: &provenance,
             };
-            process(ctx, sink, record, follow_ups, &mut batch, &mut summary).await?;
+            if let Err(e) = process(ctx, sink, record, follow_ups, &mut batch, &mut summary).await {
+                halt = Some(e);
+                break;
+            }
         }
         drop(fetched);
-        if stopped {
+        if let Some(e) = halt {
             // This page is done again on the next run; what it finished is kept.
             if let Some(s) = &mut state {
                 s.commit_page(pass.as_ref().map(|p| p.id), &queue, batch)?;
             }
-            return Err(SyncError::Stopped);
+            return Err(e);
         }
 
         queue.remove(0);
@@ -281,13 +296,8 @@ pub async fn run<S: Sink, T: Transport>(
         }
     }
 
-    let completed_pass = match (&mut state, pass) {
-        (Some(s), Some(p)) => {
-            s.complete_pass(p.id)?;
-            Some(p.id)
-        }
-        _ => None,
-    };
+    // The last commit, with an empty cursor, completed the pass.
+    let completed_pass = pass.map(|p| p.id);
     Ok(Finished {
         summary,
         completed_pass,
@@ -299,6 +309,18 @@ enum FollowUpError {
     Refused(String),
     /// Rate limited beyond the cap: the sync stops.
     Paused(String),
+}
+
+/// Switches to a new, already checked plugin if one is waiting; says whether it did.
+pub fn take_swap(plugin: &mut Plugin, swaps: &std::sync::mpsc::Receiver<Plugin>) -> bool {
+    match swaps.try_recv() {
+        Ok(new) => {
+            tracing::info!(old = %plugin.describe(), new = %new.describe(), "plugin swapped");
+            *plugin = new;
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// Fetches a record's follow-ups; a transfer that failed after retries
@@ -325,6 +347,12 @@ async fn follow_ups<T: Transport>(
     Ok(out)
 }
 
+/// What "done" means for a record: this version, mapped by this plugin. A new
+/// or fixed plugin therefore maps every record again, as a fixed mapping should.
+fn done_version(version: &str, provenance: &str) -> String {
+    format!("{version}\n{provenance}")
+}
+
 /// What `process` needs besides the record.
 pub struct RecordCtx<'a> {
     pub plugin: &'a mut Plugin,
@@ -344,33 +372,28 @@ pub async fn process<S: Sink>(
 ) -> Result<(), SyncError> {
     let (id, label) = (record.id.clone(), record.label.clone());
     let mapped = match ctx.plugin.map_record(ctx.platform, &record, &follow_ups) {
-        Ok(Ok(mapped)) => mapped,
+        Ok(Ok(mapped)) => Ok(mapped),
         Ok(Err(RecordError::Skip(reason))) => {
             summary.skipped += 1;
             tracing::info!(id, label, "record skipped: {reason}");
-            batch.done.push((record.id, record.version));
+            batch
+                .done
+                .push((record.id, done_version(&record.version, ctx.provenance)));
             return Ok(());
         }
-        Ok(Err(e @ RecordError::Invalid(_))) => {
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let mapped = match mapped {
+        Ok(mapped) => mapped,
+        Err(error) => {
             fail(
                 batch,
                 summary,
                 &record,
                 &follow_ups,
                 "plugin",
-                e.to_string(),
-                ctx.provenance,
-            );
-            return Ok(());
-        }
-        Err(e) => {
-            fail(
-                batch,
-                summary,
-                &record,
-                &follow_ups,
-                "plugin",
-                e.to_string(),
+                error,
                 ctx.provenance,
             );
             return Ok(());
@@ -398,6 +421,7 @@ pub async fn process<S: Sink>(
                 uploaded.extend(put.stored);
             }
             Err(PutError::Fatal(e)) => return Err(SyncError::Upload(e)),
+            Err(PutError::Paused(e)) => return Err(SyncError::Paused(e)),
             Err(PutError::Invalid(e)) => failure = Some(("validation", e)),
             Err(PutError::Rejected(e)) => failure = Some(("upload", e)),
         }
@@ -409,6 +433,11 @@ pub async fn process<S: Sink>(
             source_id: record.id.clone(),
             plugin: ctx.provenance.to_string(),
         }));
+    // Mapped from a failed follow-up (no response, or one worth retrying): the
+    // upload stands, but the next pass maps the record again.
+    let degraded = follow_ups
+        .iter()
+        .any(|(_, r)| r.status == 0 || crate::retry::is_retryable(r.status));
     match failure {
         Some((stage, error)) => fail(
             batch,
@@ -419,7 +448,12 @@ pub async fn process<S: Sink>(
             error,
             ctx.provenance,
         ),
-        None => batch.done.push((record.id, record.version)),
+        None if degraded => {
+            tracing::debug!(id, "a follow-up failed; the record will be mapped again")
+        }
+        None => batch
+            .done
+            .push((record.id, done_version(&record.version, ctx.provenance))),
     }
     Ok(())
 }

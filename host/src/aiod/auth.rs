@@ -111,6 +111,11 @@ impl Tokens {
                 gave_up => failed(gave_up.to_string()),
             })?;
         let (status, body) = (response.status, response.body);
+        if status != 200 && (status >= 500 || status == 429) {
+            return Err(failed(format!(
+                "Keycloak is unavailable (HTTP {status}) after retries; try again later"
+            )));
+        }
         if status != 200 {
             let reason = serde_json::from_slice::<KeycloakError>(&body)
                 .ok()

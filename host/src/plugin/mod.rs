@@ -141,22 +141,29 @@ fn new_store(engine: &Engine, limits: &Limits) -> Store<Sandbox> {
     store
 }
 
-/// One engine per process, with its CPU-time clock ticking in the background.
+/// One engine per process (every plugin loaded, swapped or checked shares it),
+/// with its CPU-time clock ticking in the background.
 fn engine() -> Result<Engine> {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    if let Some(e) = ENGINE.get() {
+        return Ok(e.clone());
+    }
     let mut config = Config::new();
     config.wasm_component_model(true).epoch_interruption(true);
     let engine = Engine::new(&config)?;
-    let ticking = engine.clone();
-    std::thread::Builder::new()
-        .name("plugin-clock".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(TICK);
-                ticking.increment_epoch();
-            }
-        })
-        .context("cannot start the plugin clock")?;
-    Ok(engine)
+    if ENGINE.set(engine.clone()).is_ok() {
+        let ticking = engine.clone();
+        std::thread::Builder::new()
+            .name("plugin-clock".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .context("cannot start the plugin clock")?;
+    }
+    Ok(ENGINE.get().expect("set above").clone())
 }
 
 /// A plugin's description for authors and operators.

@@ -203,7 +203,7 @@ fn invalid_endpoint_configuration() {
     assert_fails_with(
         &out,
         2,
-        "endpoint \"hub\" has an invalid base URL \"not a url\" (from environment variable HF_ENDPOINT)",
+        "endpoint \"hub\" has an invalid base URL (from environment variable HF_ENDPOINT)",
     );
 }
 

@@ -163,7 +163,7 @@ fn plugin_inspect_describes_a_plugin() {
         "contract:    aiod:connector@0.1.0",
         "imports:     none",
         "digest:      sha256:",
-        "endpoint:    hub = https://huggingface.co; override HF_ENDPOINT; budget 500/300s (1000 with a token)",
+        "endpoint:    hub = https://huggingface.co; override HF_ENDPOINT; budget 500/300s (1000 with a token); token from HF_TOKEN or AIOD_HF_API_KEY",
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }

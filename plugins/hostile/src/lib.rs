@@ -17,8 +17,8 @@ wit_bindgen::generate!({
 
 use exports::aiod::connector::plugin::Guest;
 use exports::aiod::connector::types::{
-    Asset, Context, FollowUp, Mapped, Page, PluginInfo, RecordError, Request, Response,
-    SourceRecord, SyncMode,
+    Asset, Budget, Context, Endpoint, FollowUp, Mapped, Page, PluginInfo, RecordError, Request,
+    Response, SourceRecord, SyncMode,
 };
 
 fn request(p: Planned) -> Request {
@@ -49,6 +49,21 @@ fn asset(id: String, body: String) -> Mapped {
     }
 }
 
+fn endpoint(e: &huggingface_plugin::EndpointSpec) -> Endpoint {
+    Endpoint {
+        name: e.name.into(),
+        default_base_url: e.default_base_url.into(),
+        env_override: Some(e.env_override.into()),
+        description: e.description.into(),
+        budget: Some(Budget {
+            requests: e.budget.0,
+            requests_with_token: e.budget.1,
+            window_seconds: e.budget.2,
+        }),
+        token_env: e.token_env.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
 struct Hostile;
 
 impl Guest for Hostile {
@@ -57,24 +72,8 @@ impl Guest for Hostile {
             name: "hostile".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             platform: "huggingface".into(),
-            endpoints: vec![
-                exports::aiod::connector::types::Endpoint {
-                    name: huggingface_plugin::HUB.into(),
-                    default_base_url: "https://huggingface.co".into(),
-                    env_override: Some("HF_ENDPOINT".into()),
-                    description: "Hugging Face Hub API".into(),
-                    budget: None,
-                    token_env: vec![],
-                },
-                exports::aiod::connector::types::Endpoint {
-                    name: huggingface_plugin::DATASETS_SERVER.into(),
-                    default_base_url: "https://datasets-server.huggingface.co".into(),
-                    env_override: Some("HF_DATASETS_SERVER_ENDPOINT".into()),
-                    description: "Hugging Face datasets-server".into(),
-                    budget: None,
-                    token_env: vec![],
-                },
-            ],
+            // The same endpoints as the Hugging Face plugin, so it may replace it.
+            endpoints: huggingface_plugin::ENDPOINTS.iter().map(endpoint).collect(),
             asset_types: vec!["datasets".into()],
         }
     }

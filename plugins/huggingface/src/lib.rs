@@ -36,6 +36,65 @@ const HUB_BUDGET: Budget = Budget {
     window_seconds: 300,
 };
 
+/// An endpoint declaration as plain data, so other plugins built on this
+/// crate (the host's hostile test plugin) declare exactly the same.
+pub struct EndpointSpec {
+    pub name: &'static str,
+    pub default_base_url: &'static str,
+    pub env_override: &'static str,
+    pub description: &'static str,
+    /// (requests, requests with a token, window in seconds)
+    pub budget: (u32, u32, u32),
+    pub token_env: &'static [&'static str],
+}
+
+pub const ENDPOINTS: [EndpointSpec; 2] = [
+    EndpointSpec {
+        name: HUB,
+        default_base_url: "https://huggingface.co",
+        env_override: "HF_ENDPOINT",
+        description: "Hugging Face Hub API (dataset listing and lookup)",
+        budget: (
+            HUB_BUDGET.requests,
+            HUB_BUDGET.requests_with_token,
+            HUB_BUDGET.window_seconds,
+        ),
+        // `HF_TOKEN` as huggingface_hub reads it; `AIOD_HF_API_KEY` as today's connector.
+        token_env: &["HF_TOKEN", "AIOD_HF_API_KEY"],
+    },
+    EndpointSpec {
+        name: DATASETS_SERVER,
+        default_base_url: "https://datasets-server.huggingface.co",
+        env_override: "HF_DATASETS_SERVER_ENDPOINT",
+        description: "Hugging Face datasets-server (parquet files of a dataset)",
+        // Not documented separately; assume the Hub's anonymous budget.
+        budget: (
+            HUB_BUDGET.requests,
+            HUB_BUDGET.requests_with_token,
+            HUB_BUDGET.window_seconds,
+        ),
+        // Anonymous, as the upstream connector calls it.
+        token_env: &[],
+    },
+];
+
+impl From<&EndpointSpec> for Endpoint {
+    fn from(e: &EndpointSpec) -> Self {
+        Endpoint {
+            name: e.name.to_string(),
+            default_base_url: e.default_base_url.to_string(),
+            env_override: Some(e.env_override.to_string()),
+            description: e.description.to_string(),
+            budget: Some(Budget {
+                requests: e.budget.0,
+                requests_with_token: e.budget.1,
+                window_seconds: e.budget.2,
+            }),
+            token_env: e.token_env.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+}
+
 /// A request in the plugin's own terms, converted to the WIT record at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Planned {
@@ -81,28 +140,7 @@ impl Guest for Plugin {
             name: "huggingface".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             platform: "huggingface".to_string(),
-            endpoints: vec![
-                Endpoint {
-                    name: HUB.to_string(),
-                    default_base_url: "https://huggingface.co".to_string(),
-                    env_override: Some("HF_ENDPOINT".to_string()),
-                    description: "Hugging Face Hub API (dataset listing and lookup)".to_string(),
-                    budget: Some(HUB_BUDGET),
-                    // `HF_TOKEN` as huggingface_hub reads it; `AIOD_HF_API_KEY` as today's connector.
-                    token_env: vec!["HF_TOKEN".to_string(), "AIOD_HF_API_KEY".to_string()],
-                },
-                Endpoint {
-                    name: DATASETS_SERVER.to_string(),
-                    default_base_url: "https://datasets-server.huggingface.co".to_string(),
-                    env_override: Some("HF_DATASETS_SERVER_ENDPOINT".to_string()),
-                    description: "Hugging Face datasets-server (parquet files of a dataset)"
-                        .to_string(),
-                    // Not documented separately; assume the Hub's anonymous budget.
-                    budget: Some(HUB_BUDGET),
-                    // Anonymous, as the upstream connector calls it.
-                    token_env: vec![],
-                },
-            ],
+            endpoints: ENDPOINTS.iter().map(Endpoint::from).collect(),
             asset_types: vec!["datasets".to_string()],
         }
     }
