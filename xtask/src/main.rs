@@ -443,9 +443,16 @@ fn demo(root: &Path, run_args: &[String]) -> Result<()> {
             .cloned()
             .with_context(|| format!("local-servers did not report {name}"))
     };
+    // The local AIoD starts empty, so the demo's state starts empty too.
+    let state = root.join("target").join("demo").join("state.sqlite");
+    std::fs::create_dir_all(state.parent().expect("a file in a folder"))?;
+    for stale in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{stale}", state.display()));
+    }
     let sync = |args: &[&str]| -> Result<()> {
         let mut cmd = Command::new(bin.join("aiod-host"));
         cmd.current_dir(root)
+            .env("AIOD_HOST_STATE", &state)
             .env("HF_ENDPOINT", url("huggingface")?)
             .env("HF_DATASETS_SERVER_ENDPOINT", url("huggingface")?)
             .env("AIOD_API_SERVER", url("aiod")?)
