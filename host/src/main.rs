@@ -88,27 +88,26 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
         Some(mode::sync_mode(args.mode, args.value.as_deref())?)
     };
     let mut session = Session::open(&args.common)?;
-    let mut state = session.state(args.common.state.as_deref())?;
     let mode = match early_mode {
         Some(m) => m,
-        None => auto_since(&state)?.context(
+        None => auto_since(&session.state(args.common.state.as_deref())?)?.context(
             "--value auto needs a completed earlier sync in the state; run --mode all (or since a date) first",
         )?,
     };
-    let concurrency = usize::from(args.common.net.concurrency);
 
-    let transport = transport::Live {
-        fetcher: &session.fetcher,
-        endpoints: &session.endpoints,
-    };
     if args.dry_run {
+        // A dry run keeps no state: it shows every asset, as uploading from scratch would.
+        let transport = transport::Live {
+            fetcher: &session.fetcher,
+            endpoints: &session.endpoints,
+        };
         let mut sink = dry_run::DryRun::new(std::io::BufWriter::new(std::io::stdout().lock()));
         let job = sync::Job {
             plugin: &mut session.plugin,
             transport: &transport,
             platform: session.platform.clone(),
             mode,
-            concurrency,
+            concurrency: usize::from(args.common.net.concurrency),
             state: None,
             swaps: None,
             stop: None,
@@ -118,6 +117,7 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
         return Ok(exit_code(&finished.summary));
     }
 
+    let mut state = session.state(args.common.state.as_deref())?;
     let summary = upload_sync(
         &mut session,
         &args.common,
