@@ -47,13 +47,7 @@ fn hostile_plugins_cost_only_their_record() {
     ))
     .unwrap();
     let started = std::time::Instant::now();
-    let out = aiod_host()
-        .env("HF_ENDPOINT", hf.base_url())
-        .env("HF_DATASETS_SERVER_ENDPOINT", hf.base_url())
-        .env("AIOD_API_SERVER", aiod.api_url())
-        .env("AIOD_AUTH_SERVER", aiod.auth_url())
-        .env("AIOD_CLIENT_ID", "platform_huggingface")
-        .env("CLIENT_SECRET", "s3cret")
+    let out = uploading(&hf.base_url(), &aiod, "platform_huggingface", "s3cret")
         .arg("run")
         .args(FAST)
         .args([

@@ -23,14 +23,8 @@ fn source() -> HfState {
 }
 
 fn command(hf: &LocalServer, aiod: &LocalAiod, args: &[&str]) -> Command {
-    let mut cmd = aiod_host();
-    cmd.env("HF_ENDPOINT", hf.base_url())
-        .env("HF_DATASETS_SERVER_ENDPOINT", hf.base_url())
-        .env("AIOD_API_SERVER", aiod.api_url())
-        .env("AIOD_AUTH_SERVER", aiod.auth_url())
-        .env("AIOD_CLIENT_ID", CLIENT)
-        .env("CLIENT_SECRET", SECRET)
-        .arg(args.first().copied().unwrap_or("run"))
+    let mut cmd = uploading(&hf.base_url(), aiod, CLIENT, SECRET);
+    cmd.arg(args.first().copied().unwrap_or("run"))
         .args(FAST)
         .arg("--plugin")
         .arg(plugin_path())
@@ -443,13 +437,7 @@ fn requests_stay_within_the_endpoint_budget() {
         LocalServer::start(HfState::generated(10).with_budget(6, Duration::from_secs(1))).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
     let started = Instant::now();
-    let out = aiod_host()
-        .env("HF_ENDPOINT", hf.base_url())
-        .env("HF_DATASETS_SERVER_ENDPOINT", hf.base_url())
-        .env("AIOD_API_SERVER", aiod.api_url())
-        .env("AIOD_AUTH_SERVER", aiod.auth_url())
-        .env("AIOD_CLIENT_ID", CLIENT)
-        .env("CLIENT_SECRET", SECRET)
+    let out = uploading(&hf.base_url(), &aiod, CLIENT, SECRET)
         .args([
             "run",
             "--mode",

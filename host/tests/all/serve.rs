@@ -35,13 +35,7 @@ fn a_new_plugin_takes_over_while_serving_and_a_broken_one_is_rejected() {
     let plugin = live.join("plugin.wasm");
     std::fs::copy(plugin_path(), &plugin).unwrap();
     let log = home().join("serve.log");
-    let mut child = aiod_host()
-        .env("HF_ENDPOINT", hf.base_url())
-        .env("HF_DATASETS_SERVER_ENDPOINT", hf.base_url())
-        .env("AIOD_API_SERVER", aiod.api_url())
-        .env("AIOD_AUTH_SERVER", aiod.auth_url())
-        .env("AIOD_CLIENT_ID", "platform_huggingface")
-        .env("CLIENT_SECRET", "s3cret")
+    let mut child = uploading(&hf.base_url(), &aiod, "platform_huggingface", "s3cret")
         .arg("serve")
         .args(FAST)
         .args(["--every", "1s", "--plugin"])
@@ -100,6 +94,23 @@ fn a_new_plugin_takes_over_while_serving_and_a_broken_one_is_rejected() {
         aiod.assets()
             .iter()
             .any(|a| a["description"]["plain"] == "changed after the broken deploy")
+    });
+
+    // SIGHUP re-checks the file even though it did not change.
+    let rejections = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("new plugin rejected")
+            .count()
+    };
+    let before = rejections();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    wait_for("the reload on SIGHUP", Duration::from_secs(30), || {
+        rejections() > before
     });
 
     // SIGTERM: a clean stop.

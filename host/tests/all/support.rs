@@ -1,6 +1,6 @@
 //! Running `aiod-host` against local servers and reading what it printed.
 
-use local_servers::LocalServer;
+use local_servers::{LocalAiod, LocalServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -79,6 +79,19 @@ pub fn aiod_host() -> Command {
     }
     cmd.env("HOME", home());
     cmd.current_dir(workspace_root());
+    cmd
+}
+
+/// `aiod-host` syncing from the local Hugging Face `hf` (both endpoints) into the
+/// local AIoD `aiod` as `client` with `secret`.
+pub fn uploading(hf: &str, aiod: &LocalAiod, client: &str, secret: &str) -> Command {
+    let mut cmd = aiod_host();
+    cmd.env("HF_ENDPOINT", hf)
+        .env("HF_DATASETS_SERVER_ENDPOINT", hf)
+        .env("AIOD_API_SERVER", aiod.api_url())
+        .env("AIOD_AUTH_SERVER", aiod.auth_url())
+        .env("AIOD_CLIENT_ID", client)
+        .env("CLIENT_SECRET", secret);
     cmd
 }
 

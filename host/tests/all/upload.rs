@@ -19,13 +19,7 @@ fn sync(hf: &LocalServer, aiod: &LocalAiod, args: &[&str]) -> Output {
 }
 
 fn sync_with(hf: &LocalServer, aiod: &LocalAiod, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = aiod_host();
-    cmd.env("HF_ENDPOINT", hf.base_url())
-        .env("HF_DATASETS_SERVER_ENDPOINT", hf.base_url())
-        .env("AIOD_API_SERVER", aiod.api_url())
-        .env("AIOD_AUTH_SERVER", aiod.auth_url())
-        .env("AIOD_CLIENT_ID", CLIENT)
-        .env("CLIENT_SECRET", SECRET);
+    let mut cmd = uploading(&hf.base_url(), aiod, CLIENT, SECRET);
     for (k, v) in env {
         cmd.env(k, v);
     }
