@@ -147,6 +147,11 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub upload: UploadArgs,
+
+    /// Also write the run's summary as JSON to FILE (seen, created, updated, unchanged,
+    /// skipped, failed, deleted, pages, warnings).
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
 }
 
 /// What every command that runs a plugin takes.

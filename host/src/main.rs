@@ -114,6 +114,7 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
         };
         let finished = session.runtime.block_on(sync::run(job, &mut sink))?;
         sink.finish().context("cannot write to standard output")?;
+        write_summary(args.summary_json.as_deref(), &finished.summary)?;
         return Ok(exit_code(&finished.summary));
     }
 
@@ -127,7 +128,18 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
         None,
         None,
     )?;
+    write_summary(args.summary_json.as_deref(), &summary)?;
     Ok(exit_code(&summary))
+}
+
+/// `--summary-json FILE`: the summary for scripts and dashboards.
+fn write_summary(path: Option<&std::path::Path>, summary: &sync::Summary) -> Result<()> {
+    if let Some(path) = path {
+        let json = serde_json::to_string_pretty(summary)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write the summary to {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// One sync into AIoD: pre-flight, import of existing assets into a new

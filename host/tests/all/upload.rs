@@ -529,3 +529,21 @@ fn debug_logs_and_help_show_no_secret_and_no_token() {
         assert!(!help.contains(value), "--help shows {value}:\n{help}");
     }
 }
+
+#[test]
+fn the_summary_can_be_written_as_json() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    let path = home().join("summary.json");
+    succeeded(&sync(
+        &hf,
+        &aiod,
+        &["--mode", "all", "--summary-json", path.to_str().unwrap()],
+    ));
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        summary,
+        json!({"seen": 6, "created": 6, "updated": 0, "unchanged": 0, "printed": 0, "skipped": 0,
+               "failed": 0, "deleted": 0, "pages": 1, "warnings": 1})
+    );
+}
