@@ -85,16 +85,12 @@ fn recorded_values_the_old_connector_tests_expected() {
 fn platform_name_comes_from_the_environment() {
     let server = LocalServer::start(HfState::recorded()).unwrap();
     let base = server.base_url();
-    let out = aiod_host()
-        .env("HF_ENDPOINT", &base)
-        .env("HF_DATASETS_SERVER_ENDPOINT", &base)
-        .env("PLATFORM_NAME", "example")
-        .arg("run")
-        .args(FAST)
-        .args(["--mode", "all", "--dry-run", "--plugin"])
-        .arg(plugin_path())
-        .output()
-        .unwrap();
+    let env = [
+        ("HF_ENDPOINT", base.clone()),
+        ("HF_DATASETS_SERVER_ENDPOINT", base),
+        ("PLATFORM_NAME", "example".to_string()),
+    ];
+    let out = dry_run_env(&env, &["--mode", "all"]);
     let actual = assets(&out);
     assert!(actual.iter().all(|a| a["body"]["platform"] == "example"));
 }

@@ -13,6 +13,17 @@ fn run_args(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `run --mode all --dry-run` with the plugin file at `path`.
+fn run_plugin_file(path: &std::path::Path) -> Output {
+    run_args(&[
+        "--plugin",
+        path.to_str().unwrap(),
+        "--mode",
+        "all",
+        "--dry-run",
+    ])
+}
+
 fn assert_fails_with(out: &Output, code: i32, message: &str) {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(code), "{err}");
@@ -43,26 +54,14 @@ fn missing_plugin_file() {
 #[test]
 fn a_file_that_is_not_webassembly() {
     let path = temp_file("text.wasm", b"this is not wasm");
-    let out = run_args(&[
-        "--plugin",
-        path.to_str().unwrap(),
-        "--mode",
-        "all",
-        "--dry-run",
-    ]);
+    let out = run_plugin_file(&path);
     assert_fails_with(&out, 2, "not a WebAssembly file");
 }
 
 #[test]
 fn a_core_module_is_not_a_component() {
     let path = temp_file("core.wasm", &wat::parse_str("(module)").unwrap());
-    let out = run_args(&[
-        "--plugin",
-        path.to_str().unwrap(),
-        "--mode",
-        "all",
-        "--dry-run",
-    ]);
+    let out = run_plugin_file(&path);
     assert_fails_with(&out, 2, "a core WebAssembly module, not a component");
 }
 
@@ -75,13 +74,7 @@ fn a_plugin_built_for_another_contract_version() {
     )
     .unwrap();
     let path = temp_file("future.wasm", &component);
-    let out = run_args(&[
-        "--plugin",
-        path.to_str().unwrap(),
-        "--mode",
-        "all",
-        "--dry-run",
-    ]);
+    let out = run_plugin_file(&path);
     assert_fails_with(
         &out,
         2,
@@ -92,13 +85,7 @@ fn a_plugin_built_for_another_contract_version() {
 #[test]
 fn a_component_that_is_no_plugin() {
     let path = temp_file("empty.wasm", &wat::parse_str("(component)").unwrap());
-    let out = run_args(&[
-        "--plugin",
-        path.to_str().unwrap(),
-        "--mode",
-        "all",
-        "--dry-run",
-    ]);
+    let out = run_plugin_file(&path);
     assert_fails_with(&out, 2, "not an aiod-host plugin");
 }
 
@@ -157,14 +144,8 @@ fn unknown_mode_is_a_usage_error() {
 
 #[test]
 fn unreachable_hugging_face() {
-    let out = aiod_host()
-        .env("HF_ENDPOINT", format!("http://127.0.0.1:{}", closed_port()))
-        .arg("run")
-        .args(FAST)
-        .args(["--mode", "all", "--dry-run", "--plugin"])
-        .arg(plugin_path())
-        .output()
-        .unwrap();
+    let env = [("HF_ENDPOINT", format!("http://127.0.0.1:{}", closed_port()))];
+    let out = dry_run_env(&env, &["--mode", "all"]);
     assert_fails_with(&out, 2, "cannot reach endpoint \"hub\": could not connect");
 }
 
@@ -172,17 +153,11 @@ fn unreachable_hugging_face() {
 fn a_listing_error_ends_the_sync_with_the_platforms_message() {
     // The hub answers 404 under a wrong prefix: the plugin reads it, the host reports it.
     let server = LocalServer::start(HfState::recorded()).unwrap();
-    let out = aiod_host()
-        .env(
-            "HF_ENDPOINT",
-            format!("{}/no-such-prefix", server.base_url()),
-        )
-        .arg("run")
-        .args(FAST)
-        .args(["--mode", "all", "--dry-run", "--plugin"])
-        .arg(plugin_path())
-        .output()
-        .unwrap();
+    let env = [(
+        "HF_ENDPOINT",
+        format!("{}/no-such-prefix", server.base_url()),
+    )];
+    let out = dry_run_env(&env, &["--mode", "all"]);
     assert_fails_with(
         &out,
         2,
@@ -192,14 +167,10 @@ fn a_listing_error_ends_the_sync_with_the_platforms_message() {
 
 #[test]
 fn invalid_endpoint_configuration() {
-    let out = aiod_host()
-        .env("HF_ENDPOINT", "not a url")
-        .arg("run")
-        .args(FAST)
-        .args(["--mode", "all", "--dry-run", "--plugin"])
-        .arg(plugin_path())
-        .output()
-        .unwrap();
+    let out = dry_run_env(
+        &[("HF_ENDPOINT", "not a url".to_string())],
+        &["--mode", "all"],
+    );
     assert_fails_with(
         &out,
         2,

@@ -110,18 +110,14 @@ fn a_failing_parquet_keeps_the_dataset_without_distributions() {
 #[test]
 fn an_unreachable_datasets_server_costs_only_the_distributions() {
     let server = LocalServer::start(HfState::generated(2)).unwrap();
-    let out = aiod_host()
-        .env("HF_ENDPOINT", server.base_url())
-        .env(
+    let env = [
+        ("HF_ENDPOINT", server.base_url()),
+        (
             "HF_DATASETS_SERVER_ENDPOINT",
             format!("http://127.0.0.1:{}", closed_port()),
-        )
-        .arg("run")
-        .args(FAST)
-        .args(["--mode", "all", "--dry-run", "--plugin"])
-        .arg(plugin_path())
-        .output()
-        .unwrap();
+        ),
+    ];
+    let out = dry_run_env(&env, &["--mode", "all"]);
     let assets = assets(&out);
     assert_eq!(assets.len(), 2);
     assert!(

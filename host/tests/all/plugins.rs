@@ -106,16 +106,12 @@ fn a_compiled_plugin_is_cached_and_a_bad_cache_entry_is_ignored() {
     let server = LocalServer::start(HfState::generated(1)).unwrap();
     let cache = home().join("plugin-cache");
     let run = || {
-        let out = aiod_host()
-            .env("AIOD_HOST_CACHE_DIR", &cache)
-            .env("HF_ENDPOINT", server.base_url())
-            .env("HF_DATASETS_SERVER_ENDPOINT", server.base_url())
-            .arg("run")
-            .args(FAST)
-            .args(["--mode", "all", "--dry-run", "--plugin"])
-            .arg(plugin_path())
-            .output()
-            .unwrap();
+        let env = [
+            ("AIOD_HOST_CACHE_DIR", cache.display().to_string()),
+            ("HF_ENDPOINT", server.base_url()),
+            ("HF_DATASETS_SERVER_ENDPOINT", server.base_url()),
+        ];
+        let out = dry_run_env(&env, &["--mode", "all"]);
         assets(&out);
         stderr(&out)
     };

@@ -98,9 +98,17 @@ pub fn uploading(hf: &str, aiod: &LocalAiod, client: &str, secret: &str) -> Comm
 /// `aiod-host run --plugin … --dry-run ARGS` with both Hugging Face endpoints on `server`.
 pub fn dry_run(server: &LocalServer, args: &[&str]) -> Output {
     let base = server.base_url();
+    let env = [
+        ("HF_ENDPOINT", base.clone()),
+        ("HF_DATASETS_SERVER_ENDPOINT", base),
+    ];
+    dry_run_env(&env, args)
+}
+
+/// `aiod-host run --plugin … --dry-run ARGS` with exactly these variables set.
+pub fn dry_run_env(env: &[(&str, String)], args: &[&str]) -> Output {
     aiod_host()
-        .env("HF_ENDPOINT", &base)
-        .env("HF_DATASETS_SERVER_ENDPOINT", &base)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("run")
         .args(FAST)
         .arg("--plugin")
