@@ -28,6 +28,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Process the dead letters again (e.g. after a plugin fix), without fetching them again.
     Retry(CommonArgs),
+    /// Check configuration, plugin, endpoints, the AIoD token and role, without syncing
+    /// anything; exits 1 if any check fails.
+    Check(CommonArgs),
     /// List the dead letters: records that failed in the plugin, validation or upload.
     Failures(FailuresArgs),
     /// Tools for plugin authors and operators.

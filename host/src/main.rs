@@ -3,6 +3,7 @@
 
 mod aiod;
 mod budget;
+mod check;
 mod cli;
 mod config;
 mod deletes;
@@ -49,6 +50,10 @@ fn main() -> ExitCode {
         cli::Command::Retry(args) => {
             logging::init(&args.logs);
             retry(args)
+        }
+        cli::Command::Check(args) => {
+            logging::init(&args.logs);
+            Ok(check::check(args))
         }
         cli::Command::Failures(args) => failures(args),
         cli::Command::Plugin(cli::PluginCommand::Inspect { file, json }) => inspect(&file, json),

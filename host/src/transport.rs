@@ -17,6 +17,14 @@ pub enum Failure {
     Paused(String),
 }
 
+impl Failure {
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Refused(m) | Failure::Unreachable(m) | Failure::Paused(m) => m,
+        }
+    }
+}
+
 pub trait Transport {
     /// `what` names the request in logs.
     fn get(&self, request: &Request, what: &str)

@@ -191,6 +191,68 @@ impl HfState {
         dataset["sha"] = sha.into();
     }
 
+    /// Makes the generated datasets `indices` look changed in one go, as [`HfState::touch`] does
+    /// to each (a new `sha`; a `lastModified` of now but newer than every other dataset's, later
+    /// for later indices in `indices`), without a search per dataset. With `new_description`
+    /// their `description` changes too, so what a connector makes of them changes as well.
+    /// Returns how many datasets were changed.
+    ///
+    /// # Panics
+    /// If an index names no generated dataset (beyond the count, or removed).
+    pub fn touch_generated(
+        &mut self,
+        indices: impl IntoIterator<Item = usize>,
+        new_description: bool,
+    ) -> usize {
+        let newest_generated = data::generated_last_modified(0);
+        let timestamps = self.held.iter().map(|h| h.dataset["lastModified"].as_str());
+        let newest = timestamps
+            .chain([Some(newest_generated.as_str())])
+            .filter_map(|t| DateTime::parse_from_rfc3339(t?).ok())
+            .max();
+        let now = Utc::now();
+        let first = newest.map_or(now, |n| now.max(n.to_utc() + TimeDelta::milliseconds(1)));
+        // Where each already held generated dataset is, found once.
+        let mut held_at: HashMap<usize, usize> = self
+            .held
+            .iter()
+            .enumerate()
+            .filter_map(|(j, h)| match h.origin {
+                Origin::Generated(i) => Some((i, j)),
+                _ => None,
+            })
+            .collect();
+        let mut rng = rand::rng();
+        let mut changed = 0;
+        for i in indices {
+            let j = match held_at.get(&i) {
+                Some(&j) => j,
+                None => {
+                    let id = crate::generated_id(i);
+                    let i = self.served_generated(&id).unwrap_or_else(|| no_dataset(&id));
+                    self.replaced.insert(i);
+                    self.held.push(Held {
+                        dataset: data::generated_dataset(i),
+                        origin: Origin::Generated(i),
+                    });
+                    held_at.insert(i, self.held.len() - 1);
+                    self.held.len() - 1
+                }
+            };
+            let modified = first + TimeDelta::milliseconds(changed as i64);
+            let modified = modified.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+            let dataset = &mut self.held[j].dataset;
+            if new_description {
+                dataset["description"] =
+                    format!("Generated dataset number {i}, changed at {modified}.").into();
+            }
+            dataset["lastModified"] = modified.into();
+            dataset["sha"] = format!("{:08x}{:032x}", rng.random::<u32>(), rng.random::<u128>()).into();
+            changed += 1;
+        }
+        changed
+    }
+
     /// Sets field `key` of dataset `id` to `value` (e.g. a new `description`).
     ///
     /// # Panics
@@ -389,6 +451,38 @@ impl HfHandle {
         self.lock().touch(id);
     }
 
+    /// See [`HfState::touch_generated`].
+    pub fn touch_generated(
+        &self,
+        indices: impl IntoIterator<Item = usize>,
+        new_description: bool,
+    ) -> usize {
+        self.lock().touch_generated(indices, new_description)
+    }
+
+    /// Replaces the request budget (see [`HfState::with_budget`]; `None` removes it); the new
+    /// one's first window opens with the next request.
+    ///
+    /// # Panics
+    /// If the window is zero.
+    pub fn set_budget(&self, budget: Option<(u32, Duration)>) {
+        let budget = budget.map(|(quota, window)| {
+            assert!(!window.is_zero(), "a budget window must be positive");
+            Budget {
+                quota,
+                window,
+                closes: None,
+                used: 0,
+            }
+        });
+        self.lock().budget = budget;
+    }
+
+    /// Number of datasets the listing returns in total.
+    pub fn dataset_count(&self) -> usize {
+        self.lock().dataset_count()
+    }
+
     /// See [`HfState::set_field`].
     pub fn set_field(&self, id: &str, key: &str, value: Value) {
         self.lock().set_field(id, key, value);
@@ -439,13 +533,15 @@ impl Canned {
     }
 }
 
-/// Hub routes (`/api/datasets...`) and the datasets-server route (`/parquet`); other paths are
-/// answered like the Hub's unknown ones.
+/// Hub routes (`/api/datasets...`) and the datasets-server routes (`/parquet`, and
+/// `/healthcheck`, which answers `ok` as the real one does); other paths are answered like the
+/// Hub's unknown ones.
 pub(crate) fn router(hf: HfHandle) -> Router {
     Router::new()
         .route("/api/datasets", get(list_datasets))
         .route("/api/datasets/{*id}", get(get_dataset))
         .route("/parquet", get(parquet))
+        .route("/healthcheck", get(|| async { "ok" }))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found") })
         .with_state(hf.clone())
         .layer(middleware::from_fn_with_state(hf.clone(), enforce_budget))

@@ -87,6 +87,9 @@ class Plugin(exports.Plugin):
             next=_request(page.next) if page.next else None,
         )
 
+    def probes(self, ctx):
+        return [_request(p) for p in listing.probes()]
+
     def map_record(self, ctx, record, follow_ups):
         replies = {
             f.request.target.split("?", 1)[0]: mapping.Reply(f.response.status, f.response.body)

@@ -15,11 +15,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-/// Rust plugin crates: (cargo package, output file relative to the workspace).
-/// The hostile plugin exists for the host's tests and is not shipped.
-const PLUGINS: &[(&str, &str)] = &[
-    ("huggingface-plugin", "plugins/huggingface.wasm"),
-    ("hostile-plugin", "target/test-plugins/hostile.wasm"),
+/// Rust plugin crates: (cargo package, features, output file relative to the
+/// workspace). The plugins under `target/test-plugins/` exist for the host's
+/// tests and are not shipped: the hostile one, and the Hugging Face plugin
+/// built for the frozen 0.1.0 contract (`wit/since_v0.1.0/`).
+const PLUGINS: &[(&str, &str, &str)] = &[
+    ("huggingface-plugin", "", "plugins/huggingface.wasm"),
+    ("hostile-plugin", "", "target/test-plugins/hostile.wasm"),
+    (
+        "huggingface-plugin",
+        "contract-v0_1_0",
+        "target/test-plugins/huggingface-v0.1.0.wasm",
+    ),
 ];
 /// Python plugins: directories under `plugins/` holding `app.py`, built to `plugins/<dir>.wasm`.
 const PYTHON_PLUGINS: &[&str] = &["openml"];
@@ -96,11 +103,13 @@ fn ensure_wasm_target() -> Result<()> {
 
 fn build_plugins(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
-    for (package, output) in PLUGINS {
+    for (package, features, output) in PLUGINS {
         run(cargo(root).args([
             "build",
             "--package",
             package,
+            "--features",
+            features,
             "--target",
             WASM_TARGET,
             "--profile",

@@ -83,6 +83,10 @@ impl Tokens {
         Ok(token)
     }
 
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
     /// Forgets the cached token (the API said it is no longer valid).
     pub async fn invalidate(&self) {
         *self.cached.lock().await = None;

@@ -216,6 +216,12 @@ impl Aiod {
         }
     }
 
+    /// Gets a token (`aiod-host check`); returns the client id it was issued to.
+    pub async fn token_works(&self) -> Result<String, AuthError> {
+        self.tokens.bearer().await?;
+        Ok(self.tokens.client_id().to_string())
+    }
+
     /// `GET /authorization_test`: who the token belongs to and its roles.
     pub async fn whoami(&self) -> Result<User, ApiError> {
         let url = self.url(false, &["authorization_test"]);

@@ -1,13 +1,144 @@
-//! The generated WIT bindings and their conversion to and from `crate::model`.
+//! The generated WIT bindings, one set per contract version a plugin may be
+//! built for, and their conversion to and from `crate::model`.
+//!
+//! As in Zed's extension host: the latest contract (`wit/`) and each earlier
+//! compatible one (`wit/since_v*/`, frozen) get their own bindings; a plugin
+//! is bound with the set of the version it exports, and what its version
+//! lacks is filled in by the host (see `Connector::probes`). Types that did
+//! not change are shared with the latest bindings (`with`), so conversions
+//! exist once.
 
 use crate::model;
+use wasmtime::Store;
+use wasmtime::component::{Component, InstancePre};
 
-wasmtime::component::bindgen!({
-    path: "../wit",
-    world: "connector",
-});
+mod latest {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "connector",
+    });
+}
 
-use exports::aiod::connector::types as wit;
+mod since_v0_1_0 {
+    wasmtime::component::bindgen!({
+        path: "../wit/since_v0.1.0",
+        world: "connector",
+        with: { "aiod:connector/types": super::latest::exports::aiod::connector::types },
+    });
+}
+
+use latest::exports::aiod::connector::types as wit;
+
+/// The contract versions this host has bindings for, oldest first; a plugin
+/// built for anything else in 0.1.x is bound as the latest.
+const V0_1_0: &str = "0.1.0";
+
+/// A plugin's bindings, by the contract version it was built for.
+pub enum Connector {
+    Latest(latest::Connector),
+    V0_1_0(since_v0_1_0::Connector),
+}
+
+#[derive(Clone)]
+pub enum ConnectorPre<T: 'static> {
+    Latest(latest::ConnectorPre<T>),
+    V0_1_0(since_v0_1_0::ConnectorPre<T>),
+}
+
+impl<T: 'static> ConnectorPre<T> {
+    /// Binds a plugin built for contract `version` (e.g. `0.1.0`).
+    pub fn new(pre: InstancePre<T>, version: &str) -> wasmtime::Result<Self> {
+        Ok(if version == V0_1_0 {
+            ConnectorPre::V0_1_0(since_v0_1_0::ConnectorPre::new(pre)?)
+        } else {
+            ConnectorPre::Latest(latest::ConnectorPre::new(pre)?)
+        })
+    }
+
+    pub fn instantiate(&self, store: &mut Store<T>) -> wasmtime::Result<Connector> {
+        Ok(match self {
+            ConnectorPre::Latest(p) => Connector::Latest(p.instantiate(store)?),
+            ConnectorPre::V0_1_0(p) => Connector::V0_1_0(p.instantiate(store)?),
+        })
+    }
+
+    pub fn component(&self) -> &Component {
+        match self {
+            ConnectorPre::Latest(p) => p.instance_pre().component(),
+            ConnectorPre::V0_1_0(p) => p.instance_pre().component(),
+        }
+    }
+}
+
+/// Calls that every 0.1.x plugin exports, dispatched to its bindings.
+impl Connector {
+    pub fn info<T>(&self, s: &mut Store<T>) -> wasmtime::Result<wit::PluginInfo> {
+        match self {
+            Connector::Latest(b) => b.aiod_connector_plugin().call_info(s),
+            Connector::V0_1_0(b) => b.aiod_connector_plugin().call_info(s),
+        }
+    }
+
+    pub fn start<T>(
+        &self,
+        s: &mut Store<T>,
+        ctx: &wit::Context,
+        mode: &wit::SyncMode,
+    ) -> wasmtime::Result<Result<Vec<wit::Request>, String>> {
+        match self {
+            Connector::Latest(b) => b.aiod_connector_plugin().call_start(s, ctx, mode),
+            Connector::V0_1_0(b) => b.aiod_connector_plugin().call_start(s, ctx, mode),
+        }
+    }
+
+    pub fn handle_page<T>(
+        &self,
+        s: &mut Store<T>,
+        ctx: &wit::Context,
+        mode: &wit::SyncMode,
+        request: &wit::Request,
+        response: &wit::Response,
+    ) -> wasmtime::Result<Result<wit::Page, String>> {
+        match self {
+            Connector::Latest(b) => b
+                .aiod_connector_plugin()
+                .call_handle_page(s, ctx, mode, request, response),
+            Connector::V0_1_0(b) => b
+                .aiod_connector_plugin()
+                .call_handle_page(s, ctx, mode, request, response),
+        }
+    }
+
+    pub fn map_record<T>(
+        &self,
+        s: &mut Store<T>,
+        ctx: &wit::Context,
+        record: &wit::SourceRecord,
+        follow_ups: &[wit::FollowUp],
+    ) -> wasmtime::Result<Result<wit::Mapped, wit::RecordError>> {
+        match self {
+            Connector::Latest(b) => b
+                .aiod_connector_plugin()
+                .call_map_record(s, ctx, record, follow_ups),
+            Connector::V0_1_0(b) => b
+                .aiod_connector_plugin()
+                .call_map_record(s, ctx, record, follow_ups),
+        }
+    }
+
+    /// The plugin's probes (added in 0.1.1), or `None` for a plugin built
+    /// before they existed.
+    pub fn probes<T>(
+        &self,
+        s: &mut Store<T>,
+        ctx: &wit::Context,
+    ) -> wasmtime::Result<Option<Vec<wit::Request>>> {
+        match self {
+            Connector::Latest(b) => b.aiod_connector_plugin().call_probes(s, ctx).map(Some),
+            Connector::V0_1_0(_) => Ok(None),
+        }
+    }
+}
 
 pub use wit::RecordError as RecordErrorRef;
 

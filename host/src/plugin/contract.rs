@@ -34,8 +34,9 @@ pub fn check_binary(bytes: &[u8]) -> Result<(), ContractError> {
     }
 }
 
-/// Finds the exported `aiod:connector/plugin@V` and checks V against this host.
-pub fn check_exports(engine: &Engine, component: &Component) -> Result<(), ContractError> {
+/// Finds the exported `aiod:connector/plugin@V`, checks V against this host
+/// and returns it.
+pub fn check_exports(engine: &Engine, component: &Component) -> Result<String, ContractError> {
     let ty = component.component_type();
     let names: Vec<&str> = ty.exports(engine).map(|(name, _)| name).collect();
     check_export_names(&names)
@@ -63,7 +64,7 @@ pub fn describe_component(engine: &Engine, component: &Component) -> ComponentFa
     }
 }
 
-fn check_export_names(names: &[&str]) -> Result<(), ContractError> {
+fn check_export_names(names: &[&str]) -> Result<String, ContractError> {
     let prefix = format!("{PACKAGE}/plugin@");
     let Some(version) = names.iter().find_map(|n| n.strip_prefix(&prefix)) else {
         return Err(ContractError::NotAPlugin {
@@ -75,7 +76,7 @@ fn check_export_names(names: &[&str]) -> Result<(), ContractError> {
         });
     };
     if major_minor(version) == Some(SUPPORTED_MAJOR_MINOR) {
-        Ok(())
+        Ok(version.to_string())
     } else {
         Err(ContractError::Incompatible {
             found: version.to_string(),
@@ -105,7 +106,7 @@ mod tests {
     #[test]
     fn versions() {
         let ok = ["aiod:connector/types@0.1.0", "aiod:connector/plugin@0.1.3"];
-        assert_eq!(check_export_names(&ok), Ok(()));
+        assert_eq!(check_export_names(&ok), Ok("0.1.3".to_string()));
         let err = check_export_names(&["aiod:connector/plugin@2.0.0"]).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -206,7 +206,7 @@ impl Plugin {
         let engine = engine()?;
         let component = cache::component(&engine, &bytes, &digest)
             .with_context(|| format!("plugin {} is not a valid component", path.display()))?;
-        contract::check_exports(&engine, &component)
+        let contract = contract::check_exports(&engine, &component)
             .with_context(|| format!("cannot load plugin {}", path.display()))?;
 
         let mut linker = Linker::<Sandbox>::new(&engine);
@@ -215,7 +215,7 @@ impl Plugin {
         }
         let pre = linker
             .instantiate_pre(&component)
-            .and_then(ConnectorPre::new)
+            .and_then(|pre| ConnectorPre::new(pre, &contract))
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot instantiate plugin {}", path.display()))?;
         let mut store = new_store(&engine, &limits);
@@ -225,8 +225,7 @@ impl Plugin {
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot instantiate plugin {}", path.display()))?;
         let info = bindings
-            .aiod_connector_plugin()
-            .call_info(&mut store)
+            .info(&mut store)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("plugin {} failed to describe itself", path.display()))?;
         Ok(Plugin {
@@ -295,7 +294,7 @@ impl Plugin {
 
     /// What `plugin inspect` shows.
     pub fn inspect(&self) -> Inspection {
-        let facts = contract::describe_component(&self.engine, self.pre.instance_pre().component());
+        let facts = contract::describe_component(&self.engine, self.pre.component());
         Inspection {
             name: self.info.name.clone(),
             platform: self.info.platform.clone(),
@@ -342,7 +341,7 @@ impl Plugin {
     pub fn start(&mut self, platform: &str, mode: &SyncMode) -> Result<Vec<Request>, CallError> {
         let (ctx, mode) = (bindings::context(platform), mode.into());
         let out = self.call(
-            |b, s| b.aiod_connector_plugin().call_start(s, &ctx, &mode),
+            |b, s| b.start(s, &ctx, &mode),
             |r| match r {
                 Ok(rs) => rs.iter().map(bindings::request_size).sum(),
                 Err(e) => e.len(),
@@ -366,10 +365,7 @@ impl Plugin {
             response.into(),
         );
         let out = self.call(
-            |b, s| {
-                b.aiod_connector_plugin()
-                    .call_handle_page(s, &ctx, &mode, &request, &response)
-            },
+            |b, s| b.handle_page(s, &ctx, &mode, &request, &response),
             |r| match r {
                 Ok(page) => bindings::page_size(page),
                 Err(e) => e.len(),
@@ -387,10 +383,7 @@ impl Plugin {
         let follow_ups: Vec<_> = follow_ups.iter().map(bindings::follow_up).collect();
         let (ctx, record) = (bindings::context(platform), record.into());
         let out = self.call(
-            |b, s| {
-                b.aiod_connector_plugin()
-                    .call_map_record(s, &ctx, &record, &follow_ups)
-            },
+            |b, s| b.map_record(s, &ctx, &record, &follow_ups),
             |r| match r {
                 Ok(m) => bindings::mapped_size(m),
                 Err(bindings::RecordErrorRef::Skip(e) | bindings::RecordErrorRef::Invalid(e)) => {
@@ -401,6 +394,25 @@ impl Plugin {
         match out {
             Ok(mapped) => bindings::mapped(mapped).map(Ok).map_err(|e| self.broken(e)),
             Err(e) => Ok(Err(e.into())),
+        }
+    }
+
+    /// Requests that show the platform answers (`aiod-host check`). A plugin
+    /// built before probes existed (contract 0.1.0) is probed with the first
+    /// request of an `all` sync.
+    pub fn probes(&mut self, platform: &str) -> Result<Vec<Request>, CallError> {
+        let ctx = bindings::context(platform);
+        let probes = self.call(
+            |b, s| b.probes(s, &ctx),
+            |r| r.iter().flatten().map(bindings::request_size).sum(),
+        )?;
+        match probes {
+            Some(probes) => Ok(probes.into_iter().map(Into::into).collect()),
+            None => Ok(self
+                .start(platform, &SyncMode::All)?
+                .into_iter()
+                .take(1)
+                .collect()),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod check;
 mod dry_run;
 mod errors;
 mod modes;

@@ -4,15 +4,8 @@ use crate::support::*;
 use local_servers::{AiodState, HfState, LocalAiod, LocalServer};
 use serde_json::json;
 
-/// The hostile test plugin, built by `cargo xtask build-plugins`.
 fn hostile_plugin() -> std::path::PathBuf {
-    let path = workspace_root().join("target/test-plugins/hostile.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo xtask build-plugins`",
-        path.display()
-    );
-    path
+    test_plugin("hostile.wasm")
 }
 
 fn entry(n: u32, id: &str) -> serde_json::Value {
@@ -150,13 +143,63 @@ fn plugin_inspect_describes_a_plugin() {
     for line in [
         "name:        huggingface",
         "platform:    huggingface",
-        "contract:    aiod:connector@0.1.0",
+        "contract:    aiod:connector@0.1.1",
         "imports:     none",
         "digest:      sha256:",
         "endpoint:    hub = https://huggingface.co; override HF_ENDPOINT; budget 500/300s (1000 with a token); token from HF_TOKEN or AIOD_HF_API_KEY",
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
+}
+
+/// The released 0.1.0 contract is kept (`wit/since_v0.1.0/`) with host bindings of its own:
+/// the Hugging Face plugin built against that copy (without `probes`, added in 0.1.1) is
+/// tested, inspected and syncs into AIoD as before.
+#[test]
+fn a_plugin_built_for_the_older_0_1_0_contract_keeps_working() {
+    let old = test_plugin("huggingface-v0.1.0.wasm");
+    let out = aiod_host()
+        .args(["plugin", "inspect"])
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("contract:    aiod:connector@0.1.0"), "{text}");
+    assert!(
+        text.contains("exports:     aiod:connector/types@0.1.0, aiod:connector/plugin@0.1.0"),
+        "{text}"
+    );
+
+    let out = aiod_host()
+        .args(["plugin", "test"])
+        .arg(&old)
+        .arg("--fixtures")
+        .arg(hf_fixture())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("6 expected assets, 6 produced, 0 differ"),
+        "{text}"
+    );
+
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = LocalAiod::start(AiodState::new().with_client("c", "s", &["platform_huggingface"]))
+        .unwrap();
+    let out = uploading(&hf.base_url(), &aiod, "c", "s")
+        .arg("run")
+        .args(FAST)
+        .arg("--plugin")
+        .arg(&old)
+        .args(["--mode", "all"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("seen 6, created 6,"), "{err}");
+    assert_eq!(aiod.count("POST", "/v2/datasets"), 6);
 }
 
 fn hf_fixture() -> std::path::PathBuf {

@@ -54,7 +54,7 @@ fn a_new_plugin_takes_over_while_serving_and_a_broken_one_is_rejected() {
         aiod.assets().len() >= 5
     });
     deploy(
-        &std::fs::read(workspace_root().join("target/test-plugins/hostile.wasm")).unwrap(),
+        &std::fs::read(test_plugin("hostile.wasm")).unwrap(),
         &plugin,
     );
     wait_for("the swap", Duration::from_secs(30), || {

@@ -23,6 +23,18 @@ pub fn plugin_path() -> PathBuf {
     path
 }
 
+/// A plugin the tests need but the project does not ship, built into
+/// `target/test-plugins/` by `cargo xtask build-plugins`.
+pub fn test_plugin(file: &str) -> PathBuf {
+    let path = workspace_root().join("target/test-plugins").join(file);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask build-plugins`",
+        path.display()
+    );
+    path
+}
+
 thread_local! {
     /// A HOME of this test's own (tests run on their own threads, or processes
     /// under nextest): its state database and config files are not shared.

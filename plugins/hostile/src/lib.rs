@@ -139,6 +139,10 @@ impl Guest for Hostile {
             }
         }
     }
+
+    fn probes(_ctx: Context) -> Vec<Request> {
+        listing::probes().into_iter().map(request).collect()
+    }
 }
 
 // Export symbol names only link for WebAssembly.

@@ -13,8 +13,17 @@ pub mod listing;
 pub mod mapping;
 pub mod timestamp;
 
+#[cfg(not(feature = "contract-v0_1_0"))]
 wit_bindgen::generate!({
     path: "../../wit",
+    world: "connector",
+});
+
+// The same plugin built for the frozen 0.1.0 contract (no `probes`): the
+// host's tests run it to prove plugins built before 0.1.1 keep working.
+#[cfg(feature = "contract-v0_1_0")]
+wit_bindgen::generate!({
+    path: "../../wit/since_v0.1.0",
     world: "connector",
 });
 
@@ -200,9 +209,14 @@ impl Guest for Plugin {
             warnings: out.warnings,
         })
     }
+
+    #[cfg(not(feature = "contract-v0_1_0"))]
+    fn probes(_ctx: Context) -> Vec<Request> {
+        listing::probes().into_iter().map(Into::into).collect()
+    }
 }
 
-// The export symbols' names (`aiod:connector/plugin@0.1.0#info`) only link
+// The export symbols' names (`aiod:connector/plugin@0.1.1#info`) only link
 // for WebAssembly; natively the crate is a library of the same logic.
 #[cfg(all(target_arch = "wasm32", feature = "component"))]
 export!(Plugin);

@@ -55,6 +55,23 @@ pub fn start(mode: &Mode) -> Result<Planned, String> {
     })
 }
 
+/// Cheap requests showing that both endpoints answer: a listing of one
+/// dataset, and the datasets-server's health route.
+pub fn probes() -> Vec<Planned> {
+    vec![
+        Planned {
+            endpoint: HUB,
+            target: "/api/datasets".to_string(),
+            query: vec![("limit".to_string(), "1".to_string())],
+        },
+        Planned {
+            endpoint: DATASETS_SERVER,
+            target: "/healthcheck".to_string(),
+            query: vec![],
+        },
+    ]
+}
+
 /// The datasets-server request for a dataset's parquet files.
 pub fn parquet_request(dataset_id: &str) -> Planned {
     Planned {

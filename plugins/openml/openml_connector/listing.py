@@ -86,6 +86,11 @@ def start(mode, value=None):
     raise Refused(f"unknown sync mode {mode!r}")
 
 
+def probes():
+    """A listing of one dataset: shows that the API answers (`aiod-host check`)."""
+    return [Planned(f"{API}/data/list/limit/1")]
+
+
 def handle_page(mode, value, target, status, body):
     """Reads one listing response: its datasets and the next page request."""
     payload = parse_json(body)

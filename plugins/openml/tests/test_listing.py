@@ -20,6 +20,9 @@ class Start(unittest.TestCase):
             [Planned("/api/v1/json/data/list/limit/500/offset/0", "openml")],
         )
 
+    def test_the_probe_lists_one_dataset(self):
+        self.assertEqual(listing.probes(), [Planned("/api/v1/json/data/list/limit/1")])
+
     def test_since_is_refused_with_the_reason(self):
         with self.assertRaises(Refused) as e:
             listing.start(SINCE, "2024-01-01T00:00:00Z")
