@@ -2,6 +2,7 @@
 
 use crate::aiod::upload::ExistingStrategy;
 use crate::mode::ModeArg;
+use crate::schedule::Schedule;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -100,9 +101,37 @@ pub struct ServeArgs {
     #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]
     pub every: std::time::Duration,
 
+    /// Start incremental syncs when this cron expression matches instead (UTC; 5 fields, or 6
+    /// with seconds first), e.g. "15 * * * *" for a quarter past every hour.
+    #[arg(long, value_name = "EXPR", conflicts_with = "every")]
+    pub cron: Option<String>,
+
     /// Time between two full passes (which also delete what the source no longer lists).
+    /// The first sync of a service is a full pass.
     #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "DURATION")]
     pub full_every: std::time::Duration,
+
+    /// Start full passes when this cron expression matches instead, e.g. "0 3 * * *".
+    #[arg(long, value_name = "EXPR", conflicts_with = "full_every")]
+    pub full_cron: Option<String>,
+
+    /// Address for /metrics (Prometheus) and /healthz; port 0 picks a free one (logged).
+    #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR")]
+    pub status_addr: std::net::SocketAddr,
+}
+
+impl ServeArgs {
+    /// The incremental and the full schedule.
+    pub fn schedules(&self) -> Result<(Schedule, Schedule), String> {
+        let pick = |cron: &Option<String>, every| match cron {
+            Some(expr) => Schedule::cron(expr),
+            None => Ok(Schedule::Every(every)),
+        };
+        Ok((
+            pick(&self.cron, self.every)?,
+            pick(&self.full_cron, self.full_every)?,
+        ))
+    }
 }
 
 /// How a sync writes to AIoD.
@@ -317,6 +346,26 @@ pub struct LogArgs {
     /// Level of the log messages of the libraries aiod-host uses.
     #[arg(long, default_value = "error", value_parser = LOG_LEVELS)]
     pub root_log_level: String,
+
+    /// Log lines as text, or as one JSON object per line (for log collectors).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// When standard error is not a terminal (no progress bar), log a progress line this often.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub progress_every: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogArgs {
+    pub fn progress(&self) -> crate::progress::Display {
+        crate::progress::Display::for_stderr(self.progress_every)
+    }
 }
 
 const LOG_LEVELS: [&str; 9] = [

@@ -62,6 +62,7 @@ impl Fetcher {
     async fn pause(&self, d: Duration) {
         self.waited_ms
             .fetch_add(d.as_millis() as u64, Ordering::Relaxed);
+        crate::metrics::waited(d);
         tokio::time::sleep(d).await;
     }
 
@@ -90,6 +91,7 @@ impl Fetcher {
                 if !waited.is_zero() {
                     self.waited_ms
                         .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+                    crate::metrics::waited(waited);
                     tracing::debug!(
                         ?waited,
                         "waited for the request budget of {}",
@@ -97,14 +99,27 @@ impl Fetcher {
                     );
                 }
             }
-            let outcome = match build(&self.client).send().await {
-                Ok(resp) => read(resp).await,
-                Err(e) => Err(describe(e)),
+            let (host, outcome) = match build(&self.client).build() {
+                Ok(request) => {
+                    let url = request.url();
+                    let host = format!(
+                        "{}:{}",
+                        url.host_str().unwrap_or(""),
+                        url.port_or_known_default().unwrap_or(0)
+                    );
+                    let outcome = match self.client.execute(request).await {
+                        Ok(resp) => read(resp).await,
+                        Err(e) => Err(describe(e)),
+                    };
+                    (host, outcome)
+                }
+                Err(e) => (String::new(), Err(describe(e))),
             };
             let (status, headers) = match &outcome {
                 Ok(r) => (Some(r.status), r.headers.as_slice()),
                 Err(_) => (None, &[][..]),
             };
+            crate::metrics::request(&host, status);
             if let (Some(l), Ok(r)) = (limiter, &outcome) {
                 l.observe(&r.headers).await;
             }

@@ -223,6 +223,7 @@ pub fn produce(
         state: None,
         swaps: None,
         stop: None,
+        progress: crate::progress::Progress::quiet(),
     };
     runtime.block_on(sync::run(job, &mut sink))?;
     Ok(sink.0)

@@ -1,6 +1,6 @@
 //! Logs go to standard error, so standard output carries only data (`--dry-run`).
 
-use crate::cli::LogArgs;
+use crate::cli::{LogArgs, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 /// Maps Python's level names (as today's connector takes them) to tracing's.
@@ -20,10 +20,15 @@ pub fn init(args: &LogArgs) {
         level(&args.root_log_level),
         level(&args.app_log_level)
     );
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(directives))
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match args.log_format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // One object per line: level, timestamp, message and the event's fields at the top.
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }

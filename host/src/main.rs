@@ -14,10 +14,13 @@ mod fetch;
 mod fixtures;
 mod jsondiff;
 mod logging;
+mod metrics;
 mod mode;
 mod model;
 mod plugin;
+mod progress;
 mod retry;
+mod schedule;
 mod secret;
 mod serve;
 mod session;
@@ -116,6 +119,7 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
             state: None,
             swaps: None,
             stop: None,
+            progress: progress::Progress::new(args.common.logs.progress(), None),
         };
         let finished = session.runtime.block_on(sync::run(job, &mut sink))?;
         sink.finish().context("cannot write to standard output")?;
@@ -169,7 +173,9 @@ fn upload_sync(
     let platform = session.platform.clone();
     let asset_types = session.plugin.info().asset_types.clone();
     let runtime = session.runtime.handle().clone();
-    runtime.block_on(aiod::upload::preflight(&aiod, &platform))?;
+    runtime
+        .block_on(aiod::upload::preflight(&aiod, &platform))
+        .context("AIoD authentication is broken")?;
     if new_state && listing {
         // The state is new: learn which assets AIoD already has, in a few large pages.
         let known = runtime
@@ -190,6 +196,11 @@ fn upload_sync(
         fetcher: &session.fetcher,
         endpoints: &session.endpoints,
     };
+    // A full listing is about as long as the last one: the records the state knows.
+    let total = match mode {
+        model::SyncMode::All => Some(state.record_count()?).filter(|n| *n > 0),
+        _ => None,
+    };
     let job = sync::Job {
         plugin: &mut session.plugin,
         transport: &transport,
@@ -199,6 +210,7 @@ fn upload_sync(
         state: Some(&mut *state),
         swaps,
         stop,
+        progress: progress::Progress::new(common.logs.progress(), total),
     };
     let mut finished = runtime.block_on(sync::run(job, &mut sink))?;
     tracing::info!(
@@ -213,6 +225,7 @@ fn upload_sync(
         };
         finished.summary.deleted =
             runtime.block_on(deletes::delete_gone(sink.aiod(), state, pass, &policy))?;
+        metrics::record_outcome("deleted", finished.summary.deleted);
     }
     Ok(finished.summary)
 }

@@ -12,27 +12,41 @@ use crate::cli::ServeArgs;
 use crate::plugin::{Limits, Plugin};
 use crate::session::Session;
 use crate::sync::SyncError;
-use crate::{fixtures, model, upload_sync};
+use crate::{fixtures, metrics, model, upload_sync};
 use anyhow::Result;
+use chrono::Utc;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How often the watcher looks at the plugin file.
 const WATCH_EVERY: Duration = Duration::from_millis(300);
+/// How often an idle service looks for a signal, a swap or a due sync.
+const POLL: Duration = Duration::from_millis(100);
 
 pub fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let (incremental, full) = args.schedules().map_err(anyhow::Error::msg)?;
     let mut session = Session::open(&args.common)?;
     let mut state = session.state(args.common.state.as_deref())?;
     let stop = Arc::new(AtomicBool::new(false));
     let reload = Arc::new(AtomicBool::new(false));
+    let health = metrics::Health::default();
     {
         let _guard = session.runtime.enter();
         listen(stop.clone(), reload.clone())?;
     }
+    let status = session
+        .runtime
+        .block_on(metrics::serve(args.status_addr, health.clone()))?;
+    tracing::info!(
+        "status on http://{status} (/metrics, /healthz); incremental syncs {}, full passes {}",
+        incremental.describe(),
+        full.describe()
+    );
+    metrics::dead_letters(state.dead_letter_count()?);
     let (swaps_tx, swaps) = std::sync::mpsc::channel();
     watch(
         args.common.plugin.clone(),
@@ -42,38 +56,59 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         swaps_tx,
     );
 
-    let mut last_full: Option<Instant> = None;
+    // The first sync is a full pass; after it, each kind on its own schedule.
+    let mut next_full = Utc::now();
+    let mut next_incremental = Utc::now();
     while !stop.load(Ordering::Relaxed) {
-        let started = Instant::now();
-        let full_due = last_full.is_none_or(|t| t.elapsed() >= args.full_every);
-        let mode = match (full_due, crate::auto_since(&state)?) {
+        let now = Utc::now();
+        if now < next_full.min(next_incremental) {
+            crate::sync::take_swap(&mut session.plugin, &swaps);
+            std::thread::sleep(POLL.min((next_full.min(next_incremental) - now).to_std()?));
+            continue;
+        }
+        let started = now;
+        let mode = match (started >= next_full, crate::auto_since(&state)?) {
             (false, Some(since)) => since,
             _ => model::SyncMode::All,
         };
+        let kind = if mode == model::SyncMode::All {
+            "all"
+        } else {
+            "since"
+        };
         tracing::info!(mode = ?mode, "sync starts");
-        match upload_sync(
+        metrics::sync_started();
+        let outcome = upload_sync(
             &mut session,
             &args.common,
             &args.upload,
             &mut state,
-            mode.clone(),
+            mode,
             Some(&swaps),
             Some(&stop),
-        ) {
+        );
+        metrics::dead_letters(state.dead_letter_count()?);
+        match outcome {
             Ok(summary) => {
                 eprintln!("summary: {summary}");
-                if mode == model::SyncMode::All {
-                    last_full = Some(started);
+                metrics::sync_ended(kind, true);
+                health.ok();
+                if kind == "all" {
+                    next_full = full.next(started, Utc::now());
                 }
             }
-            Err(e) if matches!(e.downcast_ref::<SyncError>(), Some(SyncError::Stopped)) => break,
+            Err(e) if matches!(e.downcast_ref::<SyncError>(), Some(SyncError::Stopped)) => {
+                metrics::sync_ended(kind, false);
+                break;
+            }
             // The service goes on; the next run resumes from the cursor.
-            Err(e) => tracing::error!("sync failed: {e:#}"),
+            Err(e) => {
+                tracing::error!("sync failed: {e:#}");
+                metrics::sync_ended(kind, false);
+                health.failing(format!("the last sync ({kind}) failed: {e:#}"));
+            }
         }
-        while !stop.load(Ordering::Relaxed) && started.elapsed() < args.every {
-            crate::sync::take_swap(&mut session.plugin, &swaps);
-            std::thread::sleep(Duration::from_millis(100).min(args.every));
-        }
+        next_incremental = incremental.next(started, Utc::now());
     }
     tracing::info!("stopped; the cursor is saved");
     Ok(ExitCode::SUCCESS)

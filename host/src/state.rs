@@ -370,6 +370,19 @@ impl State {
             .optional()?)
     }
 
+    /// Records the state knows (the expected size of a full listing).
+    pub fn record_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))?)
+    }
+
+    pub fn dead_letter_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM dead_letters", [], |r| r.get(0))?)
+    }
+
     pub fn asset_count(&self) -> Result<u64> {
         Ok(self
             .conn

@@ -11,6 +11,7 @@
 
 use crate::model::{Asset, RecordError, Request, Response, SourceRecord, SyncMode};
 use crate::plugin::{CallError, Plugin};
+use crate::progress::Progress;
 use crate::state::{
     Batch, DeadLetter, Pass, State, StoredAsset, StoredFollowUp, StoredRecord, UploadedAsset,
 };
@@ -137,6 +138,8 @@ pub struct Job<'a, T: Transport> {
     pub swaps: Option<&'a std::sync::mpsc::Receiver<Plugin>>,
     /// Set by a signal: finish the current record, save the cursor, stop.
     pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Shows how far the sync is, and feeds the records counters.
+    pub progress: Progress,
 }
 
 pub async fn run<S: Sink, T: Transport>(
@@ -152,6 +155,7 @@ pub async fn run<S: Sink, T: Transport>(
         mut state,
         swaps,
         stop,
+        mut progress,
     } = job;
     let mut summary = Summary::default();
     let (kind, since) = match &mode {
@@ -210,6 +214,7 @@ pub async fn run<S: Sink, T: Transport>(
             })?;
         summary.pages += 1;
         summary.seen += page.records.len() as u64;
+        progress.update(&summary);
 
         let mut batch = Batch::default();
         let mut to_fetch = Vec::with_capacity(page.records.len());
@@ -277,6 +282,7 @@ pub async fn run<S: Sink, T: Transport>(
                 halt = Some(e);
                 break;
             }
+            progress.update(&summary);
         }
         drop(fetched);
         if let Some(e) = halt {
@@ -297,6 +303,7 @@ pub async fn run<S: Sink, T: Transport>(
     }
 
     // The last commit, with an empty cursor, completed the pass.
+    progress.finish(&summary);
     let completed_pass = pass.map(|p| p.id);
     Ok(Finished {
         summary,

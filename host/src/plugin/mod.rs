@@ -243,11 +243,14 @@ impl Plugin {
     /// Runs one call within the limits; a trap or a limit replaces the instance.
     fn call<T>(
         &mut self,
+        name: &'static str,
         f: impl FnOnce(&Connector, &mut Store<Sandbox>) -> wasmtime::Result<T>,
         size: impl FnOnce(&T) -> usize,
     ) -> Result<T, CallError> {
         self.store.set_epoch_deadline(ticks(self.limits.cpu));
+        let started = std::time::Instant::now();
         let result = f(&self.bindings, &mut self.store);
+        crate::metrics::plugin_call(name, started.elapsed());
         let returned = result.as_ref().map(size).unwrap_or(0);
         let failure = match &result {
             Ok(_) if returned > self.limits.output => Some(format!(
@@ -341,6 +344,7 @@ impl Plugin {
     pub fn start(&mut self, platform: &str, mode: &SyncMode) -> Result<Vec<Request>, CallError> {
         let (ctx, mode) = (bindings::context(platform), mode.into());
         let out = self.call(
+            "start",
             |b, s| b.start(s, &ctx, &mode),
             |r| match r {
                 Ok(rs) => rs.iter().map(bindings::request_size).sum(),
@@ -365,6 +369,7 @@ impl Plugin {
             response.into(),
         );
         let out = self.call(
+            "handle-page",
             |b, s| b.handle_page(s, &ctx, &mode, &request, &response),
             |r| match r {
                 Ok(page) => bindings::page_size(page),
@@ -383,6 +388,7 @@ impl Plugin {
         let follow_ups: Vec<_> = follow_ups.iter().map(bindings::follow_up).collect();
         let (ctx, record) = (bindings::context(platform), record.into());
         let out = self.call(
+            "map-record",
             |b, s| b.map_record(s, &ctx, &record, &follow_ups),
             |r| match r {
                 Ok(m) => bindings::mapped_size(m),
@@ -403,6 +409,7 @@ impl Plugin {
     pub fn probes(&mut self, platform: &str) -> Result<Vec<Request>, CallError> {
         let ctx = bindings::context(platform);
         let probes = self.call(
+            "probes",
             |b, s| b.probes(s, &ctx),
             |r| r.iter().flatten().map(bindings::request_size).sum(),
         )?;

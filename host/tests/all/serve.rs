@@ -38,7 +38,7 @@ fn a_new_plugin_takes_over_while_serving_and_a_broken_one_is_rejected() {
     let mut child = uploading(&hf.base_url(), &aiod, "platform_huggingface", "s3cret")
         .arg("serve")
         .args(FAST)
-        .args(["--every", "1s", "--plugin"])
+        .args(["--every", "1s", "--status-addr", "127.0.0.1:0", "--plugin"])
         .arg(&plugin)
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -124,4 +124,171 @@ fn a_new_plugin_takes_over_while_serving_and_a_broken_one_is_rejected() {
     assert!(exit.success(), "serve exited with {exit}:\n{text}");
     assert!(text.contains("not a WebAssembly file"), "{text}");
     assert_eq!(aiod.assets().len(), 30);
+}
+
+/// A running `serve` as a test drives it: its log, its status address, signals.
+struct Service {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    status: String,
+}
+
+impl Service {
+    fn start(mut cmd: std::process::Command, args: &[&str]) -> Service {
+        let log = home().join(format!("serve-{}.log", closed_port()));
+        let status = format!("127.0.0.1:{}", closed_port());
+        let child = cmd
+            .arg("serve")
+            .args(FAST)
+            .args(["--status-addr", &status, "--plugin"])
+            .arg(plugin_path())
+            .args(args)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Service { child, log, status }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        http_get(&self.status, path).unwrap_or((0, String::new()))
+    }
+
+    /// The value of one sample line of /metrics, e.g. `aiod_host_syncs_total{mode="all",result="ok"}`.
+    fn metric(&self, sample: &str) -> Option<f64> {
+        let (_, text) = self.get("/metrics");
+        text.lines()
+            .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let exit = self.child.wait().unwrap();
+        (exit, self.log())
+    }
+}
+
+const CLIENT: &str = "platform_huggingface";
+
+#[test]
+fn serve_runs_a_full_pass_then_incremental_syncs_and_exposes_metrics() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = LocalAiod::start(AiodState::new().with_client(CLIENT, "pw", &[CLIENT])).unwrap();
+    let service = Service::start(
+        uploading(&hf.base_url(), &aiod, CLIENT, "pw"),
+        &["--every", "1s", "--full-every", "1h"],
+    );
+    wait_for("two incremental syncs", Duration::from_secs(60), || {
+        service.metric(r#"aiod_host_syncs_total{mode="since",result="ok"}"#) >= Some(2.0)
+    });
+    let (status, body) = service.get("/healthz");
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    let (status, text) = service.get("/metrics");
+    assert_eq!(status, 200);
+    let hf_host = hf.base_url().trim_start_matches("http://").to_string();
+    let aiod_host = aiod
+        .api_url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    for sample in [
+        r#"aiod_host_syncs_total{mode="all",result="ok"} 1"#.to_string(),
+        r#"aiod_host_records_total{outcome="created"} 6"#.to_string(),
+        r#"aiod_host_records_total{outcome="failed"}"#.to_string(),
+        "aiod_host_dead_letters 0".to_string(),
+        format!(r#"aiod_host_requests_total{{host="{hf_host}",status="200"}}"#),
+        format!(r#"aiod_host_requests_total{{host="{aiod_host}",status="200"}}"#),
+        "aiod_host_rate_limit_wait_seconds_total ".to_string(),
+        r#"aiod_host_plugin_call_seconds_count{call="map-record"} 6"#.to_string(),
+        "aiod_host_last_success_timestamp_seconds ".to_string(),
+    ] {
+        let present = text.lines().any(|l| l.starts_with(&sample));
+        let absent_ok = sample.contains(r#"outcome="failed""#);
+        assert!(
+            present || absent_ok,
+            "{sample} missing from /metrics:\n{text}"
+        );
+        if absent_ok {
+            assert!(!present || text.contains(r#"aiod_host_records_total{outcome="failed"} 0"#));
+        }
+    }
+    let since_runs = service.log().matches("sync starts mode=Since").count();
+    let (exit, log) = service.terminate();
+    assert!(exit.success(), "{log}");
+    assert_eq!(log.matches("sync starts mode=All").count(), 1, "{log}");
+    assert!(since_runs >= 2, "{log}");
+    assert_eq!(aiod.assets().len(), 6);
+}
+
+#[test]
+fn healthz_says_why_the_service_is_unhealthy() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = LocalAiod::start(AiodState::new().with_client(CLIENT, "pw", &[CLIENT])).unwrap();
+    let service = Service::start(
+        uploading(&hf.base_url(), &aiod, CLIENT, "not-the-secret"),
+        &["--every", "1s"],
+    );
+    wait_for("a failed sync", Duration::from_secs(30), || {
+        service.get("/healthz").0 == 503
+    });
+    let (_, body) = service.get("/healthz");
+    assert!(
+        body.starts_with("the last sync (all) failed: AIoD authentication is broken: "),
+        "{body}"
+    );
+    assert!(!body.contains("not-the-secret"), "{body}");
+    assert!(service.metric(r#"aiod_host_syncs_total{mode="all",result="failed"}"#) >= Some(1.0));
+    let (exit, log) = service.terminate();
+    assert!(exit.success(), "{log}");
+    assert!(!log.contains("not-the-secret"), "{log}");
+}
+
+/// SIGTERM in the middle of a sync: the current record finishes, the cursor is
+/// saved, the exit is clean; the next start carries on where it stopped.
+#[test]
+fn sigterm_during_a_sync_then_restart_loses_nothing() {
+    let hf = LocalServer::start(HfState::generated(60).with_page_size(10)).unwrap();
+    let aiod = LocalAiod::start(
+        AiodState::new()
+            .with_client(CLIENT, "pw", &[CLIENT])
+            .with_latency(Duration::from_millis(40), Duration::ZERO, Duration::ZERO),
+    )
+    .unwrap();
+    let state = home().join("state.sqlite");
+    let state_arg = ["--state", state.to_str().unwrap()];
+    let service = Service::start(uploading(&hf.base_url(), &aiod, CLIENT, "pw"), &state_arg);
+    wait_for("some uploads", Duration::from_secs(30), || {
+        aiod.count("POST", "/v2/datasets") >= 15
+    });
+    let (exit, log) = service.terminate();
+    assert!(exit.success(), "{log}");
+    assert!(log.contains("stopped; the cursor is saved"), "{log}");
+    let before = aiod.count("POST", "/v2/datasets");
+    assert!(before < 60, "the sync was interrupted: {before}");
+    assert_eq!(
+        aiod.assets().len(),
+        before,
+        "every upload before the stop is in AIoD"
+    );
+
+    let service = Service::start(uploading(&hf.base_url(), &aiod, CLIENT, "pw"), &state_arg);
+    wait_for("the rest", Duration::from_secs(60), || {
+        service.metric(r#"aiod_host_syncs_total{mode="all",result="ok"}"#) >= Some(1.0)
+    });
+    let (exit, log) = service.terminate();
+    assert!(exit.success(), "{log}");
+    assert!(
+        log.contains("resuming an unfinished pass from its stored cursor"),
+        "{log}"
+    );
+    assert_eq!(aiod.assets().len(), 60, "nothing lost");
+    assert_eq!(aiod.count("POST", "/v2/datasets"), 60, "nothing sent twice");
 }
