@@ -37,6 +37,16 @@ pub enum Command {
     /// Tools for plugin authors and operators.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// The configuration in effect.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration, each value with where it came from (flag,
+    /// environment, config file, env file, default); secrets are masked.
+    Show(CommonArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,6 +344,66 @@ pub struct AiodArgs {
     /// environment win [default: ~/.aiod/<plugin name>/.env, e.g. ~/.aiod/huggingface/.env].
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
+}
+
+impl AiodArgs {
+    /// The AIoD settings given as flags or environment variables, and where each came from.
+    pub fn overrides(&self) -> crate::aiod::settings::Overrides {
+        let mut origins = std::collections::BTreeMap::new();
+        for (key, given, flag, env) in [
+            (
+                "api_server",
+                &self.api_server,
+                "--api-server",
+                "AIOD_API_SERVER",
+            ),
+            (
+                "version",
+                &self.api_version,
+                "--api-version",
+                "AIOD_API_VERSION",
+            ),
+            (
+                "auth_server",
+                &self.auth_server,
+                "--auth-server",
+                "AIOD_AUTH_SERVER",
+            ),
+            ("realm", &self.realm, "--realm", "AIOD_REALM"),
+            (
+                "client_id",
+                &self.client_id,
+                "--client-id",
+                "AIOD_CLIENT_ID",
+            ),
+        ] {
+            if given.is_some() {
+                origins.insert(key, origin(flag, env));
+            }
+        }
+        crate::aiod::settings::Overrides {
+            api_server: self.api_server.clone(),
+            version: self.api_version.clone(),
+            auth_server: self.auth_server.clone(),
+            realm: self.realm.clone(),
+            client_id: self.client_id.clone(),
+            origins,
+        }
+    }
+}
+
+/// Where a value clap took from `flag` or its variable `env` came from (the flag wins).
+pub fn origin(flag: &str, env: &str) -> String {
+    let on_command_line = std::env::args().any(|a| {
+        a == flag
+            || a.strip_prefix(flag)
+                .is_some_and(|rest| rest.starts_with('='))
+    });
+    if on_command_line {
+        format!("flag {flag}")
+    } else {
+        format!("environment variable {env}")
+    }
 }
 
 /// Log levels, named as in today's Python connector.

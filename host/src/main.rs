@@ -6,6 +6,7 @@ mod budget;
 mod check;
 mod cli;
 mod config;
+mod config_show;
 mod deletes;
 mod digest;
 mod dry_run;
@@ -59,6 +60,10 @@ fn main() -> ExitCode {
             Ok(check::check(args))
         }
         cli::Command::Failures(args) => failures(args),
+        cli::Command::Config(cli::ConfigCommand::Show(args)) => {
+            logging::init(&args.logs);
+            config_show::show(&args)
+        }
         cli::Command::Plugin(cli::PluginCommand::Inspect { file, json }) => inspect(&file, json),
         cli::Command::Plugin(cli::PluginCommand::Test { file, fixtures }) => {
             plugin_test(&file, &fixtures)

@@ -14,13 +14,15 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The timeout of one request unless the config file sets `request_timeout_seconds`.
-const DEFAULT_TIMEOUT_SECONDS: f64 = 10.0;
+pub const DEFAULT_TIMEOUT_SECONDS: f64 = 10.0;
 
 pub struct Session {
     pub plugin: Plugin,
     pub endpoints: Endpoints,
     pub fetcher: Fetcher,
     pub platform: String,
+    /// Where `platform` came from, for `config show`.
+    pub platform_source: String,
     pub config: FileConfig,
     pub dotenv: aiod::settings::DotEnv,
     pub runtime: tokio::runtime::Runtime,
@@ -56,11 +58,18 @@ impl Session {
             args.aiod.env_file.as_deref(),
             aiod::settings::default_env_file(&plugin.info().name),
         )?;
-        let platform = args
-            .platform_name
-            .clone()
-            .or_else(|| dotenv.var(&env, "PLATFORM_NAME"))
-            .unwrap_or_else(|| plugin.info().platform.clone());
+        let (platform, platform_source) =
+            match (&args.platform_name, dotenv.var(&env, "PLATFORM_NAME")) {
+                (Some(p), _) => (
+                    p.clone(),
+                    crate::cli::origin("--platform-name", "PLATFORM_NAME"),
+                ),
+                (None, Some(p)) => (p, "env file".to_string()),
+                (None, None) => (
+                    plugin.info().platform.clone(),
+                    "the plugin's platform".to_string(),
+                ),
+            };
         let timeout = Duration::from_secs_f64(
             config
                 .request_timeout_seconds
@@ -82,6 +91,7 @@ impl Session {
             endpoints,
             fetcher,
             platform,
+            platform_source,
             config,
             dotenv,
             runtime,
@@ -90,25 +100,23 @@ impl Session {
 
     /// The state database: `explicit`, or one per platform under the user's data directory.
     pub fn state(&self, explicit: Option<&Path>) -> Result<State> {
-        let path = match explicit {
-            Some(p) => p.to_path_buf(),
-            None => {
-                state::default_path(&self.platform).context("HOME is not set: give --state FILE")?
-            }
-        };
+        let path = self.state_path(explicit)?;
         tracing::info!(state = %path.display(), "state database");
         State::open(&path)
     }
 
+    pub fn state_path(&self, explicit: Option<&Path>) -> Result<std::path::PathBuf> {
+        match explicit {
+            Some(p) => Ok(p.to_path_buf()),
+            None => {
+                state::default_path(&self.platform).context("HOME is not set: give --state FILE")
+            }
+        }
+    }
+
     /// The AIoD client, from flags, environment, config file and env file.
     pub fn aiod(&self, args: &CommonArgs) -> Result<aiod::client::Aiod> {
-        let overrides = aiod::settings::Overrides {
-            api_server: args.aiod.api_server.clone(),
-            version: args.aiod.api_version.clone(),
-            auth_server: args.aiod.auth_server.clone(),
-            realm: args.aiod.realm.clone(),
-            client_id: args.aiod.client_id.clone(),
-        };
+        let overrides = args.aiod.overrides();
         let settings = aiod::settings::resolve(&overrides, &self.config, &self.dotenv, env)?;
         tracing::info!(
             api_server = %settings.api_server,

@@ -23,6 +23,106 @@ pub struct Overrides {
     pub auth_server: Option<String>,
     pub realm: Option<String>,
     pub client_id: Option<String>,
+    /// Where the given overrides came from, by key (e.g. `api_server` → `flag --api-server`);
+    /// `flag or environment` when not told.
+    pub origins: BTreeMap<&'static str, String>,
+}
+
+/// A setting and where it came from, for `aiod-host config show`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: String,
+}
+
+/// The settings as chosen, before they are checked: flags > environment > config file >
+/// defaults, and the secret from the environment or the env file.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub api_server: Sourced<String>,
+    pub version: Sourced<String>,
+    pub auth_server: Sourced<String>,
+    pub realm: Sourced<String>,
+    pub client_id: Sourced<String>,
+    pub secret: Option<Sourced<Secret>>,
+}
+
+pub fn effective(
+    overrides: &Overrides,
+    file: &FileConfig,
+    dotenv: &DotEnv,
+    env: impl Fn(&str) -> Option<String>,
+) -> Effective {
+    let file_source = match &file.path {
+        Some(p) => format!("config file {}", p.display()),
+        None => "config file".to_string(),
+    };
+    let pick =
+        |key: &'static str, flag: &Option<String>, in_file: &Option<String>, default: &str| match (
+            flag, in_file,
+        ) {
+            (Some(v), _) => Sourced {
+                value: v.clone(),
+                source: overrides
+                    .origins
+                    .get(key)
+                    .cloned()
+                    .unwrap_or_else(|| "flag or environment".to_string()),
+            },
+            (None, Some(v)) => Sourced {
+                value: v.clone(),
+                source: file_source.clone(),
+            },
+            (None, None) => Sourced {
+                value: default.to_string(),
+                source: "default".to_string(),
+            },
+        };
+    let secret = match env("CLIENT_SECRET").filter(|v| !v.is_empty()) {
+        Some(v) => Some(Sourced {
+            value: Secret::new(v),
+            source: "environment variable CLIENT_SECRET".to_string(),
+        }),
+        None => dotenv
+            .vars
+            .get("CLIENT_SECRET")
+            .filter(|v| !v.is_empty())
+            .map(|v| Sourced {
+                value: Secret::new(v.clone()),
+                source: format!(
+                    "env file {}",
+                    dotenv.path.as_deref().unwrap_or(Path::new("")).display()
+                ),
+            }),
+    };
+    Effective {
+        api_server: pick(
+            "api_server",
+            &overrides.api_server,
+            &file.api_server,
+            DEFAULT_API_SERVER,
+        ),
+        version: pick(
+            "version",
+            &overrides.version,
+            &file.version,
+            DEFAULT_VERSION,
+        ),
+        auth_server: pick(
+            "auth_server",
+            &overrides.auth_server,
+            &file.auth_server,
+            DEFAULT_AUTH_SERVER,
+        ),
+        realm: pick("realm", &overrides.realm, &file.realm, DEFAULT_REALM),
+        client_id: pick(
+            "client_id",
+            &overrides.client_id,
+            &file.client_id,
+            DEFAULT_CLIENT_ID,
+        ),
+        secret,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -102,27 +202,8 @@ pub fn resolve(
     dotenv: &DotEnv,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<AiodSettings> {
-    let pick = |flag: &Option<String>, file: &Option<String>, default: &str| {
-        flag.clone()
-            .or_else(|| file.clone())
-            .unwrap_or_else(|| default.to_string())
-    };
-    let api_server = base_url(
-        "api_server",
-        &pick(&overrides.api_server, &file.api_server, DEFAULT_API_SERVER),
-    )?;
-    let auth_server = base_url(
-        "auth_server",
-        &pick(
-            &overrides.auth_server,
-            &file.auth_server,
-            DEFAULT_AUTH_SERVER,
-        ),
-    )?;
-    let version = pick(&overrides.version, &file.version, DEFAULT_VERSION)
-        .trim_matches('/')
-        .to_string();
-    let secret = dotenv.var(&env, "CLIENT_SECRET").ok_or_else(|| {
+    let e = effective(overrides, file, dotenv, env);
+    let secret = e.secret.ok_or_else(|| {
         let file = match (&dotenv.path, dotenv.found) {
             (Some(p), true) => format!("{} (no CLIENT_SECRET in it)", p.display()),
             (Some(p), false) => format!("{} (not found)", p.display()),
@@ -134,12 +215,12 @@ pub fn resolve(
         )
     })?;
     Ok(AiodSettings {
-        api_server,
-        version,
-        auth_server,
-        realm: pick(&overrides.realm, &file.realm, DEFAULT_REALM),
-        client_id: pick(&overrides.client_id, &file.client_id, DEFAULT_CLIENT_ID),
-        secret: Secret::new(secret),
+        api_server: base_url("api_server", &e.api_server.value)?,
+        version: e.version.value.trim_matches('/').to_string(),
+        auth_server: base_url("auth_server", &e.auth_server.value)?,
+        realm: e.realm.value,
+        client_id: e.client_id.value,
+        secret: secret.value,
     })
 }
 

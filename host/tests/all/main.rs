@@ -4,8 +4,10 @@
 mod support;
 
 mod check;
+mod config;
 mod dry_run;
 mod errors;
+mod logs;
 mod modes;
 mod openml;
 mod pagination;
