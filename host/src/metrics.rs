@@ -22,7 +22,7 @@ struct Metrics {
     records: Family<Labels, Counter>,
     requests: Family<Labels, Counter>,
     rate_limit_wait: Counter<f64, AtomicU64>,
-    plugin_calls: Family<Labels, Histogram>,
+    plugin_calls: Family<Labels, Histogram, fn() -> Histogram>,
     syncs: Family<Labels, Counter>,
     sync_running: Gauge,
     last_success: Gauge,
@@ -35,55 +35,58 @@ fn plugin_call_histogram() -> Histogram {
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let records = Family::default();
+    let requests = Family::default();
+    let rate_limit_wait = Counter::default();
+    let plugin_calls = Family::new_with_constructor(plugin_call_histogram as fn() -> Histogram);
+    let syncs = Family::default();
+    let sync_running = Gauge::default();
+    let last_success = Gauge::default();
+    let dead_letters = Gauge::default();
     let mut registry = Registry::with_prefix("aiod_host");
-    let m = Metrics {
-        records: Family::default(),
-        requests: Family::default(),
-        rate_limit_wait: Counter::default(),
-        plugin_calls: Family::new_with_constructor(plugin_call_histogram),
-        syncs: Family::default(),
-        sync_running: Gauge::default(),
-        last_success: Gauge::default(),
-        dead_letters: Gauge::default(),
-        registry: Registry::default(),
-    };
     registry.register(
         "records",
         "Records by outcome: seen, created, updated, unchanged, skipped, failed, deleted",
-        m.records.clone(),
+        records.clone(),
     );
     registry.register(
         "requests",
         "HTTP requests sent, by host and status (error: no response)",
-        m.requests.clone(),
+        requests.clone(),
     );
     registry.register(
         "rate_limit_wait_seconds",
         "Time spent waiting for request budgets, Retry-After and backoff",
-        m.rate_limit_wait.clone(),
+        rate_limit_wait.clone(),
     );
     registry.register(
         "plugin_call_seconds",
         "Time spent in plugin calls, by call",
-        m.plugin_calls.clone(),
+        plugin_calls.clone(),
     );
-    registry.register("syncs", "Syncs by mode and result", m.syncs.clone());
-    registry.register(
-        "sync_running",
-        "1 while a sync runs",
-        m.sync_running.clone(),
-    );
+    registry.register("syncs", "Syncs by mode and result", syncs.clone());
+    registry.register("sync_running", "1 while a sync runs", sync_running.clone());
     registry.register(
         "last_success_timestamp_seconds",
         "When the last successful sync ended (Unix time)",
-        m.last_success.clone(),
+        last_success.clone(),
     );
     registry.register(
         "dead_letters",
         "Records waiting in the dead letters (see `aiod-host failures`)",
-        m.dead_letters.clone(),
+        dead_letters.clone(),
     );
-    Metrics { registry, ..m }
+    Metrics {
+        registry,
+        records,
+        requests,
+        rate_limit_wait,
+        plugin_calls,
+        syncs,
+        sync_running,
+        last_success,
+        dead_letters,
+    }
 });
 
 pub fn record_outcome(outcome: &'static str, n: u64) {

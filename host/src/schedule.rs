@@ -10,13 +10,13 @@ pub enum Schedule {
     /// Starts this long after the previous start.
     Every(Duration),
     /// At the next time the expression matches (UTC; 5 fields, or 6 with seconds).
-    Cron(croner::Cron),
+    Cron(Box<croner::Cron>),
 }
 
 impl Schedule {
     pub fn cron(expr: &str) -> Result<Schedule, String> {
         croner::Cron::from_str(expr)
-            .map(Schedule::Cron)
+            .map(|c| Schedule::Cron(Box::new(c)))
             .map_err(|e| format!("not a cron expression ({e}); e.g. \"0 * * * *\" for hourly"))
     }
 
