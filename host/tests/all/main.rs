@@ -13,5 +13,6 @@ mod openml;
 mod pagination;
 mod plugins;
 mod resilience;
+mod run_sh;
 mod serve;
 mod upload;
