@@ -50,6 +50,11 @@ config=$here/config.$which.toml
 env_file=$here/.$which.env
 home=/home/appuser
 
+# docker's --mount splits its value at commas.
+if [[ $here == *,* ]]; then
+    echo "$0: cannot mount files from $here: the path has a comma" >&2
+    exit 2
+fi
 if [[ ! -f $config ]]; then
     echo "$0: $config is missing" >&2
     exit 2

@@ -435,3 +435,17 @@ fn the_committed_configs_name_each_environments_servers() {
         .expect("the template sets CLIENT_SECRET");
     assert!(secret.starts_with("replace-"), "a placeholder: {secret}");
 }
+
+#[test]
+fn a_checkout_whose_path_docker_cannot_mount_is_refused() {
+    let script = script_copy();
+    let root = script.parent().unwrap().parent().unwrap();
+    let odd = home().join("odd,repo");
+    let _ = std::fs::remove_dir_all(&odd);
+    std::fs::rename(root, &odd).unwrap();
+    let docker = Docker::new();
+    let out = docker.run(&odd.join("script").join("run.sh"), &["prod"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("has a comma"), "{}", stderr(&out));
+    assert_eq!(docker.calls(), Vec::<Vec<String>>::new());
+}
