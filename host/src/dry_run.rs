@@ -3,27 +3,32 @@
 use crate::model::Asset;
 use crate::state::StoredAsset;
 use crate::sync::{Outcome, Put, PutError, Sink};
+use std::cell::RefCell;
 use std::io::Write;
 
+/// One record at a time (the default `in_flight`), so lines come in listing order.
 pub struct DryRun<W: Write> {
-    out: W,
+    out: RefCell<W>,
 }
 
 impl<W: Write> DryRun<W> {
     pub fn new(out: W) -> Self {
-        DryRun { out }
+        DryRun {
+            out: RefCell::new(out),
+        }
     }
 
-    pub fn finish(mut self) -> std::io::Result<()> {
-        self.out.flush()
+    pub fn finish(self) -> std::io::Result<()> {
+        self.out.into_inner().flush()
     }
 }
 
 impl<W: Write> Sink for DryRun<W> {
-    async fn put(&mut self, asset: Asset, _previous: Option<StoredAsset>) -> Result<Put, PutError> {
+    async fn put(&self, asset: Asset, _previous: Option<StoredAsset>) -> Result<Put, PutError> {
         let mut line = serde_json::to_vec(&asset).expect("assets serialise");
         line.push(b'\n');
         self.out
+            .borrow_mut()
             .write_all(&line)
             .map_err(|e| PutError::Fatal(format!("cannot write to standard output: {e}")))?;
         Ok(Put {

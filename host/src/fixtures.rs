@@ -188,11 +188,11 @@ impl Transport for Fixture {
 
 /// Keeps the assets instead of uploading them.
 #[derive(Default)]
-struct Collect(BTreeMap<(String, String), Value>);
+struct Collect(std::cell::RefCell<BTreeMap<(String, String), Value>>);
 
 impl Sink for Collect {
-    async fn put(&mut self, asset: Asset, _previous: Option<StoredAsset>) -> Result<Put, PutError> {
-        self.0.insert(
+    async fn put(&self, asset: Asset, _previous: Option<StoredAsset>) -> Result<Put, PutError> {
+        self.0.borrow_mut().insert(
             (asset.asset_type, asset.platform_resource_identifier),
             asset.body,
         );
@@ -213,7 +213,7 @@ pub fn produce(
         .clone()
         .unwrap_or_else(|| plugin.info().platform.clone());
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-    let mut sink = Collect::default();
+    let sink = Collect::default();
     let job = sync::Job {
         plugin,
         transport: fixture,
@@ -225,8 +225,8 @@ pub fn produce(
         stop: None,
         progress: crate::progress::Progress::quiet(),
     };
-    runtime.block_on(sync::run(job, &mut sink))?;
-    Ok(sink.0)
+    runtime.block_on(sync::run(job, &sink))?;
+    Ok(sink.0.into_inner())
 }
 
 /// What changes from `old` to `new` assets, as readable lines; empty when equal.

@@ -114,7 +114,7 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
             fetcher: &session.fetcher,
             endpoints: &session.endpoints,
         };
-        let mut sink = dry_run::DryRun::new(std::io::BufWriter::new(std::io::stdout().lock()));
+        let sink = dry_run::DryRun::new(std::io::BufWriter::new(std::io::stdout().lock()));
         let job = sync::Job {
             plugin: &mut session.plugin,
             transport: &transport,
@@ -126,7 +126,7 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
             stop: None,
             progress: progress::Progress::new(args.common.logs.progress(), None),
         };
-        let finished = session.runtime.block_on(sync::run(job, &mut sink))?;
+        let finished = session.runtime.block_on(sync::run(job, &sink))?;
         sink.finish().context("cannot write to standard output")?;
         write_summary(args.summary_json.as_deref(), &finished.summary)?;
         return Ok(exit_code(&finished.summary));
@@ -196,7 +196,12 @@ fn upload_sync(
         );
         state.import_assets(&known)?;
     }
-    let mut sink = aiod::upload::Uploader::new(aiod, platform.clone(), new_state && !listing);
+    let sink = aiod::upload::Uploader::new(
+        aiod,
+        platform.clone(),
+        new_state && !listing,
+        usize::from(upload.upload_concurrency),
+    );
     let transport = transport::Live {
         fetcher: &session.fetcher,
         endpoints: &session.endpoints,
@@ -217,7 +222,7 @@ fn upload_sync(
         stop,
         progress: progress::Progress::new(common.logs.progress(), total),
     };
-    let mut finished = runtime.block_on(sync::run(job, &mut sink))?;
+    let mut finished = runtime.block_on(sync::run(job, &sink))?;
     tracing::info!(
         "waited {:?} for request budgets and retries",
         session.fetcher.waited()
@@ -260,7 +265,7 @@ fn retry(args: cli::CommonArgs) -> Result<ExitCode> {
     let platform = session.platform.clone();
     let runtime = session.runtime.handle().clone();
     runtime.block_on(aiod::upload::preflight(&aiod, &platform))?;
-    let mut sink = aiod::upload::Uploader::new(aiod, platform.clone(), false);
+    let sink = aiod::upload::Uploader::new(aiod, platform.clone(), false, 1);
     let provenance = session.plugin.provenance();
     let mut summary = sync::Summary::default();
     for letter in letters {
@@ -291,7 +296,7 @@ fn retry(args: cli::CommonArgs) -> Result<ExitCode> {
         };
         runtime.block_on(sync::process(
             ctx,
-            &mut sink,
+            &sink,
             record,
             follow_ups,
             &mut batch,

@@ -21,12 +21,19 @@ use serde::Serialize;
 
 /// Where mapped assets go: standard output for `--dry-run`, AIoD otherwise.
 pub trait Sink {
-    /// `previous` is what the state knows of this asset in AIoD.
+    /// `previous` is what the state knows of this asset in AIoD. Puts of up to
+    /// `in_flight()` records run at once, so `put` takes `&self`.
     fn put(
-        &mut self,
+        &self,
         asset: Asset,
         previous: Option<StoredAsset>,
     ) -> impl Future<Output = Result<Put, PutError>>;
+
+    /// How many records' puts may be in flight at once; 1 keeps the output in
+    /// listing order (`--dry-run`).
+    fn in_flight(&self) -> usize {
+        1
+    }
 }
 
 /// What became of one asset.
@@ -142,10 +149,7 @@ pub struct Job<'a, T: Transport> {
     pub progress: Progress,
 }
 
-pub async fn run<S: Sink, T: Transport>(
-    job: Job<'_, T>,
-    sink: &mut S,
-) -> Result<Finished, SyncError> {
+pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Finished, SyncError> {
     let Job {
         plugin,
         transport,
@@ -233,56 +237,69 @@ pub async fn run<S: Sink, T: Transport>(
                 to_fetch.push(record);
             }
         }
-        // Follow-ups are fetched concurrently; records are mapped and handed
-        // on in listing order.
+        // Follow-ups are fetched concurrently and records mapped in listing
+        // order; their uploads run `sink.in_flight()` at once, settled in
+        // listing order. A halt takes no new record but lets the uploads in
+        // flight finish, so what they wrote is kept.
         let mut fetched = futures::stream::iter(to_fetch)
             .map(|record| async move {
                 let follow_ups = follow_ups(transport, &record).await;
                 (record, follow_ups)
             })
             .buffered(concurrency.max(1));
+        let mut uploads = futures::stream::FuturesOrdered::new();
+        let in_flight = sink.in_flight().max(1);
+        let mut listed_all = false;
         let mut halt = None;
-        while let Some((record, follow_ups)) = fetched.next().await {
-            if stopping() {
-                halt = Some(SyncError::Stopped);
-                break;
-            }
-            let follow_ups = match follow_ups {
-                Ok(f) => f,
-                Err(FollowUpError::Paused(msg)) => {
-                    halt = Some(SyncError::Paused(msg));
-                    break;
+        loop {
+            let room = halt.is_none() && !listed_all && uploads.len() < in_flight;
+            tokio::select! {
+                biased;
+                Some(uploaded) = uploads.next(), if !uploads.is_empty() => {
+                    if let Err(e) = settle(uploaded, &mut batch, &mut summary) {
+                        halt.get_or_insert(e);
+                    }
+                    progress.update(&summary);
                 }
-                Err(FollowUpError::Refused(msg)) => {
-                    fail(
-                        &mut batch,
-                        &mut summary,
-                        &record,
-                        &[],
-                        "plugin",
-                        msg,
-                        &provenance,
-                    );
-                    continue;
+                next = fetched.next(), if room => {
+                    let Some((record, follow_ups)) = next else {
+                        listed_all = true;
+                        continue;
+                    };
+                    if stopping() {
+                        halt = Some(SyncError::Stopped);
+                        continue;
+                    }
+                    let follow_ups = match follow_ups {
+                        Ok(f) => f,
+                        Err(FollowUpError::Paused(msg)) => {
+                            halt = Some(SyncError::Paused(msg));
+                            continue;
+                        }
+                        Err(FollowUpError::Refused(msg)) => {
+                            fail(&mut batch, &mut summary, &record, &[], "plugin", msg, &provenance);
+                            continue;
+                        }
+                    };
+                    // A new plugin, already checked, takes over between two records.
+                    if let Some(rx) = swaps
+                        && take_swap(plugin, rx)
+                    {
+                        provenance = plugin.provenance();
+                    }
+                    let ctx = RecordCtx {
+                        plugin: &mut *plugin,
+                        platform: &platform,
+                        state: state.as_deref(),
+                        provenance: &provenance,
+                    };
+                    match map(ctx, record, follow_ups, &mut batch, &mut summary)? {
+                        Some(ready) => uploads.push_back(upload(sink, ready)),
+                        None => progress.update(&summary),
+                    }
                 }
-            };
-            // A new plugin, already checked, takes over between two records.
-            if let Some(rx) = swaps
-                && take_swap(plugin, rx)
-            {
-                provenance = plugin.provenance();
+                else => break,
             }
-            let ctx = RecordCtx {
-                plugin: &mut *plugin,
-                platform: &platform,
-                state: state.as_deref(),
-                provenance: &provenance,
-            };
-            if let Err(e) = process(ctx, sink, record, follow_ups, &mut batch, &mut summary).await {
-                halt = Some(e);
-                break;
-            }
-            progress.update(&summary);
         }
         drop(fetched);
         if let Some(e) = halt {
@@ -371,12 +388,41 @@ pub struct RecordCtx<'a> {
 /// Maps one record and puts its assets; outcomes go into `batch` and `summary`.
 pub async fn process<S: Sink>(
     ctx: RecordCtx<'_>,
-    sink: &mut S,
+    sink: &S,
     record: SourceRecord,
     follow_ups: Vec<(Request, Response)>,
     batch: &mut Batch,
     summary: &mut Summary,
 ) -> Result<(), SyncError> {
+    match map(ctx, record, follow_ups, batch, summary)? {
+        Some(ready) => settle(upload(sink, ready).await, batch, summary),
+        None => Ok(()),
+    }
+}
+
+/// A mapped record whose assets are ready to put.
+pub struct Ready {
+    record: SourceRecord,
+    follow_ups: Vec<(Request, Response)>,
+    /// Each asset with what the state knows of it in AIoD.
+    assets: Vec<(Asset, Option<StoredAsset>)>,
+    provenance: String,
+}
+
+/// A record's puts, in asset order, up to the first that ends the sync.
+pub struct Uploaded {
+    ready: Ready,
+    puts: Vec<Result<Put, PutError>>,
+}
+
+/// Maps one record. A skipped or failed record is settled here (`None`).
+fn map(
+    ctx: RecordCtx<'_>,
+    record: SourceRecord,
+    follow_ups: Vec<(Request, Response)>,
+    batch: &mut Batch,
+    summary: &mut Summary,
+) -> Result<Option<Ready>, SyncError> {
     let (id, label) = (record.id.clone(), record.label.clone());
     let mapped = match ctx.plugin.map_record(ctx.platform, &record, &follow_ups) {
         Ok(Ok(mapped)) => Ok(mapped),
@@ -386,7 +432,7 @@ pub async fn process<S: Sink>(
             batch
                 .done
                 .push((record.id, done_version(&record.version, ctx.provenance)));
-            return Ok(());
+            return Ok(None);
         }
         Ok(Err(e)) => Err(e.to_string()),
         Err(e) => Err(e.to_string()),
@@ -403,21 +449,56 @@ pub async fn process<S: Sink>(
                 error,
                 ctx.provenance,
             );
-            return Ok(());
+            return Ok(None);
         }
     };
     for warning in &mapped.warnings {
         summary.warnings += 1;
         tracing::warn!(id, label, "{warning}");
     }
-    let mut failure = None;
-    let mut uploaded = Vec::new();
+    let mut assets = Vec::with_capacity(mapped.assets.len());
     for asset in mapped.assets {
         let previous = match ctx.state {
             Some(s) => s.asset(&asset.asset_type, &asset.platform_resource_identifier)?,
             None => None,
         };
-        match sink.put(asset, previous).await {
+        assets.push((asset, previous));
+    }
+    Ok(Some(Ready {
+        record,
+        follow_ups,
+        assets,
+        provenance: ctx.provenance.to_string(),
+    }))
+}
+
+/// Puts a record's assets in order; stops at a put that ends the sync.
+async fn upload<S: Sink>(sink: &S, mut ready: Ready) -> Uploaded {
+    let mut puts = Vec::with_capacity(ready.assets.len());
+    for (asset, previous) in std::mem::take(&mut ready.assets) {
+        let put = sink.put(asset, previous).await;
+        let ends = matches!(put, Err(PutError::Fatal(_) | PutError::Paused(_)));
+        puts.push(put);
+        if ends {
+            break;
+        }
+    }
+    Uploaded { ready, puts }
+}
+
+/// Records what a record's puts did; an error ends the sync.
+fn settle(uploaded: Uploaded, batch: &mut Batch, summary: &mut Summary) -> Result<(), SyncError> {
+    let Uploaded { ready, puts } = uploaded;
+    let Ready {
+        record,
+        follow_ups,
+        provenance,
+        ..
+    } = ready;
+    let mut failure = None;
+    let mut ended = None;
+    for put in puts {
+        match put {
             Ok(put) => {
                 match put.outcome {
                     Outcome::Created => summary.created += 1,
@@ -425,21 +506,22 @@ pub async fn process<S: Sink>(
                     Outcome::Unchanged => summary.unchanged += 1,
                     Outcome::Printed => summary.printed += 1,
                 }
-                uploaded.extend(put.stored);
+                batch.assets.extend(put.stored.map(|asset| UploadedAsset {
+                    asset,
+                    source_id: record.id.clone(),
+                    plugin: provenance.clone(),
+                }));
             }
-            Err(PutError::Fatal(e)) => return Err(SyncError::Upload(e)),
-            Err(PutError::Paused(e)) => return Err(SyncError::Paused(e)),
+            Err(PutError::Fatal(e)) => ended = Some(SyncError::Upload(e)),
+            Err(PutError::Paused(e)) => ended = Some(SyncError::Paused(e)),
             Err(PutError::Invalid(e)) => failure = Some(("validation", e)),
             Err(PutError::Rejected(e)) => failure = Some(("upload", e)),
         }
     }
-    batch
-        .assets
-        .extend(uploaded.into_iter().map(|asset| UploadedAsset {
-            asset,
-            source_id: record.id.clone(),
-            plugin: ctx.provenance.to_string(),
-        }));
+    if let Some(e) = ended {
+        // What was put is kept; the record itself is done again next time.
+        return Err(e);
+    }
     // Mapped from a failed follow-up (no response, or one worth retrying): the
     // upload stands, but the next pass maps the record again.
     let degraded = follow_ups
@@ -453,14 +535,17 @@ pub async fn process<S: Sink>(
             &follow_ups,
             stage,
             error,
-            ctx.provenance,
+            &provenance,
         ),
         None if degraded => {
-            tracing::debug!(id, "a follow-up failed; the record will be mapped again")
+            tracing::debug!(
+                id = record.id,
+                "a follow-up failed; the record will be mapped again"
+            )
         }
         None => batch
             .done
-            .push((record.id, done_version(&record.version, ctx.provenance))),
+            .push((record.id, done_version(&record.version, &provenance))),
     }
     Ok(())
 }

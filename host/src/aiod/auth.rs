@@ -87,9 +87,13 @@ impl Tokens {
         &self.client_id
     }
 
-    /// Forgets the cached token (the API said it is no longer valid).
-    pub async fn invalidate(&self) {
-        *self.cached.lock().await = None;
+    /// Forgets `rejected` (the API said it is no longer valid), unless a
+    /// concurrent upload already replaced it: one refresh serves them all.
+    pub async fn invalidate(&self, rejected: &Secret) {
+        let mut cached = self.cached.lock().await;
+        if cached.as_ref().is_some_and(|c| &c.token == rejected) {
+            *cached = None;
+        }
     }
 
     async fn fetch(&self) -> Result<Cached, AuthError> {

@@ -202,7 +202,7 @@ impl Aiod {
             return Ok(first);
         }
         tracing::debug!("AIoD answered 401; renewing the token once");
-        self.tokens.invalidate().await;
+        self.tokens.invalidate(&token).await;
         let token = self.tokens.bearer().await?;
         self.send(method, url, body, Some(token.expose())).await
     }

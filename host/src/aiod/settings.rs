@@ -57,27 +57,27 @@ pub fn effective(
         Some(p) => format!("config file {}", p.display()),
         None => "config file".to_string(),
     };
-    let pick =
-        |key: &'static str, flag: &Option<String>, in_file: &Option<String>, default: &str| match (
-            flag, in_file,
-        ) {
-            (Some(v), _) => Sourced {
-                value: v.clone(),
-                source: overrides
-                    .origins
-                    .get(key)
-                    .cloned()
-                    .unwrap_or_else(|| "flag or environment".to_string()),
-            },
-            (None, Some(v)) => Sourced {
-                value: v.clone(),
-                source: file_source.clone(),
-            },
-            (None, None) => Sourced {
-                value: default.to_string(),
-                source: "default".to_string(),
-            },
-        };
+    let pick = |key: &'static str,
+                flag: &Option<String>,
+                in_file: &Option<String>,
+                default: &str| match (flag, in_file) {
+        (Some(v), _) => Sourced {
+            value: v.clone(),
+            source: overrides
+                .origins
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| "flag or environment".to_string()),
+        },
+        (None, Some(v)) => Sourced {
+            value: v.clone(),
+            source: file_source.clone(),
+        },
+        (None, None) => Sourced {
+            value: default.to_string(),
+            source: "default".to_string(),
+        },
+    };
     let secret = match env("CLIENT_SECRET").filter(|v| !v.is_empty()) {
         Some(v) => Some(Sourced {
             value: Secret::new(v),

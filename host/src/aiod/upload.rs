@@ -34,6 +34,7 @@ pub struct Uploader {
     schema: &'static Schema,
     /// Look up assets the state does not know (the state is new).
     lookup_unknown: bool,
+    in_flight: usize,
 }
 
 /// Checks token and role before anything is fetched or sent.
@@ -127,12 +128,14 @@ fn classify(e: ApiError, platform: &str) -> PutError {
 }
 
 impl Uploader {
-    pub fn new(aiod: Aiod, platform: String, lookup_unknown: bool) -> Uploader {
+    /// `in_flight`: records uploaded at once (AIoD writes are slow, ~50 ms).
+    pub fn new(aiod: Aiod, platform: String, lookup_unknown: bool, in_flight: usize) -> Uploader {
         Uploader {
             aiod,
             platform,
             schema: Schema::bundled(),
             lookup_unknown,
+            in_flight,
         }
     }
 
@@ -162,7 +165,11 @@ impl Uploader {
 }
 
 impl Sink for Uploader {
-    async fn put(&mut self, asset: Asset, previous: Option<StoredAsset>) -> Result<Put, PutError> {
+    fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    async fn put(&self, asset: Asset, previous: Option<StoredAsset>) -> Result<Put, PutError> {
         let Asset {
             asset_type,
             platform_resource_identifier: id,

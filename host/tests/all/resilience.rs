@@ -190,14 +190,16 @@ fn tokens_revoked_in_the_middle_of_a_run_are_replaced() {
         Duration::ZERO,
     ))
     .unwrap();
-    let mut child = command(&hf, &aiod, &["run", "--mode", "all"])
+    let child = command(&hf, &aiod, &["run", "--mode", "all"])
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     for _ in 0..3 {
         std::thread::sleep(Duration::from_millis(250));
         aiod.revoke_tokens();
     }
-    assert!(child.wait().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_same_catalogue(&expected, &aiod, "revoked tokens");
 }
 
@@ -318,8 +320,20 @@ fn failures_output() -> String {
 fn retry_reprocesses_dead_letters_without_fetching_again() {
     let hf = LocalServer::start(HfState::generated(3)).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
+    // One upload at a time, so the three 500s hit one record.
     aiod.fail_next("POST", "/v2/datasets", 500, 3);
-    let out = sync(&hf, &aiod, &["--mode", "all", "--retries", "2"]);
+    let out = sync(
+        &hf,
+        &aiod,
+        &[
+            "--mode",
+            "all",
+            "--retries",
+            "2",
+            "--upload-concurrency",
+            "1",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(aiod.assets().len(), 2);
     assert!(failures_output().contains("1 dead letter(s)"));
@@ -458,5 +472,46 @@ fn requests_stay_within_the_endpoint_budget() {
     assert_eq!(
         throttled, 0,
         "the server answered 429 {throttled} times:\n{err}"
+    );
+}
+
+/// Uploads in flight together all meet the revoked token; one refresh serves them all.
+#[test]
+fn concurrent_uploads_share_one_token_refresh() {
+    let hf = LocalServer::start(HfState::generated(24)).unwrap();
+    let aiod = LocalAiod::start(catalogue().with_latency(
+        Duration::from_millis(30),
+        Duration::ZERO,
+        Duration::ZERO,
+    ))
+    .unwrap();
+    let tokens = || {
+        aiod.count(
+            "POST",
+            "/aiod-auth/realms/aiod/protocol/openid-connect/token",
+        )
+    };
+    let child = command(
+        &hf,
+        &aiod,
+        &["run", "--mode", "all", "--upload-concurrency", "4"],
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let started = Instant::now();
+    while aiod.count("POST", "/v2/datasets") < 2 {
+        assert!(started.elapsed() < Duration::from_secs(30), "no uploads");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    aiod.revoke_tokens();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("created 24"), "{err}");
+    assert_eq!(
+        tokens(),
+        2,
+        "one refresh for all the uploads that met the revoked token"
     );
 }
