@@ -48,6 +48,8 @@ WORKDIR /home/appuser
 # The state: cursor, what was uploaded, dead letters. Keep it across runs (a named volume):
 # without it every run starts over with a new state.
 VOLUME ["/home/appuser/.local/share/aiod-host"]
+# `serve --status-addr 0.0.0.0:9464` answers /metrics and /healthz here.
+EXPOSE 9464
 ENTRYPOINT ["aiod-host"]
 # Like the Python connector's image: a full sync of Hugging Face.
 CMD ["run", "--plugin", "/opt/aiod-host/plugins/huggingface.wasm", "--mode", "all"]
