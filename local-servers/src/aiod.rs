@@ -184,9 +184,25 @@ pub struct LocalAiod {
 impl LocalAiod {
     /// Starts on a free port; returns once the port accepts connections.
     pub fn start(state: AiodState) -> anyhow::Result<LocalAiod> {
-        let (aiod, log) = (AiodHandle::new(state), RequestLog::default());
+        Self::start_with_log(state, RequestLog::default())
+    }
+
+    /// Starts on a free port, logging into `log` (e.g. a [`RequestLog::counting`] one).
+    pub fn start_with_log(state: AiodState, log: RequestLog) -> anyhow::Result<LocalAiod> {
+        let aiod = AiodHandle::new(state);
         let server = Background::start("local-aiod", app(aiod.clone()), log.clone())?;
         Ok(LocalAiod { server, aiod, log })
+    }
+
+    /// The request log: counts and the in-flight gauge (Keycloak's requests included).
+    pub fn log(&self) -> &RequestLog {
+        &self.log
+    }
+
+    /// How many datasets are stored and not deleted.
+    pub fn live_count(&self) -> usize {
+        let catalogue = self.aiod.catalogue();
+        catalogue.datasets.iter().filter(|d| !d.deleted).count()
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -95,8 +95,9 @@ fn last_modified_secs(i: usize) -> i64 {
     NEWEST_GENERATED_SECS - 60 * i as i64
 }
 
-/// Generated dataset `i` with the key set of the recorded listing.
-pub(crate) fn generated_dataset(i: usize) -> Value {
+/// Generated dataset `i` with the key set of the recorded listing, as the listing serves it
+/// (unless changed).
+pub fn generated_dataset(i: usize) -> Value {
     let modified = last_modified_secs(i);
     let n = i as u64;
     json!({
@@ -126,7 +127,7 @@ pub(crate) fn generated_dataset(i: usize) -> Value {
 }
 
 /// The `/parquet` body of generated dataset `i`: one file of `1000 * i + 1` bytes.
-pub(crate) fn generated_parquet(i: usize) -> String {
+pub fn generated_parquet(i: usize) -> String {
     let id = generated_id(i);
     json!({
         "parquet_files": [{

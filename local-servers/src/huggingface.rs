@@ -229,7 +229,9 @@ impl HfState {
                 Some(&j) => j,
                 None => {
                     let id = crate::generated_id(i);
-                    let i = self.served_generated(&id).unwrap_or_else(|| no_dataset(&id));
+                    let i = self
+                        .served_generated(&id)
+                        .unwrap_or_else(|| no_dataset(&id));
                     self.replaced.insert(i);
                     self.held.push(Held {
                         dataset: data::generated_dataset(i),
@@ -247,7 +249,8 @@ impl HfState {
                     format!("Generated dataset number {i}, changed at {modified}.").into();
             }
             dataset["lastModified"] = modified.into();
-            dataset["sha"] = format!("{:08x}{:032x}", rng.random::<u32>(), rng.random::<u128>()).into();
+            dataset["sha"] =
+                format!("{:08x}{:032x}", rng.random::<u32>(), rng.random::<u128>()).into();
             changed += 1;
         }
         changed

@@ -12,8 +12,10 @@ mod huggingface;
 mod keycloak;
 mod openml;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
@@ -28,7 +30,7 @@ use tokio::sync::oneshot;
 use url::form_urlencoded;
 
 pub use aiod::{AiodState, LocalAiod};
-pub use data::generated_id;
+pub use data::{generated_dataset, generated_id, generated_parquet};
 pub use faults::Fault;
 pub use huggingface::{DEFAULT_PAGE_SIZE, HfHandle, HfState};
 pub use openml::{GENERATED_FIRST_ID as OPENML_GENERATED_FIRST_ID, OpenmlHandle, OpenmlState};
@@ -80,11 +82,69 @@ impl RecordedRequest {
     }
 }
 
-/// Every request the server received, in arrival order.
-#[derive(Clone, Debug, Default)]
-pub struct RequestLog(Arc<Mutex<Vec<RecordedRequest>>>);
+/// Every request the server received, in arrival order; or, made with [`RequestLog::counting`],
+/// only how many of each kind (for long runs, where keeping millions of requests would cost more
+/// memory than the server). Either way it tracks how many requests are in flight at once.
+#[derive(Clone, Default)]
+pub struct RequestLog(Arc<LogInner>);
+
+/// Names the kind of a request from its method and path, see [`RequestLog::counting`].
+type Classifier = Box<dyn Fn(&str, &str) -> String + Send + Sync>;
+
+#[derive(Default)]
+struct LogInner {
+    requests: Mutex<Vec<RecordedRequest>>,
+    /// Set in counting mode: requests are counted by kind, not kept.
+    classify: Option<Classifier>,
+    counts: Mutex<BTreeMap<String, u64>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+impl std::fmt::Debug for RequestLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestLog")
+            .field("counting", &self.0.classify.is_some())
+            .field("requests", &self.lock().len())
+            .field("counts", &*lock(&self.0.counts))
+            .field("max_in_flight", &self.max_in_flight())
+            .finish()
+    }
+}
 
 impl RequestLog {
+    /// A log that keeps no requests, only how many of each kind `classify(method, path)` names
+    /// (see [`RequestLog::counts`]); [`RequestLog::requests`] stays empty.
+    pub fn counting(classify: impl Fn(&str, &str) -> String + Send + Sync + 'static) -> Self {
+        RequestLog(Arc::new(LogInner {
+            classify: Some(Box::new(classify)),
+            ..LogInner::default()
+        }))
+    }
+
+    /// How many requests of each kind arrived, in counting mode (empty otherwise).
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        lock(&self.0.counts).clone()
+    }
+
+    /// Requests being handled right now (received, not yet answered).
+    pub fn in_flight(&self) -> usize {
+        self.0.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The most requests in flight at once since the start or the last
+    /// [`RequestLog::reset_max_in_flight`].
+    pub fn max_in_flight(&self) -> usize {
+        self.0.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Starts measuring [`RequestLog::max_in_flight`] again from the requests in flight now.
+    pub fn reset_max_in_flight(&self) {
+        self.0
+            .max_in_flight
+            .store(self.in_flight(), Ordering::SeqCst);
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().clone()
     }
@@ -107,7 +167,24 @@ impl RequestLog {
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<RecordedRequest>> {
-        lock(&self.0)
+        lock(&self.0.requests)
+    }
+}
+
+/// Counts a request as in flight until dropped (also when the client goes away mid-request).
+struct InFlight<'a>(&'a LogInner);
+
+impl<'a> InFlight<'a> {
+    fn start(log: &'a LogInner) -> Self {
+        let now = log.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        log.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(log)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -118,6 +195,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 async fn record(State(log): State<RequestLog>, request: Request, next: Next) -> Response {
+    let _in_flight = InFlight::start(&log.0);
+    if let Some(classify) = &log.0.classify {
+        let kind = classify(request.method().as_str(), request.uri().path());
+        *lock(&log.0.counts).entry(kind).or_default() += 1;
+        return next.run(request).await;
+    }
     let headers = request.headers().iter();
     let recorded = RecordedRequest {
         method: request.method().to_string(),
@@ -253,10 +336,20 @@ pub struct LocalServer {
 impl LocalServer {
     /// Starts on a free port; returns once the port accepts connections.
     pub fn start(hf: HfState) -> anyhow::Result<LocalServer> {
-        let (hf, log) = (HfHandle::new(hf), RequestLog::default());
+        Self::start_with_log(hf, RequestLog::default())
+    }
+
+    /// Starts on a free port, logging into `log` (e.g. a [`RequestLog::counting`] one).
+    pub fn start_with_log(hf: HfState, log: RequestLog) -> anyhow::Result<LocalServer> {
+        let hf = HfHandle::new(hf);
         let app = huggingface::router(hf.clone());
         let server = Background::start("local-servers", app, log.clone())?;
         Ok(LocalServer { server, hf, log })
+    }
+
+    /// The request log: counts and the in-flight gauge.
+    pub fn log(&self) -> &RequestLog {
+        &self.log
     }
 
     /// `http://127.0.0.1:PORT`, the base URL of every stand-in.

@@ -883,6 +883,26 @@ fn service_times_queue_requests() {
 }
 
 #[test]
+fn counting_log_sees_queued_requests_in_flight() {
+    let log = local_servers::RequestLog::counting(|method, path| format!("{method} {path}"));
+    let aiod = LocalAiod::start_with_log(state(), log).unwrap();
+    aiod.set_latency(Duration::from_millis(100), Duration::ZERO, Duration::ZERO);
+    let token = login(&aiod);
+    thread::scope(|s| {
+        for id in ["a", "b", "c"] {
+            let (aiod, token) = (&aiod, &token);
+            s.spawn(move || create(aiod, token, &hf_dataset(id)));
+        }
+    });
+    // Queued for the one worker, all three were in flight at once.
+    assert_eq!(aiod.log().max_in_flight(), 3);
+    assert_eq!(aiod.log().in_flight(), 0);
+    assert_eq!(aiod.log().counts().get("POST /v2/datasets"), Some(&3));
+    assert_eq!(aiod.live_count(), 3);
+    assert!(aiod.requests().is_empty());
+}
+
+#[test]
 fn binary_serves_both_until_terminated() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_local-servers"))
         .args([

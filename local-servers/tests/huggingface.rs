@@ -536,6 +536,95 @@ fn touched_dataset_looks_changed_and_sorts_first() {
 }
 
 #[test]
+fn touch_generated_changes_many_in_one_go() {
+    let server = LocalServer::start(HfState::generated(20)).unwrap();
+    let base = server.base_url();
+    let lookup = |i: usize| get(&format!("{base}/api/datasets/{}", generated_id(i))).json();
+    let before: Vec<Value> = (0..20).map(lookup).collect();
+    let stored = listed_ids(&server, "");
+
+    assert_eq!(server.hf().touch_generated([5, 15], false), 2);
+    assert_eq!(server.hf().touch_generated([15, 10], true), 2);
+    for i in 0..20 {
+        let after = lookup(i);
+        if [5, 10, 15].contains(&i) {
+            assert_ne!(after["sha"], before[i]["sha"], "{i}");
+            assert!(after["lastModified"].as_str() > before[0]["lastModified"].as_str());
+        } else {
+            assert_eq!(after, before[i], "{i}");
+        }
+        let described = [10, 15].contains(&i);
+        assert_eq!(
+            after["description"] != before[i]["description"],
+            described,
+            "{i}"
+        );
+    }
+    // The stored order keeps their places; by date, the last touched come first.
+    assert_eq!(listed_ids(&server, ""), stored);
+    let by_date = listed_ids(&server, "&sort=lastModified");
+    assert_eq!(
+        by_date[..3],
+        [generated_id(10), generated_id(15), generated_id(5)]
+    );
+    assert_eq!(by_date.len(), 20);
+    let parquet = get(&format!("{base}/parquet?dataset={}", generated_id(15)));
+    assert_eq!(parquet.status, 200);
+}
+
+#[test]
+fn counting_log_counts_kinds_and_in_flight_requests() {
+    let log = local_servers::RequestLog::counting(|method, path| {
+        let kind = if path.starts_with("/parquet") {
+            "parquet"
+        } else {
+            "other"
+        };
+        format!("{method} {kind}")
+    });
+    let server = LocalServer::start_with_log(HfState::generated(3), log).unwrap();
+    let base = server.base_url();
+    server
+        .hf()
+        .inject("/parquet", Fault::Delay(Duration::from_millis(300)), 3);
+    let slow: Vec<_> = (0..3)
+        .map(|_| {
+            let url = format!("{base}/parquet?dataset={}", generated_id(0));
+            thread::spawn(move || get(&url).status)
+        })
+        .collect();
+    get(&format!("{base}/api/datasets"));
+    for request in slow {
+        assert_eq!(request.join().unwrap(), 200);
+    }
+    let counts = server.log().counts();
+    assert_eq!(counts.get("GET parquet"), Some(&3));
+    assert_eq!(counts.get("GET other"), Some(&1));
+    assert!(
+        server.requests().is_empty(),
+        "a counting log keeps no requests"
+    );
+    assert_eq!(server.log().in_flight(), 0);
+    assert!(server.log().max_in_flight() >= 3, "{:?}", server.log());
+    server.log().reset_max_in_flight();
+    get(&format!("{base}/api/datasets"));
+    assert_eq!(server.log().max_in_flight(), 1);
+}
+
+#[test]
+fn budget_can_be_set_and_removed_while_serving() {
+    let server = LocalServer::start(HfState::generated(3)).unwrap();
+    let url = format!("{}/api/datasets", server.base_url());
+    assert_eq!(get(&url).header("ratelimit"), None);
+    server.hf().set_budget(Some((1, Duration::from_secs(60))));
+    assert_eq!(get(&url).status, 200);
+    assert_eq!(get(&url).status, 429);
+    server.hf().set_budget(None);
+    assert_eq!(get(&url).status, 200);
+    assert_eq!(server.hf().dataset_count(), 3);
+}
+
+#[test]
 fn set_field_changes_listing_and_lookup() {
     let server = LocalServer::start(HfState::recorded().with_generated(3)).unwrap();
     let base = server.base_url();

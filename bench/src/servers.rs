@@ -1,0 +1,214 @@
+//! The local stand-ins, in this process: a Hugging Face Hub, a datasets-server (a second Hugging
+//! Face stand-in, so each endpoint has a budget of its own, as the plugin declares them), and
+//! the AIoD catalogue with its Keycloak. Their logs only count requests by kind (millions of
+//! kept requests would cost more memory than the servers) and gauge requests in flight.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use local_servers::{AiodState, HfState, LocalAiod, LocalServer, RequestLog};
+
+/// The credentials of the local Keycloak's connector client (not a real secret).
+pub const CLIENT: (&str, &str) = ("platform_huggingface", "local-secret");
+
+/// Kinds of request, as the logs count them.
+pub const HUB_LISTING: &str = "hub listing page";
+pub const HUB_OTHER: &str = "hub other";
+pub const PARQUET: &str = "datasets-server /parquet";
+pub const DS_OTHER: &str = "datasets-server other";
+pub const TOKEN: &str = "Keycloak token";
+pub const AUTH_TEST: &str = "AIoD authorization_test";
+pub const AIOD_LIST: &str = "AIoD listing page";
+pub const AIOD_LOOKUP: &str = "AIoD lookup";
+pub const AIOD_POST: &str = "AIoD POST";
+pub const AIOD_PUT: &str = "AIoD PUT";
+pub const AIOD_DELETE: &str = "AIoD DELETE";
+pub const AIOD_OTHER: &str = "AIoD other";
+
+fn classify_hub(_method: &str, path: &str) -> String {
+    let kind = if path == "/api/datasets" {
+        HUB_LISTING
+    } else {
+        HUB_OTHER
+    };
+    kind.to_owned()
+}
+
+fn classify_datasets_server(_method: &str, path: &str) -> String {
+    let kind = if path == "/parquet" {
+        PARQUET
+    } else {
+        DS_OTHER
+    };
+    kind.to_owned()
+}
+
+fn classify_aiod(method: &str, path: &str) -> String {
+    // The catalogue answers unversioned, `/v2` and `/v3` alike.
+    let path = ["/v2", "/v3"]
+        .iter()
+        .find_map(|v| path.strip_prefix(v))
+        .unwrap_or(path);
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let kind = match (method, segments.as_slice()) {
+        (_, ["aiod-auth", ..]) => TOKEN,
+        ("GET", ["authorization_test"]) => AUTH_TEST,
+        ("GET", ["platforms", _, _]) | ("GET", [_]) => AIOD_LIST,
+        ("GET", ["platforms", _, _, ..]) | ("GET", [_, _]) => AIOD_LOOKUP,
+        ("POST", _) => AIOD_POST,
+        ("PUT", _) => AIOD_PUT,
+        ("DELETE", _) => AIOD_DELETE,
+        _ => AIOD_OTHER,
+    };
+    kind.to_owned()
+}
+
+/// Request counts by kind.
+pub type Counts = BTreeMap<String, u64>;
+
+/// `after - before`, kind by kind.
+pub fn delta(before: &Counts, after: &Counts) -> Counts {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, v)| *v > 0)
+        .collect()
+}
+
+pub fn get(counts: &Counts, kind: &str) -> u64 {
+    counts.get(kind).copied().unwrap_or(0)
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Generated datasets the hub lists (and the datasets-server knows).
+    pub datasets: usize,
+    pub page_size: usize,
+    /// Requests per window, per Hugging Face stand-in.
+    pub budget: Option<(u32, Duration)>,
+    /// AIoD service times: per write, per lookup, per 1,000 listed datasets.
+    pub aiod_times: Option<[Duration; 3]>,
+}
+
+pub struct Servers {
+    pub hub: LocalServer,
+    pub datasets_server: LocalServer,
+    pub aiod: LocalAiod,
+}
+
+/// Where the host finds them.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    pub hub: String,
+    pub datasets_server: String,
+    pub aiod_api: String,
+    pub aiod_auth: String,
+}
+
+impl Servers {
+    pub fn start(setup: &Setup) -> anyhow::Result<Servers> {
+        let hf = || {
+            let state = HfState::generated(setup.datasets).with_page_size(setup.page_size);
+            match setup.budget {
+                Some((requests, window)) => state.with_budget(requests, window),
+                None => state,
+            }
+        };
+        let hub = LocalServer::start_with_log(hf(), RequestLog::counting(classify_hub))?;
+        let datasets_server =
+            LocalServer::start_with_log(hf(), RequestLog::counting(classify_datasets_server))?;
+        let aiod = AiodState::new().with_client(CLIENT.0, CLIENT.1, &[CLIENT.0]);
+        let aiod = match setup.aiod_times {
+            Some([write, lookup, list]) => aiod.with_latency(write, lookup, list),
+            None => aiod,
+        };
+        let aiod = LocalAiod::start_with_log(aiod, RequestLog::counting(classify_aiod))?;
+        Ok(Servers {
+            hub,
+            datasets_server,
+            aiod,
+        })
+    }
+
+    pub fn urls(&self) -> Urls {
+        Urls {
+            hub: self.hub.base_url(),
+            datasets_server: self.datasets_server.base_url(),
+            aiod_api: self.aiod.api_url(),
+            aiod_auth: self.aiod.auth_url(),
+        }
+    }
+
+    /// Every request so far, by kind.
+    pub fn counts(&self) -> Counts {
+        let mut all = self.hub.log().counts();
+        all.extend(self.datasets_server.log().counts());
+        all.extend(self.aiod.log().counts());
+        all
+    }
+
+    /// Starts the in-flight gauges again.
+    pub fn reset_in_flight(&self) {
+        self.hub.log().reset_max_in_flight();
+        self.datasets_server.log().reset_max_in_flight();
+        self.aiod.log().reset_max_in_flight();
+    }
+
+    /// The most requests in flight at once since the last reset: (Hugging Face, both
+    /// stand-ins together at most; AIoD).
+    pub fn max_in_flight(&self) -> (usize, usize) {
+        (
+            self.hub.log().max_in_flight() + self.datasets_server.log().max_in_flight(),
+            self.aiod.log().max_in_flight(),
+        )
+    }
+
+    /// Budgets on (or off) on both Hugging Face stand-ins; their windows open anew.
+    pub fn set_budget(&self, budget: Option<(u32, Duration)>) {
+        self.hub.hf().set_budget(budget);
+        self.datasets_server.hf().set_budget(budget);
+    }
+
+    pub fn set_aiod_times(&self, times: Option<[Duration; 3]>) {
+        let [write, lookup, list] = times.unwrap_or_default();
+        self.aiod.set_latency(write, lookup, list);
+    }
+
+    /// Changes every `step`-th generated dataset (a new `lastModified` and `sha`; with
+    /// `new_description`, a new description, so its AIoD body changes too), starting at
+    /// `offset`. Returns how many changed.
+    pub fn change(&self, step: usize, offset: usize, new_description: bool) -> usize {
+        let count = self.hub.hf().dataset_count();
+        let indices = (offset..count).step_by(step.max(1));
+        self.hub.hf().touch_generated(indices, new_description)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_aiod_requests() {
+        let kind = |m, p| classify_aiod(m, p);
+        assert_eq!(
+            kind(
+                "POST",
+                "/aiod-auth/realms/aiod/protocol/openid-connect/token"
+            ),
+            TOKEN
+        );
+        assert_eq!(kind("GET", "/authorization_test"), AUTH_TEST);
+        assert_eq!(kind("GET", "/v2/platforms/huggingface/datasets"), AIOD_LIST);
+        assert_eq!(
+            kind("GET", "/v2/platforms/huggingface/datasets/6500abc"),
+            AIOD_LOOKUP
+        );
+        assert_eq!(kind("GET", "/v2/datasets/data_x"), AIOD_LOOKUP);
+        assert_eq!(kind("GET", "/datasets"), AIOD_LIST);
+        assert_eq!(kind("POST", "/v2/datasets"), AIOD_POST);
+        assert_eq!(kind("PUT", "/v2/datasets/data_x"), AIOD_PUT);
+        assert_eq!(kind("DELETE", "/v2/datasets/data_x"), AIOD_DELETE);
+    }
+}
