@@ -34,20 +34,12 @@ fn a_new_plugin_takes_over_while_serving_and_a_broken_one_is_rejected() {
     std::fs::create_dir_all(&live).unwrap();
     let plugin = live.join("plugin.wasm");
     std::fs::copy(plugin_path(), &plugin).unwrap();
-    let log = home().join("serve.log");
-    let mut child = uploading(&hf.base_url(), &aiod, "platform_huggingface", "s3cret")
-        .arg("serve")
-        .args(FAST)
-        .args(["--every", "1s", "--status-addr", "127.0.0.1:0", "--plugin"])
-        .arg(&plugin)
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let logged = |text: &str| {
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains(text)
-    };
+    let service = Service::start(
+        uploading(&hf.base_url(), &aiod, "platform_huggingface", "s3cret"),
+        &plugin,
+        &["--every", "1s"],
+    );
+    let logged = |text: &str| service.log().contains(text);
 
     // Swap in a changed plugin (it maps without distributions) during the first sync.
     wait_for("the first uploads", Duration::from_secs(30), || {
@@ -97,30 +89,15 @@ fn a_new_plugin_takes_over_while_serving_and_a_broken_one_is_rejected() {
     });
 
     // SIGHUP re-checks the file even though it did not change.
-    let rejections = || {
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .matches("new plugin rejected")
-            .count()
-    };
+    let rejections = || service.log().matches("new plugin rejected").count();
     let before = rejections();
-    let hup = std::process::Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(hup.success());
+    service.signal("-HUP");
     wait_for("the reload on SIGHUP", Duration::from_secs(30), || {
         rejections() > before
     });
 
     // SIGTERM: a clean stop.
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    let text = std::fs::read_to_string(&log).unwrap();
+    let (exit, text) = service.terminate();
     assert!(exit.success(), "serve exited with {exit}:\n{text}");
     assert!(text.contains("not a WebAssembly file"), "{text}");
     assert_eq!(aiod.assets().len(), 30);
@@ -134,14 +111,14 @@ struct Service {
 }
 
 impl Service {
-    fn start(mut cmd: std::process::Command, args: &[&str]) -> Service {
+    fn start(mut cmd: std::process::Command, plugin: &Path, args: &[&str]) -> Service {
         let log = home().join(format!("serve-{}.log", closed_port()));
         let status = format!("127.0.0.1:{}", closed_port());
         let child = cmd
             .arg("serve")
             .args(FAST)
             .args(["--status-addr", &status, "--plugin"])
-            .arg(plugin_path())
+            .arg(plugin)
             .args(args)
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -164,15 +141,29 @@ impl Service {
             .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
     }
 
-    /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+    fn signal(&self, which: &str) {
         let sent = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([which, &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(sent.success());
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        self.signal("-TERM");
         let exit = self.child.wait().unwrap();
         (exit, self.log())
+    }
+}
+
+/// A test that fails before `terminate` must not leave its service running.
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -184,6 +175,7 @@ fn serve_runs_a_full_pass_then_incremental_syncs_and_exposes_metrics() {
     let aiod = LocalAiod::start(AiodState::new().with_client(CLIENT, "pw", &[CLIENT])).unwrap();
     let service = Service::start(
         uploading(&hf.base_url(), &aiod, CLIENT, "pw"),
+        &plugin_path(),
         &["--every", "1s", "--full-every", "1h"],
     );
     wait_for("two incremental syncs", Duration::from_secs(60), || {
@@ -234,6 +226,7 @@ fn healthz_says_why_the_service_is_unhealthy() {
     let aiod = LocalAiod::start(AiodState::new().with_client(CLIENT, "pw", &[CLIENT])).unwrap();
     let service = Service::start(
         uploading(&hf.base_url(), &aiod, CLIENT, "not-the-secret"),
+        &plugin_path(),
         &["--every", "1s"],
     );
     wait_for("a failed sync", Duration::from_secs(30), || {
@@ -264,7 +257,11 @@ fn sigterm_during_a_sync_then_restart_loses_nothing() {
     .unwrap();
     let state = home().join("state.sqlite");
     let state_arg = ["--state", state.to_str().unwrap()];
-    let service = Service::start(uploading(&hf.base_url(), &aiod, CLIENT, "pw"), &state_arg);
+    let service = Service::start(
+        uploading(&hf.base_url(), &aiod, CLIENT, "pw"),
+        &plugin_path(),
+        &state_arg,
+    );
     wait_for("some uploads", Duration::from_secs(30), || {
         aiod.count("POST", "/v2/datasets") >= 15
     });
@@ -279,7 +276,11 @@ fn sigterm_during_a_sync_then_restart_loses_nothing() {
         "every upload before the stop is in AIoD"
     );
 
-    let service = Service::start(uploading(&hf.base_url(), &aiod, CLIENT, "pw"), &state_arg);
+    let service = Service::start(
+        uploading(&hf.base_url(), &aiod, CLIENT, "pw"),
+        &plugin_path(),
+        &state_arg,
+    );
     wait_for("the rest", Duration::from_secs(60), || {
         service.metric(r#"aiod_host_syncs_total{mode="all",result="ok"}"#) >= Some(1.0)
     });
