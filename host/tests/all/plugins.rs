@@ -171,19 +171,7 @@ fn a_plugin_built_for_the_older_0_1_0_contract_keeps_working() {
         "{text}"
     );
 
-    let out = aiod_host()
-        .args(["plugin", "test"])
-        .arg(&old)
-        .arg("--fixtures")
-        .arg(hf_fixture())
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout.clone()).unwrap();
-    assert!(out.status.success(), "{text}{}", stderr(&out));
-    assert!(
-        text.contains("6 expected assets, 6 produced, 0 differ"),
-        "{text}"
-    );
+    passes_the_huggingface_fixtures(&old);
 
     let hf = LocalServer::start(HfState::recorded()).unwrap();
     let aiod = LocalAiod::start(AiodState::new().with_client("c", "s", &["platform_huggingface"]))
@@ -206,11 +194,11 @@ fn hf_fixture() -> std::path::PathBuf {
     workspace_root().join("plugins/huggingface/fixtures/recorded")
 }
 
-#[test]
-fn plugin_test_passes_the_huggingface_plugin_on_its_fixtures() {
+/// `plugin test PLUGIN --fixtures <the recorded Hugging Face fixtures>` passes.
+fn passes_the_huggingface_fixtures(plugin: &std::path::Path) {
     let out = aiod_host()
         .args(["plugin", "test"])
-        .arg(plugin_path())
+        .arg(plugin)
         .arg("--fixtures")
         .arg(hf_fixture())
         .output()
@@ -221,6 +209,11 @@ fn plugin_test_passes_the_huggingface_plugin_on_its_fixtures() {
         text.contains("6 expected assets, 6 produced, 0 differ"),
         "{text}"
     );
+}
+
+#[test]
+fn plugin_test_passes_the_huggingface_plugin_on_its_fixtures() {
+    passes_the_huggingface_fixtures(&plugin_path());
 }
 
 #[test]
