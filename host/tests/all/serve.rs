@@ -170,13 +170,14 @@ impl Drop for Service {
 const CLIENT: &str = "platform_huggingface";
 
 #[test]
-fn serve_runs_a_full_pass_then_incremental_syncs_and_exposes_metrics() {
+fn serve_runs_a_full_pass_then_incremental_syncs_on_its_cron_and_exposes_metrics() {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
     let aiod = LocalAiod::start(AiodState::new().with_client(CLIENT, "pw", &[CLIENT])).unwrap();
     let service = Service::start(
         uploading(&hf.base_url(), &aiod, CLIENT, "pw"),
         &plugin_path(),
-        &["--every", "1s", "--full-every", "1h"],
+        // Every second (the 6-field form has seconds first).
+        &["--cron", "* * * * * *", "--full-every", "1h"],
     );
     wait_for("two incremental syncs", Duration::from_secs(60), || {
         service.metric(r#"aiod_host_syncs_total{mode="since",result="ok"}"#) >= Some(2.0)
@@ -213,6 +214,13 @@ fn serve_runs_a_full_pass_then_incremental_syncs_and_exposes_metrics() {
         }
     }
     let since_runs = service.log().matches("sync starts mode=Since").count();
+    assert!(
+        service
+            .log()
+            .contains("incremental syncs cron \"* * * * * *\" (UTC), full passes every 3600s"),
+        "{}",
+        service.log()
+    );
     let (exit, log) = service.terminate();
     assert!(exit.success(), "{log}");
     assert_eq!(log.matches("sync starts mode=All").count(), 1, "{log}");
