@@ -9,6 +9,8 @@
 //!   test of the workspace.
 //! - `demo`: `build-plugins`, build the host and the local servers, start the
 //!   local Hugging Face, AIoD and Keycloak, and sync one into the other.
+//! - `bench`: `build-plugins`, build the host and `aiod-bench` in release, and
+//!   run the benchmarks (`BENCHMARKS.md`); `bench --smoke` is a seconds-long run.
 
 use anyhow::{Context, Result, bail, ensure};
 use std::path::{Path, PathBuf};
@@ -51,12 +53,18 @@ fn main() -> Result<()> {
             build_plugins(&root)?;
             demo(&root, &args[1..])
         }
+        Some("bench") => {
+            build_plugins(&root)?;
+            bench(&root, &args[1..])
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask <build-plugins | test [ARGS…] | demo [RUN ARGS…]>\n\
+                "usage: cargo xtask <build-plugins | test [ARGS…] | demo [RUN ARGS…] | bench [ARGS…]>\n\
                  \n  build-plugins  build plugins/*.wasm from source\
                  \n  test           build the plugins, then run the Python plugins' unit tests and every test of the workspace\
-                 \n  demo           build everything, start local Hugging Face and AIoD, sync one into the other"
+                 \n  demo           build everything, start local Hugging Face and AIoD, sync one into the other\
+                 \n  bench          build the plugins, the release host and aiod-bench, and run the benchmarks\
+                 \n                 (BENCHMARKS.md; `bench --smoke` takes seconds, `bench --help` lists the options)"
             );
             std::process::exit(2);
         }
@@ -406,6 +414,15 @@ fn run_tests(root: &Path, extra: &[String]) -> Result<()> {
         cmd.args(["test", "--workspace", "--no-fail-fast"]);
     }
     run(cmd.args(extra))
+}
+
+/// `bench`: the release host (built alone, exactly as it ships) and the bench binary, then the
+/// bench with `args` (see `aiod-bench --help`; `--smoke` for a seconds-long run).
+fn bench(root: &Path, args: &[String]) -> Result<()> {
+    run(cargo(root).args(["build", "--release", "--package", "aiod-host"]))?;
+    run(cargo(root).args(["build", "--release", "--package", "aiod-bench"]))?;
+    let bench = root.join("target").join("release").join("aiod-bench");
+    run(Command::new(bench).current_dir(root).args(args))
 }
 
 /// Kills the local servers when the demo ends, however it ends.
