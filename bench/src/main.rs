@@ -494,7 +494,6 @@ struct Timed {
     wall: Samples,
     ratio: Samples,
     ratio_net: Samples,
-    in_flight_hf: Samples,
     in_flight_aiod: Samples,
     counts: Option<Counts>,
 }
@@ -553,9 +552,7 @@ fn limits_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::Resul
             t.ratio.push(wall / ideals[i]);
             t.ratio_net
                 .push((wall - startup.median()).max(0.0) / ideals[i]);
-            let (hf, aiod) = servers.max_in_flight();
-            t.in_flight_hf.push(hf as f64);
-            t.in_flight_aiod.push(aiod as f64);
+            t.in_flight_aiod.push(servers.max_aiod_in_flight() as f64);
             t.counts = Some(servers::delta(&before, &servers.counts()));
             anyhow::Ok(run)
         };
@@ -614,7 +611,7 @@ fn limits_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::Resul
             "actual / ideal",
             "(actual − start-up) / ideal",
             "(actual − ideal) per budget window s",
-            "max in flight HF / AIoD",
+            "max AIoD requests in flight",
         ],
     );
     let names = ["first sync", "no-change re-sync", "1% changed re-sync"];
@@ -653,7 +650,7 @@ fn limits_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::Resul
                 )
                 .show(2),
             },
-            format!("{} / {}", t.in_flight_hf.show(0), t.in_flight_aiod.show(0)),
+            t.in_flight_aiod.show(0),
         ]);
         let measurable = ideals[i] > 0.0;
         results.target(
@@ -702,8 +699,9 @@ fn limits_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::Resul
         budget.1.as_secs()
     ));
     table.note(
-        "Max in flight: the most requests the stand-ins were handling at once \
-         (the two Hugging Face stand-ins added up; AIoD with Keycloak).",
+        "Max AIoD requests in flight: the most requests the AIoD stand-in (with Keycloak) was \
+         handling at once, those queued for its single worker included: the host's upload \
+         concurrency, never more.",
     );
     results.add(table);
     Ok(())
@@ -724,8 +722,6 @@ struct Throughput {
     again_rss: Samples,
     again_cpu: Samples,
     again_servers_cpu: Samples,
-    in_flight_hf: Samples,
-    in_flight_aiod: Samples,
 }
 
 fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::Result<()> {
@@ -738,6 +734,16 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
     let max_runs = sizes.iter().map(|s| s.1).max().unwrap_or(0);
 
     for r in 0..max_runs {
+        if args.wants(Part::Servers) && r < args.big_runs {
+            eprintln!("servers alone: {raw_n} datasets, run {}", r + 1);
+            let servers = Servers::start(&Setup {
+                datasets: raw_n,
+                page_size: args.page_size,
+                budget: None,
+                aiod_times: None,
+            })?;
+            raw_rates.push(raw::measure(&servers.urls(), 8)?);
+        }
         if args.wants(Part::Throughput) {
             for (i, &(n, runs)) in sizes.iter().enumerate() {
                 if r >= runs {
@@ -751,7 +757,6 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
                     aiod_times: None,
                 })?;
                 let state = host.fresh_state(&format!("throughput-{n}"))?;
-                servers.reset_in_flight();
                 let first = host.run(
                     &servers.urls(),
                     &state,
@@ -775,9 +780,6 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
                     again.summary
                 );
                 let m = &mut measured[i];
-                let (hf, aiod) = servers.max_in_flight();
-                m.in_flight_hf.push(hf as f64);
-                m.in_flight_aiod.push(aiod as f64);
                 m.first_wall.push(first.wall.as_secs_f64());
                 m.first_rate.push(n as f64 / first.wall.as_secs_f64());
                 m.first_rss.push(first.max_rss as f64 / 1e6);
@@ -789,16 +791,6 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
                 m.again_cpu.push(again.cpu.as_secs_f64());
                 m.again_servers_cpu.push(again.servers_cpu.as_secs_f64());
             }
-        }
-        if args.wants(Part::Servers) && r < args.big_runs {
-            eprintln!("servers alone: {raw_n} datasets, run {}", r + 1);
-            let servers = Servers::start(&Setup {
-                datasets: raw_n,
-                page_size: args.page_size,
-                budget: None,
-                aiod_times: None,
-            })?;
-            raw_rates.push(raw::measure(&servers.urls(), 8)?);
         }
     }
 
@@ -818,7 +810,6 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
                 "peak RSS first / re-sync MB",
                 "CPU s host / servers, first sync",
                 "CPU s host / servers, re-sync",
-                "max in flight HF / AIoD",
             ],
         );
         for ((n, runs), m) in sizes.iter().zip(&measured) {
@@ -839,11 +830,6 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
                     "{} / {}",
                     number(m.again_cpu.median(), 2),
                     number(m.again_servers_cpu.median(), 2)
-                ),
-                format!(
-                    "{} / {}",
-                    number(m.in_flight_hf.max(), 0),
-                    number(m.in_flight_aiod.max(), 0)
                 ),
             ]);
             let n = number(*n as f64, 0);
@@ -881,9 +867,7 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
             "Median (min–max). Wall time of the host process, from start to exit (start-up \
              included). Peak RSS: the host process's VmHWM, read every 10 ms until it exits (not wait4's ru_maxrss, which on Linux includes the spawning process's memory). CPU: \
              user + system seconds of the host process / of the bench process meanwhile, which is \
-             only the three stand-ins (medians). Both share the machine's cores. Max in flight: the \
-             most requests the stand-ins handled at once over both runs of all repetitions (the \
-             two Hugging Face stand-ins added up; AIoD with Keycloak).",
+             only the three stand-ins (medians). Both share the machine's cores.",
         );
         results.add(table);
     }

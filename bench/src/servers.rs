@@ -148,20 +148,16 @@ impl Servers {
         all
     }
 
-    /// Starts the in-flight gauges again.
+    /// Starts the in-flight gauge again.
     pub fn reset_in_flight(&self) {
-        self.hub.log().reset_max_in_flight();
-        self.datasets_server.log().reset_max_in_flight();
         self.aiod.log().reset_max_in_flight();
     }
 
-    /// The most requests in flight at once since the last reset: (Hugging Face, both
-    /// stand-ins together at most; AIoD).
-    pub fn max_in_flight(&self) -> (usize, usize) {
-        (
-            self.hub.log().max_in_flight() + self.datasets_server.log().max_in_flight(),
-            self.aiod.log().max_in_flight(),
-        )
+    /// The most requests the AIoD stand-in (with Keycloak) handled at once since the last
+    /// reset, those waiting for its worker included. (The Hugging Face stand-ins answer without
+    /// waiting, one request after the other, so theirs would always be 1.)
+    pub fn max_aiod_in_flight(&self) -> usize {
+        self.aiod.log().max_in_flight()
     }
 
     /// Budgets on (or off) on both Hugging Face stand-ins; their windows open anew.
