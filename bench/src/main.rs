@@ -742,7 +742,15 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
                 budget: None,
                 aiod_times: None,
             })?;
-            raw_rates.push(raw::measure(&servers.urls(), 8)?);
+            let rates = raw::measure(&servers.urls(), 8)?;
+            eprintln!(
+                "  listing {:.3} s ({} pages), /parquet {:.3} s, POST {:.3} s",
+                rates.listing.as_secs_f64(),
+                rates.pages,
+                rates.parquet.as_secs_f64(),
+                rates.posts.as_secs_f64()
+            );
+            raw_rates.push(rates);
         }
         if args.wants(Part::Throughput) {
             for (i, &(n, runs)) in sizes.iter().enumerate() {
