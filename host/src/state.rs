@@ -260,22 +260,20 @@ impl State {
         };
         let at = now();
         for (id, version) in &batch.done {
-            tx.execute(
-                "INSERT INTO records (source_id, version, last_seen_pass) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(source_id) DO UPDATE SET version = ?2, last_seen_pass = MAX(last_seen_pass, ?3)",
-                params![id, version, seen],
-            )?;
-            tx.execute("DELETE FROM dead_letters WHERE source_id = ?1", params![id])?;
+            tx.prepare_cached("INSERT INTO records (source_id, version, last_seen_pass) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(source_id) DO UPDATE SET version = ?2, last_seen_pass = MAX(last_seen_pass, ?3)")?.execute(params![id, version, seen])?;
+            tx.prepare_cached("DELETE FROM dead_letters WHERE source_id = ?1")?
+                .execute(params![id])?;
         }
         for id in batch.done.iter().map(|(id, _)| id).chain(&batch.unchanged) {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE records SET last_seen_pass = MAX(last_seen_pass, ?2) WHERE source_id = ?1",
-                params![id, seen],
-            )?;
-            tx.execute(
+            )?
+            .execute(params![id, seen])?;
+            tx.prepare_cached(
                 "UPDATE assets SET last_seen_pass = MAX(last_seen_pass, ?2) WHERE source_id = ?1",
-                params![id, seen],
-            )?;
+            )?
+            .execute(params![id, seen])?;
         }
         for UploadedAsset {
             asset: a,
@@ -283,25 +281,20 @@ impl State {
             plugin,
         } in &batch.assets
         {
-            tx.execute(
-                "INSERT INTO assets (asset_type, platform_resource_identifier, identifier, body_hash,
+            tx.prepare_cached("INSERT INTO assets (asset_type, platform_resource_identifier, identifier, body_hash,
                                      source_id, last_seen_pass, plugin, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT(asset_type, platform_resource_identifier) DO UPDATE SET
                      identifier = ?3, body_hash = ?4, source_id = ?5,
-                     last_seen_pass = MAX(last_seen_pass, ?6), plugin = ?7, updated_at = ?8",
-                params![a.asset_type, a.platform_resource_identifier, a.identifier, a.body_hash, source_id, seen, plugin, at],
-            )?;
+                     last_seen_pass = MAX(last_seen_pass, ?6), plugin = ?7, updated_at = ?8")?.execute(params![a.asset_type, a.platform_resource_identifier, a.identifier, a.body_hash, source_id, seen, plugin, at])?;
         }
         for d in &batch.dead {
-            tx.execute(
-                "INSERT INTO dead_letters (source_id, label, version, stage, error, record, follow_ups,
+            tx.prepare_cached("INSERT INTO dead_letters (source_id, label, version, stage, error, record, follow_ups,
                                            record_hash, plugin, attempts, failed_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10)
                  ON CONFLICT(source_id) DO UPDATE SET label = ?2, version = ?3, stage = ?4, error = ?5,
                      record = ?6, follow_ups = ?7, record_hash = ?8, plugin = ?9,
-                     attempts = attempts + 1, failed_at = ?10",
-                params![
+                     attempts = attempts + 1, failed_at = ?10")?.execute(params![
                     d.record.id,
                     d.record.label,
                     d.record.version,
@@ -312,20 +305,16 @@ impl State {
                     d.record_hash,
                     d.plugin,
                     at
-                ],
-            )?;
+                ])?;
             // Seen, though not uploaded: not a candidate for deletion.
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE assets SET last_seen_pass = MAX(last_seen_pass, ?2) WHERE source_id = ?1",
-                params![d.record.id, seen],
-            )?;
+            )?
+            .execute(params![d.record.id, seen])?;
         }
         if let Some(id) = pass_id {
             // The page that empties the cursor completes the pass, in the same transaction.
-            tx.execute(
-                "UPDATE passes SET cursor = ?2, completed_at = CASE WHEN ?3 THEN ?4 END WHERE id = ?1",
-                params![id, serde_json::to_string(cursor)?, cursor.is_empty(), at],
-            )?;
+            tx.prepare_cached("UPDATE passes SET cursor = ?2, completed_at = CASE WHEN ?3 THEN ?4 END WHERE id = ?1")?.execute(params![id, serde_json::to_string(cursor)?, cursor.is_empty(), at])?;
         }
         tx.commit()?;
         Ok(())
@@ -347,26 +336,25 @@ impl State {
 
     /// The version of a record whose assets were all uploaded, unless it is a dead letter.
     pub fn done_version(&self, source_id: &str) -> Result<Option<String>> {
+        // Prepared once per connection: this runs for every listed record.
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT version FROM records WHERE source_id = ?1
                  AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE source_id = ?1)",
-                params![source_id],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![source_id], |r| r.get(0))
             .optional()?)
     }
 
     pub fn asset(&self, asset_type: &str, id: &str) -> Result<Option<StoredAsset>> {
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT asset_type, platform_resource_identifier, identifier, body_hash FROM assets
                  WHERE asset_type = ?1 AND platform_resource_identifier = ?2",
-                params![asset_type, id],
-                asset_row,
-            )
+            )?
+            .query_row(params![asset_type, id], asset_row)
             .optional()?)
     }
 
