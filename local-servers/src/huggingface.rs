@@ -176,6 +176,14 @@ impl HfState {
     /// # Panics
     /// If there is no dataset `id`.
     pub fn touch(&mut self, id: &str) {
+        let modified = format_modified(self.next_modified());
+        let dataset = self.held_mut(id);
+        dataset["lastModified"] = modified.into();
+        dataset["sha"] = new_sha().into();
+    }
+
+    /// Now, but later than every dataset's `lastModified`: a change always sorts first.
+    fn next_modified(&self) -> DateTime<Utc> {
         let newest_generated = data::generated_last_modified(0);
         let timestamps = self.held.iter().map(|h| h.dataset["lastModified"].as_str());
         let newest = timestamps
@@ -183,12 +191,7 @@ impl HfState {
             .filter_map(|t| DateTime::parse_from_rfc3339(t?).ok())
             .max();
         let now = Utc::now();
-        let modified = newest.map_or(now, |n| now.max(n.to_utc() + TimeDelta::milliseconds(1)));
-        let mut rng = rand::rng();
-        let sha = format!("{:08x}{:032x}", rng.random::<u32>(), rng.random::<u128>());
-        let dataset = self.held_mut(id);
-        dataset["lastModified"] = modified.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string().into();
-        dataset["sha"] = sha.into();
+        newest.map_or(now, |n| now.max(n.to_utc() + TimeDelta::milliseconds(1)))
     }
 
     /// Makes the generated datasets `indices` look changed in one go, as [`HfState::touch`] does
@@ -204,14 +207,7 @@ impl HfState {
         indices: impl IntoIterator<Item = usize>,
         new_description: bool,
     ) -> usize {
-        let newest_generated = data::generated_last_modified(0);
-        let timestamps = self.held.iter().map(|h| h.dataset["lastModified"].as_str());
-        let newest = timestamps
-            .chain([Some(newest_generated.as_str())])
-            .filter_map(|t| DateTime::parse_from_rfc3339(t?).ok())
-            .max();
-        let now = Utc::now();
-        let first = newest.map_or(now, |n| now.max(n.to_utc() + TimeDelta::milliseconds(1)));
+        let first = self.next_modified();
         // Where each already held generated dataset is, found once.
         let mut held_at: HashMap<usize, usize> = self
             .held
@@ -222,7 +218,6 @@ impl HfState {
                 _ => None,
             })
             .collect();
-        let mut rng = rand::rng();
         let mut changed = 0;
         for i in indices {
             let j = match held_at.get(&i) {
@@ -241,16 +236,14 @@ impl HfState {
                     self.held.len() - 1
                 }
             };
-            let modified = first + TimeDelta::milliseconds(changed as i64);
-            let modified = modified.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+            let modified = format_modified(first + TimeDelta::milliseconds(changed as i64));
             let dataset = &mut self.held[j].dataset;
             if new_description {
                 dataset["description"] =
                     format!("Generated dataset number {i}, changed at {modified}.").into();
             }
             dataset["lastModified"] = modified.into();
-            dataset["sha"] =
-                format!("{:08x}{:032x}", rng.random::<u32>(), rng.random::<u128>()).into();
+            dataset["sha"] = new_sha().into();
             changed += 1;
         }
         changed
@@ -534,6 +527,17 @@ impl Canned {
             body: body.into(),
         }
     }
+}
+
+/// `lastModified` as the Hub writes it: milliseconds and `Z`.
+fn format_modified(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// A random 40-hex-digit commit sha.
+fn new_sha() -> String {
+    let mut rng = rand::rng();
+    format!("{:08x}{:032x}", rng.random::<u32>(), rng.random::<u128>())
 }
 
 /// Hub routes (`/api/datasets...`) and the datasets-server routes (`/parquet`, and
