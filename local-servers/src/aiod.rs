@@ -8,7 +8,6 @@
 //! normalised the way the real one stores it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -28,7 +27,7 @@ use url::form_urlencoded;
 
 use crate::faults::{self, Fault, Faults};
 use crate::keycloak::{self, Client, Keycloak, Principal};
-use crate::{Background, Canned, RecordedRequest, RequestLog, lock};
+use crate::{Canned, RequestLog, Served, lock};
 
 /// The catalogue's `PlatformName` enum: what `GET /platforms/{platform}/...` accepts, and the
 /// platforms registered by default.
@@ -176,9 +175,15 @@ impl AiodState {
 
 /// The AIoD stand-in running on `127.0.0.1` in a background thread; dropping it shuts it down.
 pub struct LocalAiod {
-    server: Background,
+    served: Served,
     aiod: AiodHandle,
-    log: RequestLog,
+}
+
+impl std::ops::Deref for LocalAiod {
+    type Target = Served;
+    fn deref(&self) -> &Served {
+        &self.served
+    }
 }
 
 impl LocalAiod {
@@ -190,13 +195,8 @@ impl LocalAiod {
     /// Starts on a free port, logging into `log` (e.g. a [`RequestLog::counting`] one).
     pub fn start_with_log(state: AiodState, log: RequestLog) -> anyhow::Result<LocalAiod> {
         let aiod = AiodHandle::new(state);
-        let server = Background::start("local-aiod", app(aiod.clone()), log.clone())?;
-        Ok(LocalAiod { server, aiod, log })
-    }
-
-    /// The request log: counts and the in-flight gauge (Keycloak's requests included).
-    pub fn log(&self) -> &RequestLog {
-        &self.log
+        let served = Served::start("local-aiod", app(aiod.clone()), log)?;
+        Ok(LocalAiod { served, aiod })
     }
 
     /// How many datasets are stored and not deleted.
@@ -205,29 +205,15 @@ impl LocalAiod {
         catalogue.datasets.iter().filter(|d| !d.deleted).count()
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr
-    }
-
-    /// `http://127.0.0.1:PORT/`, with the trailing slash the SDK's `api_server` has.
+    /// `http://127.0.0.1:PORT/`, with the trailing slash the SDK's `api_server` has. The
+    /// Keycloak requests are in the same log as the catalogue's.
     pub fn api_url(&self) -> String {
-        format!("http://{}/", self.server.addr)
+        format!("{}/", self.base_url())
     }
 
     /// `http://127.0.0.1:PORT/aiod-auth/`, with the trailing slash the SDK's `auth_server` has.
     pub fn auth_url(&self) -> String {
-        format!("http://{}/aiod-auth/", self.server.addr)
-    }
-
-    /// Every request received so far (token requests included), in arrival order.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.log.requests()
-    }
-
-    /// How many requests used `method` on a path starting with `path_prefix`, e.g.
-    /// `count("POST", "/v2/datasets")`.
-    pub fn count(&self, method: &str, path_prefix: &str) -> usize {
-        self.log.count(method, path_prefix)
+        format!("{}/aiod-auth/", self.base_url())
     }
 
     /// How many datasets were deleted (deletes are soft, so they are still stored).

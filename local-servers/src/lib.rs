@@ -325,31 +325,17 @@ impl Drop for Background {
     }
 }
 
-/// The Hugging Face stand-ins running on `127.0.0.1` in a background thread with their own
-/// tokio runtime, so synchronous tests can use them; dropping it shuts the server down.
-pub struct LocalServer {
+/// A stand-in being served in the background, and what it received: what every `Local*`
+/// server offers (they deref to it).
+pub struct Served {
     server: Background,
-    hf: HfHandle,
     log: RequestLog,
 }
 
-impl LocalServer {
-    /// Starts on a free port; returns once the port accepts connections.
-    pub fn start(hf: HfState) -> anyhow::Result<LocalServer> {
-        Self::start_with_log(hf, RequestLog::default())
-    }
-
-    /// Starts on a free port, logging into `log` (e.g. a [`RequestLog::counting`] one).
-    pub fn start_with_log(hf: HfState, log: RequestLog) -> anyhow::Result<LocalServer> {
-        let hf = HfHandle::new(hf);
-        let app = huggingface::router(hf.clone());
-        let server = Background::start("local-servers", app, log.clone())?;
-        Ok(LocalServer { server, hf, log })
-    }
-
-    /// The request log: counts and the in-flight gauge.
-    pub fn log(&self) -> &RequestLog {
-        &self.log
+impl Served {
+    fn start(name: &str, app: Router, log: RequestLog) -> anyhow::Result<Served> {
+        let server = Background::start(name, app, log.clone())?;
+        Ok(Served { server, log })
     }
 
     /// `http://127.0.0.1:PORT`, the base URL of every stand-in.
@@ -361,6 +347,11 @@ impl LocalServer {
         self.server.addr
     }
 
+    /// The request log: counts and the in-flight gauge.
+    pub fn log(&self) -> &RequestLog {
+        &self.log
+    }
+
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.log.requests()
@@ -369,6 +360,33 @@ impl LocalServer {
     /// The requests received so far whose path is exactly `path`.
     pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
         self.log.requests_to(path)
+    }
+
+    /// How many requests used `method` on a path starting with `path_prefix`, e.g.
+    /// `count("POST", "/v2/datasets")`.
+    pub fn count(&self, method: &str, path_prefix: &str) -> usize {
+        self.log.count(method, path_prefix)
+    }
+}
+
+/// The Hugging Face stand-ins running on `127.0.0.1` in a background thread with their own
+/// tokio runtime, so synchronous tests can use them; dropping it shuts the server down.
+pub struct LocalServer {
+    served: Served,
+    hf: HfHandle,
+}
+
+impl LocalServer {
+    /// Starts on a free port; returns once the port accepts connections.
+    pub fn start(hf: HfState) -> anyhow::Result<LocalServer> {
+        Self::start_with_log(hf, RequestLog::default())
+    }
+
+    /// Starts on a free port, logging into `log` (e.g. a [`RequestLog::counting`] one).
+    pub fn start_with_log(hf: HfState, log: RequestLog) -> anyhow::Result<LocalServer> {
+        let hf = HfHandle::new(hf);
+        let served = Served::start("local-servers", huggingface::router(hf.clone()), log)?;
+        Ok(LocalServer { served, hf })
     }
 
     /// The running Hugging Face state, e.g. to inject faults.
@@ -377,49 +395,40 @@ impl LocalServer {
     }
 }
 
+impl std::ops::Deref for LocalServer {
+    type Target = Served;
+    fn deref(&self) -> &Served {
+        &self.served
+    }
+}
+
 /// The OpenML stand-in running alone on `127.0.0.1` in a background thread with its own tokio
 /// runtime; dropping it shuts the server down.
 pub struct LocalOpenml {
-    server: Background,
+    served: Served,
     openml: OpenmlHandle,
-    log: RequestLog,
 }
 
 impl LocalOpenml {
-    /// Starts on a free port; returns once the port accepts connections.
+    /// Starts on a free port; returns once the port accepts connections. Its `base_url` is
+    /// `OPENML_ENDPOINT`; the API is under `/api/v1/json`.
     pub fn start(state: OpenmlState) -> anyhow::Result<LocalOpenml> {
-        let (openml, log) = (OpenmlHandle::new(state), RequestLog::default());
+        let openml = OpenmlHandle::new(state);
         let app = openml::router(openml.clone())
             .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") });
-        let server = Background::start("local-openml", app, log.clone())?;
-        Ok(LocalOpenml {
-            server,
-            openml,
-            log,
-        })
-    }
-
-    /// `http://127.0.0.1:PORT`, the base URL (`OPENML_ENDPOINT`); the API is under `/api/v1/json`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.server.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr
-    }
-
-    /// Every request received so far, in arrival order.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.log.requests()
-    }
-
-    /// The requests received so far whose path is exactly `path`.
-    pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
-        self.log.requests_to(path)
+        let served = Served::start("local-openml", app, RequestLog::default())?;
+        Ok(LocalOpenml { served, openml })
     }
 
     /// The running OpenML state, e.g. to change datasets or inject faults.
     pub fn openml(&self) -> &OpenmlHandle {
         &self.openml
+    }
+}
+
+impl std::ops::Deref for LocalOpenml {
+    type Target = Served;
+    fn deref(&self) -> &Served {
+        &self.served
     }
 }
