@@ -1,33 +1,54 @@
 //! A request budget per endpoint: at most N requests per fixed window, as
 //! Hugging Face counts them. A server's `RateLimit` header (remaining, reset)
-//! corrects our count, so several processes sharing a quota still stay in it.
+//! corrects our count, so several processes sharing a quota still stay in it;
+//! its `RateLimit-Policy` (quota, window) replaces the budget itself, up or
+//! down, unless an operator set one (hub-docs `rate-limits.md`: the Hub sends
+//! both on every answer; PRO, Team and Enterprise accounts get larger quotas
+//! than the free one the plugin documents).
 
-use crate::retry::rate_limit;
+use crate::retry::{rate_limit, rate_limit_policy};
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+/// The longest window or reset the host believes; a server claiming more
+/// (or an absurd number) is taken at this, and the wait cap stops the sync.
+const LONGEST: Duration = Duration::from_secs(24 * 3600);
+
 #[derive(Debug)]
 pub struct Limiter {
-    requests: u32,
-    window: Duration,
+    /// The endpoint, for the log.
+    name: String,
+    /// Set by the operator (`--budget`): the server's policy does not change it.
+    pinned: bool,
     state: Mutex<Window>,
 }
 
 #[derive(Debug)]
 struct Window {
+    requests: u32,
+    window: Duration,
     ends: Instant,
     remaining: u32,
 }
 
+/// `now + d`, never overflowing.
+fn after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d.min(LONGEST)).unwrap_or(now)
+}
+
 impl Limiter {
-    pub fn new(requests: u32, window: Duration) -> Limiter {
+    pub fn new(name: &str, requests: u32, window: Duration, pinned: bool) -> Limiter {
+        let requests = requests.max(1);
         Limiter {
-            requests: requests.max(1),
-            window,
+            name: name.to_string(),
+            pinned,
             state: Mutex::new(Window {
-                ends: Instant::now() + window,
-                remaining: requests.max(1),
+                requests,
+                window: window.min(LONGEST),
+                ends: after(window),
+                remaining: requests,
             }),
         }
     }
@@ -52,8 +73,8 @@ impl Limiter {
                 let mut w = self.state.lock().await;
                 let now = Instant::now();
                 if now >= w.ends {
-                    w.ends = now + self.window;
-                    w.remaining = self.requests;
+                    w.ends = after(w.window);
+                    w.remaining = w.requests;
                 }
                 if w.remaining > 0 {
                     w.remaining -= 1;
@@ -65,14 +86,34 @@ impl Limiter {
         }
     }
 
-    /// Adopts the server's count when it reports one.
+    /// Adopts the server's count and, unless pinned, its policy.
     pub async fn observe(&self, headers: &[(String, String)]) {
+        let mut w = self.state.lock().await;
+        if let Some((quota, window)) = rate_limit_policy(headers).filter(|_| !self.pinned) {
+            let quota = u32::try_from(quota).unwrap_or(u32::MAX);
+            let window = window.min(LONGEST);
+            if quota > 0 && !window.is_zero() && (quota, window) != (w.requests, w.window) {
+                tracing::info!(
+                    "endpoint {}: the server's RateLimit-Policy sets the budget to {quota} \
+                     requests per {}s (was {} per {}s)",
+                    self.name,
+                    window.as_secs(),
+                    w.requests,
+                    w.window.as_secs()
+                );
+                // What is left of this window grows or shrinks with the quota.
+                let used = w.requests.saturating_sub(w.remaining);
+                w.requests = quota;
+                w.window = window;
+                w.remaining = quota.saturating_sub(used);
+                w.ends = w.ends.min(after(window));
+            }
+        }
         if let Some((remaining, reset)) = rate_limit(headers) {
-            let mut w = self.state.lock().await;
             w.remaining = w
                 .remaining
                 .min(u32::try_from(remaining).unwrap_or(u32::MAX));
-            w.ends = Instant::now() + reset;
+            w.ends = after(reset);
         }
     }
 }
@@ -81,9 +122,16 @@ impl Limiter {
 mod tests {
     use super::*;
 
+    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
     #[tokio::test(start_paused = true)]
     async fn waits_for_the_next_window_when_spent() {
-        let l = Limiter::new(2, Duration::from_secs(10));
+        let l = Limiter::new("hub", 2, Duration::from_secs(10), false);
         assert_eq!(l.acquire().await, Duration::ZERO);
         assert_eq!(l.acquire().await, Duration::ZERO);
         let waited = l.acquire().await;
@@ -92,13 +140,47 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_servers_count_wins() {
-        let l = Limiter::new(100, Duration::from_secs(300));
-        l.observe(&[("ratelimit".into(), "\"api\";r=0;t=5".into())])
-            .await;
+        let l = Limiter::new("hub", 100, Duration::from_secs(300), false);
+        l.observe(&headers(&[("ratelimit", "\"api\";r=0;t=5")])).await;
         let waited = l.acquire().await;
         assert!(
             waited >= Duration::from_secs(5) && waited < Duration::from_secs(6),
             "{waited:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_servers_policy_sets_the_budget_unless_pinned() {
+        let policy = headers(&[
+            ("ratelimit", "\"api\";r=3;t=60"),
+            ("ratelimit-policy", "\"fixed window\";\"api\";q=4;w=60"),
+        ]);
+        let l = Limiter::new("hub", 2, Duration::from_secs(300), false);
+        assert_eq!(l.acquire().await, Duration::ZERO);
+        l.observe(&policy).await;
+        for _ in 0..3 {
+            assert_eq!(l.acquire().await, Duration::ZERO);
+        }
+        let waited = l.acquire().await;
+        assert!(waited >= Duration::from_secs(59) && waited <= Duration::from_secs(60), "{waited:?}");
+
+        let pinned = Limiter::new("hub", 2, Duration::from_secs(300), true);
+        pinned.acquire().await;
+        pinned.observe(&policy).await;
+        pinned.acquire().await;
+        assert!(pinned.acquire().await >= Duration::from_secs(59));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn absurd_numbers_neither_panic_nor_stop_the_budget_for_ever() {
+        let l = Limiter::new("hub", 2, Duration::MAX, false);
+        l.observe(&headers(&[
+            ("ratelimit", "\"api\";r=0;t=18446744073709551615"),
+            ("ratelimit-policy", "\"fixed window\";\"api\";q=0;w=18446744073709551615"),
+        ]))
+        .await;
+        assert!(l.wait_needed().await <= LONGEST);
+        l.observe(&headers(&[("ratelimit-policy", "\"fixed window\";\"api\";q=9;w=0")])).await;
+        assert!(l.wait_needed().await <= LONGEST);
     }
 }

@@ -103,7 +103,11 @@ pub fn check(mut args: CommonArgs) -> ExitCode {
                     .url_for(&probe)
                     .map(|u| u.to_string())
                     .unwrap_or_else(|_| probe.target.clone());
-                let got = session.runtime.block_on(transport.get(&probe, "probe"));
+                let got = session.runtime.block_on(transport.get(
+                    &probe,
+                    "probe",
+                    session.plugin.answers(),
+                ));
                 report.add(match got {
                     Ok(r) if (200..300).contains(&r.status) => {
                         ok(what, format!("GET {url} answered {}", r.status))

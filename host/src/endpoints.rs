@@ -34,6 +34,8 @@ pub struct Endpoints {
     origins: BTreeMap<String, String>,
     tokens: BTreeMap<String, Secret>,
     budgets: BTreeMap<String, (u32, Duration)>,
+    /// Endpoints whose budget the operator set: the server's policy does not change it.
+    pinned: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +65,8 @@ pub enum EndpointError {
     },
     #[error("refused a request with an unusable target {0:?}: {1}")]
     BadTarget(String, String),
+    #[error("it leaves endpoint {endpoint:?} ({base})")]
+    LeavesEndpoint { endpoint: String, base: String },
 }
 
 impl Endpoints {
@@ -155,6 +159,7 @@ impl Endpoints {
             origins,
             tokens,
             budgets,
+            pinned: overrides.budgets.keys().cloned().collect(),
         })
     }
 
@@ -162,7 +167,10 @@ impl Endpoints {
     pub fn limiters(&self) -> HashMap<String, Limiter> {
         self.budgets
             .iter()
-            .map(|(name, (requests, window))| (name.clone(), Limiter::new(*requests, *window)))
+            .map(|(name, (requests, window))| {
+                let pinned = self.pinned.contains(name);
+                (name.clone(), Limiter::new(name, *requests, *window, pinned))
+            })
             .collect()
     }
 
@@ -201,6 +209,24 @@ impl Endpoints {
                 )
             })
             .collect()
+    }
+
+    /// Whether `url` (e.g. a redirect's target) lies within endpoint `name`.
+    pub fn within(&self, name: &str, url: &Url) -> Result<(), EndpointError> {
+        let base = self.bases.get(name).ok_or_else(|| {
+            EndpointError::Undeclared(
+                name.to_string(),
+                self.bases.keys().cloned().collect::<Vec<_>>().join(", "),
+            )
+        })?;
+        if is_under(url, base) {
+            Ok(())
+        } else {
+            Err(EndpointError::LeavesEndpoint {
+                endpoint: name.to_string(),
+                base: base.to_string(),
+            })
+        }
     }
 
     /// The URL a request goes to, if it stays within its declared endpoint.

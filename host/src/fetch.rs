@@ -34,13 +34,18 @@ pub enum FetchError {
 }
 
 impl Fetcher {
+    /// `timeout` is the longest silence: waiting to connect (at most 10 s),
+    /// for an answer, or between two reads of its body. There is no total
+    /// timeout: a full Hugging Face listing page is several MB, which a slow
+    /// link takes longer than any fixed limit to carry, while a dead
+    /// connection still fails within `timeout`.
     pub fn new(
         timeout: Duration,
         policy: RetryPolicy,
         budgets: HashMap<String, Limiter>,
     ) -> anyhow::Result<Fetcher> {
         let client = reqwest::Client::builder()
-            .timeout(timeout)
+            .read_timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("aiod-host/", env!("CARGO_PKG_VERSION")))
             // A redirect could lead outside the plugin's declared endpoints and budgets.
@@ -67,12 +72,27 @@ impl Fetcher {
     }
 
     /// Sends the request `build` makes, within the budget of `endpoint` (if it
-    /// has one), retrying transient failures. A retryable status that persists
-    /// is returned as the response.
+    /// has one), retrying transient failures (`retry::is_retryable`). A
+    /// retryable status that persists is returned as the response.
     pub async fn send(
         &self,
         endpoint: Option<&str>,
         what: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Response, FetchError> {
+        let retryable = |status: Option<u16>, _: &[(String, String)]| {
+            status.is_none_or(crate::retry::is_retryable)
+        };
+        self.send_judged(endpoint, what, retryable, build).await
+    }
+
+    /// `send`, with `retryable(status, headers)` deciding which answers are
+    /// worth another try (`None`: no answer at all).
+    pub async fn send_judged(
+        &self,
+        endpoint: Option<&str>,
+        what: &str,
+        retryable: impl Fn(Option<u16>, &[(String, String)]) -> bool,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Response, FetchError> {
         let limiter = endpoint.and_then(|e| self.budgets.get(e));
@@ -123,7 +143,8 @@ impl Fetcher {
             if let (Some(l), Ok(r)) = (limiter, &outcome) {
                 l.observe(&r.headers).await;
             }
-            match decide(&self.policy, retries, status, headers, jitter()) {
+            let retry = retryable(status, headers);
+            match decide(&self.policy, retries, retry, headers, jitter()) {
                 Decision::Accept => return outcome.map_err(FetchError::Transport),
                 Decision::Retry(wait) => {
                     let why = match &outcome {

@@ -181,7 +181,12 @@ fn split_target(target: &str) -> (String, Vec<(String, String)>) {
 }
 
 impl Transport for Fixture {
-    async fn get(&self, request: &Request, _what: &str) -> Result<Response, Failure> {
+    async fn get(
+        &self,
+        request: &Request,
+        _what: &str,
+        _answers: &crate::answers::AnswerRules,
+    ) -> Result<Response, Failure> {
         Ok(self.respond(request))
     }
 }

@@ -2,6 +2,7 @@
 //! wired together here; the logic lives in the modules.
 
 mod aiod;
+mod answers;
 mod budget;
 mod check;
 mod cli;
@@ -223,20 +224,27 @@ fn upload_sync(
         progress: progress::Progress::new(common.logs.progress(), total),
     };
     let mut finished = runtime.block_on(sync::run(job, &sink))?;
+    let mut deletes = deletes::Deletes {
+        aiod: sink.aiod(),
+        state,
+        plugin: &mut session.plugin,
+        transport: &transport,
+        platform: &session.platform,
+        policy: deletes::DeletePolicy {
+            enabled: !upload.no_delete,
+            max_share: upload.max_delete_share,
+            allow_mass: upload.allow_mass_delete,
+        },
+    };
+    if let (model::SyncMode::All, Some(pass)) = (&mode, finished.completed_pass) {
+        finished.summary.deleted += runtime.block_on(deletes.confirmed_gone(pass))?;
+    }
+    finished.summary.deleted += runtime.block_on(deletes.skipped())?;
+    metrics::record_outcome("deleted", finished.summary.deleted);
     tracing::info!(
         "waited {:?} for request budgets and retries",
         session.fetcher.waited()
     );
-    if let (model::SyncMode::All, Some(pass)) = (&mode, finished.completed_pass) {
-        let policy = deletes::DeletePolicy {
-            enabled: !upload.no_delete,
-            max_share: upload.max_delete_share,
-            allow_mass: upload.allow_mass_delete,
-        };
-        finished.summary.deleted =
-            runtime.block_on(deletes::delete_gone(sink.aiod(), state, pass, &policy))?;
-        metrics::record_outcome("deleted", finished.summary.deleted);
-    }
     Ok(finished.summary)
 }
 
@@ -288,11 +296,13 @@ fn retry(args: cli::CommonArgs) -> Result<ExitCode> {
             .iter()
             .map(|f| (f.request.clone(), f.response()))
             .collect();
+        let answers = session.plugin.answers().clone();
         let ctx = sync::RecordCtx {
             plugin: &mut session.plugin,
             platform: &platform,
             state: Some(&state),
             provenance: &provenance,
+            answers: &answers,
         };
         runtime.block_on(sync::process(
             ctx,

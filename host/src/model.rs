@@ -58,6 +58,18 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+impl Response {
+    /// The start of the body as text, for messages.
+    pub fn snippet(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let text = text.trim();
+        match text.char_indices().nth(200) {
+            Some((cut, _)) => format!("{}…", &text[..cut]),
+            None => text.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRecord {
     pub id: String,
@@ -85,6 +97,8 @@ pub struct Asset {
 pub struct Mapped {
     pub assets: Vec<Asset>,
     pub warnings: Vec<String>,
+    /// Why the plugin wants the record mapped again on the next pass, if it does.
+    pub again: Option<String>,
 }
 
 /// Why a record produced no asset.
@@ -94,4 +108,41 @@ pub enum RecordError {
     Skip(String),
     #[error("invalid record: {0}")]
     Invalid(String),
+}
+
+/// Whether asking again can change an answer (contract 0.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A passing failure: retry now, with backoff.
+    Retry,
+    /// Do not retry now; fetch the record's follow-ups again on the next pass.
+    AgainNextPass,
+    /// The same answer until the record changes.
+    Final,
+}
+
+/// Answers of `endpoint` with `status` (and `header`, with one of `values`
+/// unless that is empty) get `verdict`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRule {
+    pub endpoint: String,
+    pub status: u16,
+    pub header: Option<String>,
+    pub values: Vec<String>,
+    pub verdict: Verdict,
+}
+
+/// A record a complete pass did not list, as the plugin is asked about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingRecord {
+    pub id: String,
+    pub label: String,
+}
+
+/// What the platform says of a missing record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Existence {
+    Exists,
+    Gone(String),
+    Unknown(String),
 }

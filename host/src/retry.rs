@@ -46,16 +46,17 @@ pub fn is_retryable(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
-/// `status` is `None` for a transport failure; `retries_done` counts earlier retries;
-/// `jitter` is in [0, 1).
+/// `retryable`: whether the outcome is worth another try (see `answers`; by
+/// default `is_retryable`, and always for a transport failure);
+/// `retries_done` counts earlier retries; `jitter` is in [0, 1).
 pub fn decide(
     policy: &RetryPolicy,
     retries_done: u32,
-    status: Option<u16>,
+    retryable: bool,
     headers: &[(String, String)],
     jitter: f64,
 ) -> Decision {
-    if status.is_some_and(|s| !is_retryable(s)) || retries_done >= policy.retries {
+    if !retryable || retries_done >= policy.retries {
         return Decision::Accept;
     }
     let asked = retry_after(headers, SystemTime::now()).or_else(|| {
@@ -115,6 +116,22 @@ pub fn rate_limit(headers: &[(String, String)]) -> Option<(u64, Duration)> {
     Some((remaining?, reset?))
 }
 
+/// `RateLimit-Policy: "fixed window";"api";q=<quota>;w=<window seconds>` →
+/// (quota, window).
+pub fn rate_limit_policy(headers: &[(String, String)]) -> Option<(u64, Duration)> {
+    let value = header(headers, "ratelimit-policy")?;
+    let mut quota = None;
+    let mut window = None;
+    for part in value.split(';') {
+        match part.trim().split_once('=') {
+            Some(("q", v)) => quota = v.trim().parse().ok(),
+            Some(("w", v)) => window = v.trim().parse().ok().map(Duration::from_secs),
+            _ => {}
+        }
+    }
+    Some((quota?, window?))
+}
+
 /// A cheap jitter source: spreading retries needs no cryptographic randomness.
 pub fn jitter() -> f64 {
     use std::hash::{BuildHasher, RandomState};
@@ -144,33 +161,33 @@ mod tests {
     fn only_transient_failures_are_retried() {
         for s in [408, 429, 500, 502, 503, 504] {
             assert!(
-                matches!(decide(&P, 0, Some(s), &[], 0.0), Decision::Retry(_)),
+                matches!(decide(&P, 0, is_retryable(s), &[], 0.0), Decision::Retry(_)),
                 "{s}"
             );
         }
         for s in [200, 400, 401, 403, 404, 409, 412, 422, 501] {
-            assert_eq!(decide(&P, 0, Some(s), &[], 0.0), Decision::Accept, "{s}");
+            assert_eq!(decide(&P, 0, is_retryable(s), &[], 0.0), Decision::Accept, "{s}");
         }
-        assert!(matches!(decide(&P, 0, None, &[], 0.0), Decision::Retry(_)));
-        assert_eq!(decide(&P, 3, None, &[], 0.0), Decision::Accept);
+        assert!(matches!(decide(&P, 0, true, &[], 0.0), Decision::Retry(_)));
+        assert_eq!(decide(&P, 3, true, &[], 0.0), Decision::Accept);
     }
 
     #[test]
     fn backoff_doubles_with_jitter_and_a_ceiling() {
         assert_eq!(
-            decide(&P, 0, Some(500), &[], 0.0),
+            decide(&P, 0, is_retryable(500), &[], 0.0),
             Decision::Retry(Duration::from_millis(50))
         );
         assert_eq!(
-            decide(&P, 0, Some(500), &[], 1.0),
+            decide(&P, 0, is_retryable(500), &[], 1.0),
             Decision::Retry(Duration::from_millis(100))
         );
         assert_eq!(
-            decide(&P, 1, Some(500), &[], 1.0),
+            decide(&P, 1, is_retryable(500), &[], 1.0),
             Decision::Retry(Duration::from_millis(200))
         );
         assert_eq!(
-            decide(&P, 2, Some(500), &[], 1.0),
+            decide(&P, 2, is_retryable(500), &[], 1.0),
             Decision::Retry(Duration::from_millis(250))
         );
     }
@@ -179,7 +196,7 @@ mod tests {
     fn the_server_decides_the_wait() {
         let ra = h(&[("Retry-After", "3")]);
         assert_eq!(
-            decide(&P, 0, Some(429), &ra, 0.0),
+            decide(&P, 0, is_retryable(429), &ra, 0.0),
             Decision::Retry(Duration::from_secs(3))
         );
         let rl = h(&[
@@ -187,12 +204,12 @@ mod tests {
             ("ratelimit-policy", "\"fixed window\";\"api\";q=500;w=300"),
         ]);
         assert_eq!(
-            decide(&P, 0, Some(429), &rl, 0.0),
+            decide(&P, 0, is_retryable(429), &rl, 0.0),
             Decision::Retry(Duration::from_secs(5))
         );
         let long = h(&[("Retry-After", "3600")]);
         assert_eq!(
-            decide(&P, 0, Some(503), &long, 0.0),
+            decide(&P, 0, is_retryable(503), &long, 0.0),
             Decision::GiveUp(Duration::from_secs(3600))
         );
     }
@@ -209,7 +226,7 @@ mod tests {
         );
         let huge = h(&[("ratelimit", "\"api\";r=0;t=18446744073709551615")]);
         assert!(matches!(
-            decide(&P, 0, Some(429), &huge, 0.0),
+            decide(&P, 0, is_retryable(429), &huge, 0.0),
             Decision::GiveUp(_)
         ));
         assert_eq!(
@@ -217,6 +234,14 @@ mod tests {
             Some((17, Duration::from_secs(42)))
         );
         assert_eq!(rate_limit(&h(&[("RateLimit", "garbage")])), None);
+        assert_eq!(
+            rate_limit_policy(&h(&[(
+                "RateLimit-Policy",
+                "\"fixed window\";\"api\";q=2500;w=300"
+            )])),
+            Some((2500, Duration::from_secs(300)))
+        );
+        assert_eq!(rate_limit_policy(&h(&[("RateLimit-Policy", "q=x;w=1")])), None);
         let j = jitter();
         assert!((0.0..1.0).contains(&j));
     }

@@ -56,6 +56,17 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 ";
 
+/// Changes to `SCHEMA`, in order; `PRAGMA user_version` counts those applied,
+/// so a state written by an earlier host is brought up to date on open (each
+/// step in one transaction), and one from a later host is refused.
+const MIGRATIONS: &[&str] = &[
+    // 1: what a missing record is looked up by, and how its last mapping ended.
+    "ALTER TABLE records ADD COLUMN label TEXT NOT NULL DEFAULT '';
+     ALTER TABLE records ADD COLUMN outcome TEXT NOT NULL DEFAULT 'done'; -- done, again, skipped
+     ALTER TABLE assets ADD COLUMN label TEXT NOT NULL DEFAULT ''; -- its name in AIoD, if imported
+     CREATE INDEX IF NOT EXISTS records_by_outcome ON records(outcome);",
+];
+
 /// A pass over a platform's listing (`all` or `since`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pass {
@@ -126,6 +137,56 @@ pub struct DeadLetter {
     pub failed_at: String,
 }
 
+/// An asset found in AIoD before the first sync, with its name there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownAsset {
+    pub asset: StoredAsset,
+    pub name: String,
+}
+
+/// An asset whose source record a complete pass did not list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingAsset {
+    pub asset: StoredAsset,
+    /// The source record's id; `None` for an asset found in AIoD and never listed.
+    pub source_id: Option<String>,
+    /// The record's label when last listed, else the asset's name in AIoD.
+    pub label: String,
+    /// The last pass that listed it (0: never).
+    pub last_seen_pass: i64,
+}
+
+/// How the last mapping of a record ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// Its assets are in AIoD and stand until its version changes.
+    Done,
+    /// Uploaded, but to be fetched and mapped again on the next pass.
+    Again,
+    /// The plugin does not publish it; AIoD must not hold assets of it.
+    Skipped,
+}
+
+impl Settled {
+    fn as_str(self) -> &'static str {
+        match self {
+            Settled::Done => "done",
+            Settled::Again => "again",
+            Settled::Skipped => "skipped",
+        }
+    }
+}
+
+/// A record settled on this page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettledRecord {
+    pub id: String,
+    pub label: String,
+    /// What "done" means for it (its version and the plugin that mapped it).
+    pub version: String,
+    pub outcome: Settled,
+}
+
 /// An asset uploaded (or found unchanged) for a source record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadedAsset {
@@ -138,8 +199,8 @@ pub struct UploadedAsset {
 /// Everything one page changed, written in one transaction with the cursor.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Records whose assets are all in AIoD now: (source id, version).
-    pub done: Vec<(String, String)>,
+    /// Records mapped (and uploaded, unless skipped).
+    pub settled: Vec<SettledRecord>,
     /// Records seen but skipped as unchanged.
     pub unchanged: Vec<String>,
     pub assets: Vec<UploadedAsset>,
@@ -168,10 +229,34 @@ impl State {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot prepare the state database {}", path.display()))?;
-        Ok(State {
+        let mut state = State {
             conn,
             path: path.to_path_buf(),
-        })
+        };
+        state
+            .migrate()
+            .with_context(|| format!("cannot update the state database {}", path.display()))?;
+        Ok(state)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let applied: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if applied > known {
+            anyhow::bail!(
+                "it was written by a newer aiod-host (state schema {applied}, this one knows up \
+                 to {known}); use that version, or another --state"
+            );
+        }
+        for (version, step) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(step)?;
+            tx.pragma_update(None, "user_version", version as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -259,13 +344,23 @@ impl State {
             None => tx.query_row("SELECT COALESCE(MAX(id), 0) FROM passes", [], |r| r.get(0))?,
         };
         let at = now();
-        for (id, version) in &batch.done {
-            tx.prepare_cached("INSERT INTO records (source_id, version, last_seen_pass) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(source_id) DO UPDATE SET version = ?2, last_seen_pass = MAX(last_seen_pass, ?3)")?.execute(params![id, version, seen])?;
+        for r in &batch.settled {
+            // A record to map again keeps no version, so the next pass maps it.
+            let version = match r.outcome {
+                Settled::Again => "",
+                Settled::Done | Settled::Skipped => &r.version,
+            };
+            tx.prepare_cached(
+                "INSERT INTO records (source_id, version, last_seen_pass, label, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(source_id) DO UPDATE SET version = ?2,
+                     last_seen_pass = MAX(last_seen_pass, ?3), label = ?4, outcome = ?5",
+            )?
+            .execute(params![r.id, version, seen, r.label, r.outcome.as_str()])?;
             tx.prepare_cached("DELETE FROM dead_letters WHERE source_id = ?1")?
-                .execute(params![id])?;
+                .execute(params![r.id])?;
         }
-        for id in batch.done.iter().map(|(id, _)| id).chain(&batch.unchanged) {
+        for id in batch.settled.iter().map(|r| &r.id).chain(&batch.unchanged) {
             tx.prepare_cached(
                 "UPDATE records SET last_seen_pass = MAX(last_seen_pass, ?2) WHERE source_id = ?1",
             )?
@@ -378,45 +473,100 @@ impl State {
     }
 
     /// Adds assets found in AIoD (by the platform listing) that we do not know yet.
-    pub fn import_assets(&mut self, assets: &[StoredAsset]) -> Result<()> {
+    pub fn import_assets(&mut self, assets: &[KnownAsset]) -> Result<()> {
         let tx = self.conn.transaction()?;
         let at = now();
-        for a in assets {
+        for KnownAsset { asset: a, name } in assets {
             tx.execute(
                 "INSERT OR IGNORE INTO assets (asset_type, platform_resource_identifier, identifier,
-                     body_hash, source_id, last_seen_pass, plugin, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, NULL, 0, NULL, ?5)",
-                params![a.asset_type, a.platform_resource_identifier, a.identifier, a.body_hash, at],
+                     body_hash, source_id, last_seen_pass, plugin, updated_at, label)
+                 VALUES (?1, ?2, ?3, ?4, NULL, 0, NULL, ?5, ?6)",
+                params![
+                    a.asset_type,
+                    a.platform_resource_identifier,
+                    a.identifier,
+                    a.body_hash,
+                    at,
+                    name
+                ],
             )?;
         }
         tx.commit()?;
         Ok(())
     }
 
-    /// Assets not seen in the given (complete) pass: their source is gone.
-    pub fn unseen_assets(&self, pass_id: i64) -> Result<Vec<StoredAsset>> {
+    /// Assets not seen in the given (complete) pass: candidates for deletion,
+    /// once the source confirms that their record is gone.
+    pub fn missing_assets(&self, pass_id: i64) -> Result<Vec<MissingAsset>> {
         let mut stmt = self.conn.prepare(
-            "SELECT asset_type, platform_resource_identifier, identifier, body_hash FROM assets
-             WHERE last_seen_pass < ?1 ORDER BY platform_resource_identifier",
+            "SELECT a.asset_type, a.platform_resource_identifier, a.identifier, a.body_hash,
+                    a.source_id, COALESCE(NULLIF(r.label, ''), a.label), a.last_seen_pass
+             FROM assets a LEFT JOIN records r ON r.source_id = a.source_id
+             WHERE a.last_seen_pass < ?1 ORDER BY a.source_id, a.platform_resource_identifier",
         )?;
-        let rows = stmt.query_map(params![pass_id], asset_row)?;
+        let rows = stmt.query_map(params![pass_id], |r| {
+            Ok(MissingAsset {
+                asset: asset_row(r)?,
+                source_id: r.get(4)?,
+                label: r.get(5)?,
+                last_seen_pass: r.get(6)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Forgets a deleted asset and its source record, so that a source that
-    /// comes back (even unchanged) is uploaded again.
-    pub fn forget_asset(&mut self, a: &StoredAsset) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "DELETE FROM records WHERE source_id = (SELECT source_id FROM assets
-             WHERE asset_type = ?1 AND platform_resource_identifier = ?2)",
-            params![a.asset_type, a.platform_resource_identifier],
+    /// Assets of records that the plugin skipped when it last mapped them.
+    pub fn skipped_assets(&self) -> Result<Vec<(StoredAsset, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT a.asset_type, a.platform_resource_identifier, a.identifier, a.body_hash, r.label
+             FROM records r JOIN assets a ON a.source_id = r.source_id
+             WHERE r.outcome = 'skipped' ORDER BY a.platform_resource_identifier",
         )?;
+        let rows = stmt.query_map([], |r| Ok((asset_row(r)?, r.get(4)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The complete pass of `kind` before `pass_id`, if any.
+    pub fn previous_complete_pass(&self, kind: &str, pass_id: i64) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT MAX(id) FROM passes WHERE kind = ?1 AND id < ?2
+                 AND completed_at IS NOT NULL AND completed_at != 'abandoned'",
+                params![kind, pass_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Forgets a deleted asset. With `and_record`, its source record too, so
+    /// that a source that comes back (even unchanged) is uploaded again; a
+    /// skipped record is kept, so that it costs nothing until it changes.
+    pub fn forget_asset(&mut self, a: &StoredAsset, and_record: bool) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        if and_record {
+            tx.execute(
+                "DELETE FROM records WHERE source_id = (SELECT source_id FROM assets
+                 WHERE asset_type = ?1 AND platform_resource_identifier = ?2)",
+                params![a.asset_type, a.platform_resource_identifier],
+            )?;
+        }
         tx.execute(
             "DELETE FROM assets WHERE asset_type = ?1 AND platform_resource_identifier = ?2",
             params![a.asset_type, a.platform_resource_identifier],
         )?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Gives up an unfinished pass (e.g. its stored cursor is refused): it
+    /// never completes, so it never deletes.
+    pub fn abandon_pass(&mut self, pass_id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE passes SET completed_at = 'abandoned' WHERE id = ?1 AND completed_at IS NULL",
+            params![pass_id],
+        )?;
         Ok(())
     }
 
@@ -580,7 +730,7 @@ mod tests {
             failed_at: String::new(),
         };
         let batch = Batch {
-            done: vec![("a".into(), "v1".into())],
+            settled: vec![settled("a", "v1", Settled::Done)],
             unchanged: vec![],
             assets: vec![UploadedAsset {
                 asset: asset("a", "h1"),
@@ -600,21 +750,37 @@ mod tests {
 
         // A later success clears the dead letter.
         let batch = Batch {
-            done: vec![("b".into(), "v2".into())],
+            settled: vec![settled("b", "v2", Settled::Done)],
             ..Batch::default()
         };
         s.commit_page(Some(p.id), &[], batch).unwrap();
         assert!(s.dead_letters().unwrap().is_empty());
     }
 
+    fn settled(id: &str, version: &str, outcome: Settled) -> SettledRecord {
+        SettledRecord {
+            id: id.into(),
+            label: format!("label-{id}"),
+            version: version.into(),
+            outcome,
+        }
+    }
+
+    fn known(id: &str, hash: &str) -> KnownAsset {
+        KnownAsset {
+            asset: asset(id, hash),
+            name: format!("name-{id}"),
+        }
+    }
+
     #[test]
-    fn assets_not_seen_in_a_pass_are_candidates_for_deletion() {
+    fn assets_not_seen_in_a_pass_are_candidates_with_what_to_look_them_up_by() {
         let mut s = temp_state("unseen");
-        s.import_assets(&[asset("gone", "h"), asset("kept", "h")])
+        s.import_assets(&[known("gone", "h"), known("kept", "h"), known("listed", "h")])
             .unwrap();
         let p = s.begin_pass("all", None, &[]).unwrap();
         let batch = Batch {
-            done: vec![("src-kept".into(), "v".into())],
+            settled: vec![settled("src-kept", "v", Settled::Done)],
             assets: vec![UploadedAsset {
                 asset: asset("kept", "h2"),
                 source_id: "src-kept".into(),
@@ -623,9 +789,110 @@ mod tests {
             ..Batch::default()
         };
         s.commit_page(Some(p.id), &[], batch).unwrap();
-        let unseen = s.unseen_assets(p.id).unwrap();
-        assert_eq!(unseen, [asset("gone", "h")]);
-        s.forget_asset(&unseen[0]).unwrap();
-        assert_eq!(s.asset_count().unwrap(), 1);
+        let second = s.begin_pass("all", None, &[]).unwrap();
+        s.commit_page(Some(second.id), &[], Batch::default())
+            .unwrap();
+        let missing = s.missing_assets(second.id).unwrap();
+        let found: Vec<(Option<&str>, &str, &str, i64)> = missing
+            .iter()
+            .map(|m| {
+                (
+                    m.source_id.as_deref(),
+                    m.asset.platform_resource_identifier.as_str(),
+                    m.label.as_str(),
+                    m.last_seen_pass,
+                )
+            })
+            .collect();
+        // Never listed: looked up by its name in AIoD; listed once: by its label.
+        assert_eq!(
+            found,
+            [
+                (None, "gone", "name-gone", 0),
+                (None, "listed", "name-listed", 0),
+                (Some("src-kept"), "kept", "label-src-kept", p.id),
+            ]
+        );
+        assert_eq!(s.previous_complete_pass("all", second.id).unwrap(), Some(p.id));
+        assert_eq!(s.previous_complete_pass("all", p.id).unwrap(), None);
+        s.forget_asset(&missing[0].asset, true).unwrap();
+        assert_eq!(s.asset_count().unwrap(), 2);
+    }
+
+    #[test]
+    fn a_record_to_map_again_keeps_no_version_and_a_skipped_one_withdraws_its_assets() {
+        let mut s = temp_state("outcomes");
+        let p = s.begin_pass("all", None, &[]).unwrap();
+        let uploaded = |id: &str| UploadedAsset {
+            asset: asset(id, "h"),
+            source_id: id.into(),
+            plugin: String::new(),
+        };
+        let batch = Batch {
+            settled: vec![
+                settled("again", "v", Settled::Again),
+                settled("private", "v", Settled::Done),
+            ],
+            assets: vec![uploaded("again"), uploaded("private")],
+            ..Batch::default()
+        };
+        s.commit_page(Some(p.id), &[], batch).unwrap();
+        assert_eq!(s.done_version("again").unwrap().as_deref(), Some(""));
+        assert!(s.skipped_assets().unwrap().is_empty());
+
+        let p = s.begin_pass("all", None, &[]).unwrap();
+        let batch = Batch {
+            settled: vec![settled("private", "v2", Settled::Skipped)],
+            ..Batch::default()
+        };
+        s.commit_page(Some(p.id), &[], batch).unwrap();
+        // Skipped is settled: it costs nothing until it changes.
+        assert_eq!(s.done_version("private").unwrap().as_deref(), Some("v2"));
+        let skipped = s.skipped_assets().unwrap();
+        assert_eq!(skipped, [(asset("private", "h"), "label-private".to_string())]);
+        s.forget_asset(&skipped[0].0, false).unwrap();
+        assert!(s.skipped_assets().unwrap().is_empty());
+        assert_eq!(s.done_version("private").unwrap().as_deref(), Some("v2"));
+    }
+
+    /// A state written before the schema had versions (records without
+    /// labels) opens, keeps its data and gains the new columns.
+    #[test]
+    fn a_state_from_an_earlier_host_is_migrated_and_one_from_a_later_refused() {
+        let path = std::env::temp_dir()
+            .join(format!("aiod-host-state-{}-migrate", std::process::id()))
+            .join("s.sqlite");
+        let _ = std::fs::remove_file(&path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute(
+                "INSERT INTO records (source_id, version, last_seen_pass) VALUES ('a', 'v', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let s = State::open(&path).unwrap();
+        assert_eq!(s.done_version("a").unwrap().as_deref(), Some("v"));
+        let (label, outcome): (String, String) = s
+            .conn
+            .query_row(
+                "SELECT label, outcome FROM records WHERE source_id = 'a'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((label.as_str(), outcome.as_str()), ("", "done"));
+        drop(s);
+        // Opening again applies nothing twice.
+        drop(State::open(&path).unwrap());
+
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = format!("{:#}", State::open(&path).err().unwrap());
+        assert!(err.contains("written by a newer aiod-host (state schema 99"), "{err}");
     }
 }

@@ -9,15 +9,18 @@
 //! (a missing role) end the sync. The cursor is committed with each page's
 //! outcomes, so a killed sync resumes at the page it was working on.
 
+use crate::answers::AnswerRules;
 use crate::model::{Asset, RecordError, Request, Response, SourceRecord, SyncMode};
 use crate::plugin::{CallError, Plugin};
 use crate::progress::Progress;
 use crate::state::{
-    Batch, DeadLetter, Pass, State, StoredAsset, StoredFollowUp, StoredRecord, UploadedAsset,
+    Batch, DeadLetter, Pass, Settled, SettledRecord, State, StoredAsset, StoredFollowUp,
+    StoredRecord, UploadedAsset,
 };
 use crate::transport::{Failure, Transport};
 use futures::StreamExt;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Where mapped assets go: standard output for `--dry-run`, AIoD otherwise.
 pub trait Sink {
@@ -162,36 +165,12 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
         mut progress,
     } = job;
     let mut summary = Summary::default();
-    let (kind, since) = match &mode {
-        SyncMode::All => (Some("all"), None),
-        SyncMode::Since(t) => (Some("since"), Some(t.as_str())),
-        SyncMode::Id(_) => (None, None),
-    };
-    let resumable = match (&state, kind) {
-        (Some(s), Some(kind)) => s
-            .open_pass(kind)?
-            .filter(|p| p.since.as_deref() == since && !p.cursor.is_empty()),
-        _ => None,
-    };
-    let (pass, mut queue): (Option<Pass>, Vec<Request>) = match resumable {
-        Some(p) => {
-            tracing::info!(pass = p.id, started = %p.started_at, "resuming an unfinished pass from its stored cursor");
-            let queue = p.cursor.clone();
-            (Some(p), queue)
-        }
-        None => {
-            let starts = plugin.start(&platform, &mode).map_err(|e| match e {
-                CallError::Refused(msg) => SyncError::ModeRefused(msg),
-                broken => SyncError::Plugin(broken),
-            })?;
-            let pass = match (&mut state, kind) {
-                (Some(s), Some(kind)) => Some(s.begin_pass(kind, since, &starts)?),
-                _ => None,
-            };
-            (pass, starts)
-        }
-    };
+    let (mut pass, mut queue) = resume_or_begin(plugin, &platform, &mode, state.as_deref_mut())?;
+    // The first request of a resumed pass is a stored cursor the source may no longer accept.
+    let mut stored_cursor = pass.as_ref().is_some_and(|p| p.resumed);
     let mut provenance = plugin.provenance();
+    // Shared with the follow-ups in flight; replaced when a swapped plugin brings its own.
+    let mut answers = Arc::new(plugin.answers().clone());
 
     let stopping = || stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
     while !queue.is_empty() {
@@ -200,7 +179,7 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
         }
         let request = queue[0].clone();
         let response = transport
-            .get(&request, "listing page")
+            .get(&request, "listing page", &answers)
             .await
             .map_err(|e| match e {
                 Failure::Refused(message) => SyncError::Refused(message),
@@ -210,6 +189,21 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
                 },
                 Failure::Paused(message) => SyncError::Paused(message),
             })?;
+        if std::mem::take(&mut stored_cursor) && refuses_cursor(response.status) {
+            let (Some(s), Some(p)) = (state.as_deref_mut(), &pass) else {
+                unreachable!("only a pass in a state is resumed")
+            };
+            tracing::warn!(
+                pass = p.pass.id,
+                "the source refused the stored cursor of this unfinished pass (HTTP {}: {}); \
+                 the pass is abandoned (an abandoned pass deletes nothing) and a new one starts",
+                response.status,
+                response.snippet()
+            );
+            s.abandon_pass(p.pass.id)?;
+            (pass, queue) = begin(plugin, &platform, &mode, Some(s))?;
+            continue;
+        }
         let page = plugin
             .handle_page(&platform, &mode, &request, &response)
             .map_err(|e| match e {
@@ -241,10 +235,14 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
         // order; their uploads run `sink.in_flight()` at once, settled in
         // listing order. A halt takes no new record but lets the uploads in
         // flight finish, so what they wrote is kept.
+        let fetching = answers.clone();
         let mut fetched = futures::stream::iter(to_fetch)
-            .map(|record| async move {
-                let follow_ups = follow_ups(transport, &record).await;
-                (record, follow_ups)
+            .map(|record| {
+                let answers = fetching.clone();
+                async move {
+                    let follow_ups = follow_ups(transport, &record, &answers).await;
+                    (record, follow_ups)
+                }
             })
             .buffered(concurrency.max(1));
         let mut uploads = futures::stream::FuturesOrdered::new();
@@ -286,12 +284,14 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
                         && take_swap(plugin, rx)
                     {
                         provenance = plugin.provenance();
+                        answers = Arc::new(plugin.answers().clone());
                     }
                     let ctx = RecordCtx {
                         plugin: &mut *plugin,
                         platform: &platform,
                         state: state.as_deref(),
                         provenance: &provenance,
+                        answers: &answers,
                     };
                     match map(ctx, record, follow_ups, &mut batch, &mut summary)? {
                         Some(ready) => uploads.push_back(upload(sink, ready)),
@@ -302,10 +302,11 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
             }
         }
         drop(fetched);
+        let pass_id = pass.as_ref().map(|p| p.pass.id);
         if let Some(e) = halt {
             // This page is done again on the next run; what it finished is kept.
             if let Some(s) = &mut state {
-                s.commit_page(pass.as_ref().map(|p| p.id), &queue, batch)?;
+                s.commit_page(pass_id, &queue, batch)?;
             }
             return Err(e);
         }
@@ -315,17 +316,90 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
             queue.insert(0, next);
         }
         if let Some(s) = &mut state {
-            s.commit_page(pass.as_ref().map(|p| p.id), &queue, batch)?;
+            s.commit_page(pass_id, &queue, batch)?;
         }
     }
 
     // The last commit, with an empty cursor, completed the pass.
     progress.finish(&summary);
-    let completed_pass = pass.map(|p| p.id);
+    let completed_pass = pass.map(|p| p.pass.id);
     Ok(Finished {
         summary,
         completed_pass,
     })
+}
+
+/// A pass in the state, and whether this run resumed it.
+struct Current {
+    pass: Pass,
+    resumed: bool,
+}
+
+/// The pass's kind and `since` cutoff; `id` syncs run outside any pass.
+fn pass_kind(mode: &SyncMode) -> Option<(&'static str, Option<&str>)> {
+    match mode {
+        SyncMode::All => Some(("all", None)),
+        SyncMode::Since(t) => Some(("since", Some(t.as_str()))),
+        SyncMode::Id(_) => None,
+    }
+}
+
+/// The unfinished pass of this mode at its stored cursor, or a new one.
+fn resume_or_begin(
+    plugin: &mut Plugin,
+    platform: &str,
+    mode: &SyncMode,
+    state: Option<&mut State>,
+) -> Result<(Option<Current>, Vec<Request>), SyncError> {
+    let open = match (&state, pass_kind(mode)) {
+        (Some(s), Some((kind, since))) => s
+            .open_pass(kind)?
+            .filter(|p| p.since.as_deref() == since && !p.cursor.is_empty()),
+        _ => None,
+    };
+    match open {
+        Some(pass) => {
+            tracing::info!(pass = pass.id, started = %pass.started_at, "resuming an unfinished pass from its stored cursor");
+            let queue = pass.cursor.clone();
+            Ok((
+                Some(Current {
+                    pass,
+                    resumed: true,
+                }),
+                queue,
+            ))
+        }
+        None => begin(plugin, platform, mode, state),
+    }
+}
+
+/// A new pass (in the state, unless there is none or the mode has no passes)
+/// at the plugin's first requests.
+fn begin(
+    plugin: &mut Plugin,
+    platform: &str,
+    mode: &SyncMode,
+    state: Option<&mut State>,
+) -> Result<(Option<Current>, Vec<Request>), SyncError> {
+    let starts = plugin.start(platform, mode).map_err(|e| match e {
+        CallError::Refused(msg) => SyncError::ModeRefused(msg),
+        broken => SyncError::Plugin(broken),
+    })?;
+    let pass = match (state, pass_kind(mode)) {
+        (Some(s), Some((kind, since))) => Some(Current {
+            pass: s.begin_pass(kind, since, &starts)?,
+            resumed: false,
+        }),
+        _ => None,
+    };
+    Ok((pass, starts))
+}
+
+/// Whether an answer to a stored cursor says the source no longer accepts it:
+/// a client error that is not about credentials, rights or pace (HTTP 401,
+/// 403, 429) or time (408).
+fn refuses_cursor(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 401 | 403 | 408 | 429)
 }
 
 enum FollowUpError {
@@ -352,11 +426,12 @@ pub fn take_swap(plugin: &mut Plugin, swaps: &std::sync::mpsc::Receiver<Plugin>)
 async fn follow_ups<T: Transport>(
     transport: &T,
     record: &SourceRecord,
+    answers: &AnswerRules,
 ) -> Result<Vec<(Request, Response)>, FollowUpError> {
     let mut out = Vec::with_capacity(record.follow_ups.len());
     for request in &record.follow_ups {
         let what = format!("{} of {:?}", request.target, record.label);
-        let response = match transport.get(request, &what).await {
+        let response = match transport.get(request, &what, answers).await {
             Ok(r) => r,
             Err(Failure::Unreachable(message)) => Response {
                 status: 0,
@@ -383,6 +458,8 @@ pub struct RecordCtx<'a> {
     pub platform: &'a str,
     pub state: Option<&'a State>,
     pub provenance: &'a str,
+    /// Which follow-up answers are final.
+    pub answers: &'a AnswerRules,
 }
 
 /// Maps one record and puts its assets; outcomes go into `batch` and `summary`.
@@ -407,6 +484,8 @@ pub struct Ready {
     /// Each asset with what the state knows of it in AIoD.
     assets: Vec<(Asset, Option<StoredAsset>)>,
     provenance: String,
+    /// Why the record must be mapped again on the next pass, if it must.
+    again: Option<String>,
 }
 
 /// A record's puts, in asset order, up to the first that ends the sync.
@@ -429,9 +508,12 @@ fn map(
         Ok(Err(RecordError::Skip(reason))) => {
             summary.skipped += 1;
             tracing::info!(id, label, "record skipped: {reason}");
-            batch
-                .done
-                .push((record.id, done_version(&record.version, ctx.provenance)));
+            batch.settled.push(SettledRecord {
+                version: done_version(&record.version, ctx.provenance),
+                id: record.id,
+                label: record.label,
+                outcome: Settled::Skipped,
+            });
             return Ok(None);
         }
         Ok(Err(e)) => Err(e.to_string()),
@@ -456,6 +538,12 @@ fn map(
         summary.warnings += 1;
         tracing::warn!(id, label, "{warning}");
     }
+    // Not final: an answer the plugin judges not ready, one still failing
+    // after the retries, or the plugin's own word (e.g. a partial answer).
+    let again = follow_ups
+        .iter()
+        .find_map(|(q, r)| ctx.answers.again(&q.endpoint, r))
+        .or(mapped.again);
     let mut assets = Vec::with_capacity(mapped.assets.len());
     for asset in mapped.assets {
         let previous = match ctx.state {
@@ -469,6 +557,7 @@ fn map(
         follow_ups,
         assets,
         provenance: ctx.provenance.to_string(),
+        again,
     }))
 }
 
@@ -493,6 +582,7 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, summary: &mut Summary) -> Resul
         record,
         follow_ups,
         provenance,
+        again,
         ..
     } = ready;
     let mut failure = None;
@@ -522,13 +612,8 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, summary: &mut Summary) -> Resul
         // What was put is kept; the record itself is done again next time.
         return Err(e);
     }
-    // Mapped from a failed follow-up (no response, or one worth retrying): the
-    // upload stands, but the next pass maps the record again.
-    let degraded = follow_ups
-        .iter()
-        .any(|(_, r)| r.status == 0 || crate::retry::is_retryable(r.status));
-    match failure {
-        Some((stage, error)) => fail(
+    if let Some((stage, error)) = failure {
+        fail(
             batch,
             summary,
             &record,
@@ -536,17 +621,24 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, summary: &mut Summary) -> Resul
             stage,
             error,
             &provenance,
-        ),
-        None if degraded => {
-            tracing::debug!(
-                id = record.id,
-                "a follow-up failed; the record will be mapped again"
-            )
-        }
-        None => batch
-            .done
-            .push((record.id, done_version(&record.version, &provenance))),
+        );
+        return Ok(());
     }
+    // The upload stands either way; a record that is not final is fetched and
+    // mapped again on the next pass.
+    let outcome = match again {
+        Some(why) => {
+            tracing::debug!(id = record.id, "mapped again on the next pass: {why}");
+            Settled::Again
+        }
+        None => Settled::Done,
+    };
+    batch.settled.push(SettledRecord {
+        version: done_version(&record.version, &provenance),
+        id: record.id,
+        label: record.label,
+        outcome,
+    });
     Ok(())
 }
 

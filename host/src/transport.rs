@@ -2,9 +2,13 @@
 //! recorded responses (`plugin test`, see `fixtures`). The sync loop does not
 //! know which.
 
+use crate::answers::AnswerRules;
 use crate::endpoints::Endpoints;
 use crate::fetch::{FetchError, Fetcher};
-use crate::model::{Request, Response};
+use crate::model::{Request, Response, Verdict};
+
+/// Redirects followed for one request, as browsers and HTTP clients cap them.
+const MAX_REDIRECTS: usize = 5;
 
 /// Why there is no response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +30,14 @@ impl Failure {
 }
 
 pub trait Transport {
-    /// `what` names the request in logs.
-    fn get(&self, request: &Request, what: &str)
-    -> impl Future<Output = Result<Response, Failure>>;
+    /// `what` names the request in logs; `answers` says which answers of the
+    /// request's endpoint are worth retrying.
+    fn get(
+        &self,
+        request: &Request,
+        what: &str,
+        answers: &AnswerRules,
+    ) -> impl Future<Output = Result<Response, Failure>>;
 }
 
 /// Real HTTP within the endpoints' base URLs, budgets and retries.
@@ -38,25 +47,75 @@ pub struct Live<'a> {
 }
 
 impl Transport for Live<'_> {
-    async fn get(&self, request: &Request, what: &str) -> Result<Response, Failure> {
+    /// Follows up to `MAX_REDIRECTS` redirects that stay within the request's
+    /// endpoint (the Hub answers 307 for a renamed repo); each one costs a
+    /// request of the endpoint's budget. A redirect anywhere else is refused.
+    async fn get(
+        &self,
+        request: &Request,
+        what: &str,
+        answers: &AnswerRules,
+    ) -> Result<Response, Failure> {
+        let refused = |message: String| Failure::Refused(message);
         let prepared = self
             .endpoints
             .prepare(request)
-            .map_err(|e| Failure::Refused(e.to_string()))?;
-        tracing::debug!(url = %prepared.url, "{what}");
-        let what = format!("{what} {}", prepared.url);
-        self.fetcher
-            .send(Some(&request.endpoint), &what, |c| {
-                let mut req = c.get(prepared.url.clone());
-                for (name, value) in &prepared.headers {
-                    req = req.header(name, value);
-                }
-                req
-            })
-            .await
-            .map_err(|e| match e {
-                FetchError::Transport(message) => Failure::Unreachable(message),
-                gave_up @ FetchError::GaveUp { .. } => Failure::Paused(gave_up.to_string()),
-            })
+            .map_err(|e| refused(e.to_string()))?;
+        let retryable = |status: Option<u16>, headers: &[(String, String)]| {
+            answers.verdict(&request.endpoint, status, headers) == Verdict::Retry
+        };
+        let mut url = prepared.url.clone();
+        for redirects in 0.. {
+            tracing::debug!(url = %url, "{what}");
+            let label = format!("{what} {url}");
+            let response = self
+                .fetcher
+                .send_judged(Some(&request.endpoint), &label, retryable, |c| {
+                    let mut req = c.get(url.clone());
+                    for (name, value) in &prepared.headers {
+                        req = req.header(name, value);
+                    }
+                    req
+                })
+                .await
+                .map_err(|e| match e {
+                    FetchError::Transport(message) => Failure::Unreachable(message),
+                    gave_up @ FetchError::GaveUp { .. } => Failure::Paused(gave_up.to_string()),
+                })?;
+            let Some(location) = redirect_location(&response) else {
+                return Ok(response);
+            };
+            let next = url.join(location).map_err(|e| {
+                refused(format!(
+                    "refused a redirect from {url} to {location:?}: not a usable URL ({e})"
+                ))
+            })?;
+            self.endpoints
+                .within(&request.endpoint, &next)
+                .map_err(|e| refused(format!("refused a redirect from {url} to {next}: {e}")))?;
+            if redirects == MAX_REDIRECTS {
+                return Err(refused(format!(
+                    "refused a redirect from {url} to {next}: more than {MAX_REDIRECTS} redirects \
+                     from {}",
+                    prepared.url
+                )));
+            }
+            tracing::info!("{what}: HTTP {} moved {url} to {next}", response.status);
+            url = next;
+        }
+        unreachable!("the loop returns")
     }
+}
+
+/// The `Location` of a redirect (301, 302, 303, 307, 308), if it is one.
+fn redirect_location(response: &Response) -> Option<&str> {
+    if !matches!(response.status, 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    response
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
 }

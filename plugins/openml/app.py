@@ -11,7 +11,7 @@ from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports import types as wit
 
-from openml_connector import VERSION, listing, mapping
+from openml_connector import VERSION, listing, lookup, mapping
 from openml_connector.api import ENDPOINT, Refused, description_path, qualities_path
 
 
@@ -89,6 +89,30 @@ class Plugin(exports.Plugin):
 
     def probes(self, ctx):
         return [_request(p) for p in listing.probes()]
+
+    def answer_rules(self, ctx):
+        # OpenML tells its errors apart in the body (nearly all are HTTP 412),
+        # so the host's defaults by status are all a rule could say.
+        return []
+
+    def map_judged(self, ctx, record, follow_ups):
+        # A failed follow-up already fails the record (then it is mapped again);
+        # what is mapped stands otherwise.
+        return wit.Judged(mapped=self.map_record(ctx, record, follow_ups), again=None)
+
+    def lookup_request(self, ctx, record):
+        target = lookup.request_target(record.id)
+        if target is None:
+            raise Err(f"{record.id!r} is not an OpenML dataset id, so it cannot be looked up")
+        return _request(listing.Planned(target))
+
+    def read_lookup(self, ctx, record, response):
+        found = lookup.read(record.id, response.status, response.body)
+        if found.kind == lookup.EXISTS:
+            return wit.Existence_Exists()
+        if found.kind == lookup.GONE:
+            return wit.Existence_Gone(found.reason)
+        return wit.Existence_Unknown(found.reason)
 
     def map_record(self, ctx, record, follow_ups):
         replies = {

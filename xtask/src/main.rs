@@ -20,7 +20,7 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Rust plugin crates: (cargo package, features, output file relative to the
 /// workspace). The plugins under `target/test-plugins/` exist for the host's
 /// tests and are not shipped: the hostile one, and the Hugging Face plugin
-/// built for the frozen 0.1.0 contract (`wit/since_v0.1.0/`).
+/// built for the frozen earlier contracts (`wit/since_v0.1.0/`, `wit/since_v0.1.1/`).
 const PLUGINS: &[(&str, &str, &str)] = &[
     ("huggingface-plugin", "", "plugins/huggingface.wasm"),
     ("hostile-plugin", "", "target/test-plugins/hostile.wasm"),
@@ -28,6 +28,11 @@ const PLUGINS: &[(&str, &str, &str)] = &[
         "huggingface-plugin",
         "contract-v0_1_0",
         "target/test-plugins/huggingface-v0.1.0.wasm",
+    ),
+    (
+        "huggingface-plugin",
+        "contract-v0_1_1",
+        "target/test-plugins/huggingface-v0.1.1.wasm",
     ),
 ];
 /// Python plugins: directories under `plugins/` holding `app.py`, built to `plugins/<dir>.wasm`.

@@ -10,7 +10,7 @@
 use super::client::{Aiod, ApiError, Created};
 use super::normalize::fingerprint;
 use crate::model::Asset;
-use crate::state::StoredAsset;
+use crate::state::{KnownAsset, StoredAsset};
 use crate::sync::{Outcome, Put, PutError, Sink};
 use aiod_schema::Schema;
 use serde_json::Value;
@@ -61,12 +61,13 @@ pub async fn preflight(aiod: &Aiod, platform: &str) -> anyhow::Result<()> {
 }
 
 /// Pages through the platform's assets of each type, for the state to know
-/// which exist before the first sync.
+/// which exist before the first sync (and their names, by which an asset
+/// that the platform no longer lists is looked up before it is deleted).
 pub async fn import_catalogue(
     aiod: &Aiod,
     platform: &str,
     asset_types: &[String],
-) -> Result<Vec<StoredAsset>, ApiError> {
+) -> Result<Vec<KnownAsset>, ApiError> {
     let schema = Schema::bundled();
     let mut all = Vec::new();
     for asset_type in asset_types {
@@ -76,10 +77,12 @@ pub async fn import_catalogue(
         let mut offset = 0;
         loop {
             let page = aiod.list(asset_type, platform, offset, LIST_PAGE).await?;
-            all.extend(
-                page.iter()
-                    .filter_map(|item| stored(schema, schema_name, asset_type, item)),
-            );
+            all.extend(page.iter().filter_map(|item| {
+                Some(KnownAsset {
+                    asset: stored(schema, schema_name, asset_type, item)?,
+                    name: item.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                })
+            }));
             if page.len() < LIST_PAGE {
                 break;
             }

@@ -27,37 +27,60 @@ mod since_v0_1_0 {
     });
 }
 
+mod since_v0_1_1 {
+    wasmtime::component::bindgen!({
+        path: "../wit/since_v0.1.1",
+        world: "connector",
+        with: { "aiod:connector/types": super::latest::exports::aiod::connector::types },
+    });
+}
+
 use latest::exports::aiod::connector::types as wit;
 
-/// The contract versions this host has bindings for, oldest first; a plugin
-/// built for anything else in 0.1.x is bound as the latest.
+/// The contract versions this host has bindings for besides the latest; a
+/// plugin built for anything else in 0.1.x is bound as the latest.
 const V0_1_0: &str = "0.1.0";
+const V0_1_1: &str = "0.1.1";
 
 /// A plugin's bindings, by the contract version it was built for.
 pub enum Connector {
     Latest(latest::Connector),
+    V0_1_1(since_v0_1_1::Connector),
     V0_1_0(since_v0_1_0::Connector),
 }
 
 #[derive(Clone)]
 pub enum ConnectorPre<T: 'static> {
     Latest(latest::ConnectorPre<T>),
+    V0_1_1(since_v0_1_1::ConnectorPre<T>),
     V0_1_0(since_v0_1_0::ConnectorPre<T>),
+}
+
+/// Runs `$call` on whichever bindings `$c` holds (the calls every 0.1.x has).
+macro_rules! each {
+    ($c:expr, $b:ident => $call:expr) => {
+        match $c {
+            Connector::Latest($b) => $call,
+            Connector::V0_1_1($b) => $call,
+            Connector::V0_1_0($b) => $call,
+        }
+    };
 }
 
 impl<T: 'static> ConnectorPre<T> {
     /// Binds a plugin built for contract `version` (e.g. `0.1.0`).
     pub fn new(pre: InstancePre<T>, version: &str) -> wasmtime::Result<Self> {
-        Ok(if version == V0_1_0 {
-            ConnectorPre::V0_1_0(since_v0_1_0::ConnectorPre::new(pre)?)
-        } else {
-            ConnectorPre::Latest(latest::ConnectorPre::new(pre)?)
+        Ok(match version {
+            V0_1_0 => ConnectorPre::V0_1_0(since_v0_1_0::ConnectorPre::new(pre)?),
+            V0_1_1 => ConnectorPre::V0_1_1(since_v0_1_1::ConnectorPre::new(pre)?),
+            _ => ConnectorPre::Latest(latest::ConnectorPre::new(pre)?),
         })
     }
 
     pub fn instantiate(&self, store: &mut Store<T>) -> wasmtime::Result<Connector> {
         Ok(match self {
             ConnectorPre::Latest(p) => Connector::Latest(p.instantiate(store)?),
+            ConnectorPre::V0_1_1(p) => Connector::V0_1_1(p.instantiate(store)?),
             ConnectorPre::V0_1_0(p) => Connector::V0_1_0(p.instantiate(store)?),
         })
     }
@@ -65,18 +88,17 @@ impl<T: 'static> ConnectorPre<T> {
     pub fn component(&self) -> &Component {
         match self {
             ConnectorPre::Latest(p) => p.instance_pre().component(),
+            ConnectorPre::V0_1_1(p) => p.instance_pre().component(),
             ConnectorPre::V0_1_0(p) => p.instance_pre().component(),
         }
     }
 }
 
-/// Calls that every 0.1.x plugin exports, dispatched to its bindings.
+/// Calls that every 0.1.x plugin exports, dispatched to its bindings; what
+/// an older version lacks is `None`, and the caller falls back.
 impl Connector {
     pub fn info<T>(&self, s: &mut Store<T>) -> wasmtime::Result<wit::PluginInfo> {
-        match self {
-            Connector::Latest(b) => b.aiod_connector_plugin().call_info(s),
-            Connector::V0_1_0(b) => b.aiod_connector_plugin().call_info(s),
-        }
+        each!(self, b => b.aiod_connector_plugin().call_info(s))
     }
 
     pub fn start<T>(
@@ -85,10 +107,7 @@ impl Connector {
         ctx: &wit::Context,
         mode: &wit::SyncMode,
     ) -> wasmtime::Result<Result<Vec<wit::Request>, String>> {
-        match self {
-            Connector::Latest(b) => b.aiod_connector_plugin().call_start(s, ctx, mode),
-            Connector::V0_1_0(b) => b.aiod_connector_plugin().call_start(s, ctx, mode),
-        }
+        each!(self, b => b.aiod_connector_plugin().call_start(s, ctx, mode))
     }
 
     pub fn handle_page<T>(
@@ -99,30 +118,38 @@ impl Connector {
         request: &wit::Request,
         response: &wit::Response,
     ) -> wasmtime::Result<Result<wit::Page, String>> {
-        match self {
-            Connector::Latest(b) => b
-                .aiod_connector_plugin()
-                .call_handle_page(s, ctx, mode, request, response),
-            Connector::V0_1_0(b) => b
-                .aiod_connector_plugin()
-                .call_handle_page(s, ctx, mode, request, response),
-        }
+        each!(self, b => b
+            .aiod_connector_plugin()
+            .call_handle_page(s, ctx, mode, request, response))
     }
 
+    /// `map-judged` (0.1.2), or for an older plugin `map-record` with no word
+    /// on whether the result is final.
     pub fn map_record<T>(
         &self,
         s: &mut Store<T>,
         ctx: &wit::Context,
         record: &wit::SourceRecord,
         follow_ups: &[wit::FollowUp],
-    ) -> wasmtime::Result<Result<wit::Mapped, wit::RecordError>> {
+    ) -> wasmtime::Result<Result<wit::Judged, wit::RecordError>> {
+        let unjudged = |r: Result<wit::Mapped, wit::RecordError>| {
+            r.map(|mapped| wit::Judged {
+                mapped,
+                again: None,
+            })
+        };
         match self {
             Connector::Latest(b) => b
                 .aiod_connector_plugin()
-                .call_map_record(s, ctx, record, follow_ups),
+                .call_map_judged(s, ctx, record, follow_ups),
+            Connector::V0_1_1(b) => b
+                .aiod_connector_plugin()
+                .call_map_record(s, ctx, record, follow_ups)
+                .map(unjudged),
             Connector::V0_1_0(b) => b
                 .aiod_connector_plugin()
-                .call_map_record(s, ctx, record, follow_ups),
+                .call_map_record(s, ctx, record, follow_ups)
+                .map(unjudged),
         }
     }
 
@@ -135,7 +162,50 @@ impl Connector {
     ) -> wasmtime::Result<Option<Vec<wit::Request>>> {
         match self {
             Connector::Latest(b) => b.aiod_connector_plugin().call_probes(s, ctx).map(Some),
+            Connector::V0_1_1(b) => b.aiod_connector_plugin().call_probes(s, ctx).map(Some),
             Connector::V0_1_0(_) => Ok(None),
+        }
+    }
+
+    /// The plugin's answer rules (added in 0.1.2), or `None` before them.
+    pub fn answer_rules<T>(
+        &self,
+        s: &mut Store<T>,
+        ctx: &wit::Context,
+    ) -> wasmtime::Result<Option<Vec<wit::AnswerRule>>> {
+        match self {
+            Connector::Latest(b) => b.aiod_connector_plugin().call_answer_rules(s, ctx).map(Some),
+            Connector::V0_1_1(_) | Connector::V0_1_0(_) => Ok(None),
+        }
+    }
+
+    /// The lookup of a missing record (added in 0.1.2), or `None` before it.
+    pub fn lookup<T>(
+        &self,
+        s: &mut Store<T>,
+        ctx: &wit::Context,
+        record: &wit::MissingRecord,
+    ) -> wasmtime::Result<Option<Result<wit::Request, String>>> {
+        match self {
+            Connector::Latest(b) => b.aiod_connector_plugin().call_lookup_request(s, ctx, record).map(Some),
+            Connector::V0_1_1(_) | Connector::V0_1_0(_) => Ok(None),
+        }
+    }
+
+    /// Reads a lookup's answer (0.1.2); only called where `lookup` exists.
+    pub fn read_lookup<T>(
+        &self,
+        s: &mut Store<T>,
+        ctx: &wit::Context,
+        record: &wit::MissingRecord,
+        response: &wit::Response,
+    ) -> wasmtime::Result<Option<wit::Existence>> {
+        match self {
+            Connector::Latest(b) => b
+                .aiod_connector_plugin()
+                .call_read_lookup(s, ctx, record, response)
+                .map(Some),
+            Connector::V0_1_1(_) | Connector::V0_1_0(_) => Ok(None),
         }
     }
 }
@@ -167,12 +237,32 @@ pub fn page_size(p: &wit::Page) -> usize {
         + p.next.as_ref().map_or(0, request_size)
 }
 
-pub fn mapped_size(m: &wit::Mapped) -> usize {
-    m.assets
+pub fn judged_size(j: &wit::Judged) -> usize {
+    j.mapped
+        .assets
         .iter()
         .map(|a| a.asset_type.len() + a.platform_resource_identifier.len() + a.body.len())
-        .chain(m.warnings.iter().map(String::len))
+        .chain(j.mapped.warnings.iter().map(String::len))
+        .sum::<usize>()
+        + j.again.as_ref().map_or(0, String::len)
+}
+
+pub fn rules_size(rules: &[wit::AnswerRule]) -> usize {
+    rules
+        .iter()
+        .map(|r| {
+            r.endpoint.len()
+                + r.header.as_ref().map_or(0, String::len)
+                + r.values.iter().map(String::len).sum::<usize>()
+        })
         .sum()
+}
+
+pub fn existence_size(e: &wit::Existence) -> usize {
+    match e {
+        wit::Existence::Exists => 0,
+        wit::Existence::Gone(why) | wit::Existence::Unknown(why) => why.len(),
+    }
 }
 
 pub fn context(platform: &str) -> wit::Context {
@@ -189,7 +279,8 @@ pub fn follow_up((request, response): &(model::Request, model::Response)) -> wit
 }
 
 /// Bodies must be JSON; anything else breaks the contract.
-pub fn mapped(m: wit::Mapped) -> Result<model::Mapped, String> {
+pub fn mapped(j: wit::Judged) -> Result<model::Mapped, String> {
+    let wit::Judged { mapped: m, again } = j;
     let assets = m
         .assets
         .into_iter()
@@ -210,7 +301,43 @@ pub fn mapped(m: wit::Mapped) -> Result<model::Mapped, String> {
     Ok(model::Mapped {
         assets,
         warnings: m.warnings,
+        again,
     })
+}
+
+impl From<wit::AnswerRule> for model::AnswerRule {
+    fn from(r: wit::AnswerRule) -> Self {
+        model::AnswerRule {
+            endpoint: r.endpoint,
+            status: r.status,
+            header: r.header,
+            values: r.values,
+            verdict: match r.verdict {
+                wit::AnswerVerdict::Retry => model::Verdict::Retry,
+                wit::AnswerVerdict::AgainNextPass => model::Verdict::AgainNextPass,
+                wit::AnswerVerdict::Final => model::Verdict::Final,
+            },
+        }
+    }
+}
+
+impl From<&model::MissingRecord> for wit::MissingRecord {
+    fn from(r: &model::MissingRecord) -> Self {
+        wit::MissingRecord {
+            id: r.id.clone(),
+            label: r.label.clone(),
+        }
+    }
+}
+
+impl From<wit::Existence> for model::Existence {
+    fn from(e: wit::Existence) -> Self {
+        match e {
+            wit::Existence::Exists => model::Existence::Exists,
+            wit::Existence::Gone(why) => model::Existence::Gone(why),
+            wit::Existence::Unknown(why) => model::Existence::Unknown(why),
+        }
+    }
 }
 
 impl From<wit::PluginInfo> for model::PluginInfo {

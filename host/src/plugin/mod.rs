@@ -12,8 +12,10 @@ mod bindings;
 mod cache;
 mod contract;
 
+use crate::answers::AnswerRules;
 use crate::model::{
-    Mapped, Page, PluginInfo, RecordError, Request, Response, SourceRecord, SyncMode,
+    Existence, Mapped, MissingRecord, Page, PluginInfo, RecordError, Request, Response,
+    SourceRecord, SyncMode,
 };
 use anyhow::{Context as _, Result};
 use bindings::{Connector, ConnectorPre};
@@ -192,6 +194,7 @@ pub struct Plugin {
     store: Store<Sandbox>,
     bindings: Connector,
     info: PluginInfo,
+    answers: AnswerRules,
 }
 
 impl Plugin {
@@ -224,11 +227,12 @@ impl Plugin {
             .instantiate(&mut store)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot instantiate plugin {}", path.display()))?;
-        let info = bindings
+        let info: PluginInfo = bindings
             .info(&mut store)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("plugin {} failed to describe itself", path.display()))?;
-        Ok(Plugin {
+            .with_context(|| format!("plugin {} failed to describe itself", path.display()))?
+            .into();
+        let mut plugin = Plugin {
             path: path.to_path_buf(),
             digest,
             limits,
@@ -236,8 +240,45 @@ impl Plugin {
             pre,
             store,
             bindings,
-            info: info.into(),
-        })
+            answers: AnswerRules::default(),
+            info,
+        };
+        plugin.answers = plugin
+            .load_answer_rules()
+            .with_context(|| format!("plugin {} gave no usable answer rules", path.display()))?;
+        Ok(plugin)
+    }
+
+    /// The plugin's answer rules (contract 0.1.2), checked against its
+    /// endpoints; none for an older plugin (the host's defaults apply).
+    fn load_answer_rules(&mut self) -> Result<AnswerRules> {
+        let ctx = bindings::context(&self.info.platform);
+        let rules = self.call(
+            "answer-rules",
+            |b, s| b.answer_rules(s, &ctx),
+            |r| r.as_deref().map_or(0, bindings::rules_size),
+        )?;
+        let rules: Vec<crate::model::AnswerRule> =
+            rules.unwrap_or_default().into_iter().map(Into::into).collect();
+        for rule in &rules {
+            if !self.info.endpoints.iter().any(|e| e.name == rule.endpoint) {
+                anyhow::bail!(
+                    "a rule names endpoint {:?}, which the plugin does not declare",
+                    rule.endpoint
+                );
+            }
+        }
+        Ok(AnswerRules::new(rules))
+    }
+
+    /// How final each answer of the plugin's endpoints is.
+    pub fn answers(&self) -> &AnswerRules {
+        &self.answers
+    }
+
+    /// Whether the plugin can look up a missing record (contract 0.1.2).
+    pub fn can_look_up(&self) -> bool {
+        matches!(self.bindings, Connector::Latest(_))
     }
 
     /// Runs one call within the limits; a trap or a limit replaces the instance.
@@ -391,7 +432,7 @@ impl Plugin {
             "map-record",
             |b, s| b.map_record(s, &ctx, &record, &follow_ups),
             |r| match r {
-                Ok(m) => bindings::mapped_size(m),
+                Ok(j) => bindings::judged_size(j),
                 Err(bindings::RecordErrorRef::Skip(e) | bindings::RecordErrorRef::Invalid(e)) => {
                     e.len()
                 }
@@ -421,5 +462,48 @@ impl Plugin {
                 .take(1)
                 .collect()),
         }
+    }
+
+    /// The request that asks whether `record` still exists; `None` for a
+    /// plugin built before lookups (0.1.2); `Err(Refused)` when the plugin
+    /// says it cannot be looked up.
+    pub fn lookup(
+        &mut self,
+        platform: &str,
+        record: &MissingRecord,
+    ) -> Result<Option<Request>, CallError> {
+        let (ctx, wit_record) = (bindings::context(platform), record.into());
+        let out = self.call(
+            "lookup",
+            |b, s| b.lookup(s, &ctx, &wit_record),
+            |r| match r {
+                Some(Ok(req)) => bindings::request_size(req),
+                Some(Err(e)) => e.len(),
+                None => 0,
+            },
+        )?;
+        match out {
+            None => Ok(None),
+            Some(Ok(req)) => Ok(Some(req.into())),
+            Some(Err(why)) => Err(CallError::Refused(why)),
+        }
+    }
+
+    /// What the answer to `lookup`'s request says.
+    pub fn read_lookup(
+        &mut self,
+        platform: &str,
+        record: &MissingRecord,
+        response: &Response,
+    ) -> Result<Existence, CallError> {
+        let (ctx, wit_record, response) =
+            (bindings::context(platform), record.into(), response.into());
+        let out = self.call(
+            "read-lookup",
+            |b, s| b.read_lookup(s, &ctx, &wit_record, &response),
+            |r| r.as_ref().map_or(0, bindings::existence_size),
+        )?;
+        out.map(Into::into)
+            .ok_or_else(|| self.broken("cannot read lookups (built before contract 0.1.2)"))
     }
 }

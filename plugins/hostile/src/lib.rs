@@ -8,7 +8,7 @@
 //! - `hostile/garbage`: returns a body that is not JSON;
 //! - `hostile/wrong-platform`: returns a body for another platform.
 
-use huggingface_plugin::{Mode, Planned, listing, mapping};
+use huggingface_plugin::{Mode, Planned, answers, listing, lookup, mapping};
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -17,8 +17,9 @@ wit_bindgen::generate!({
 
 use exports::aiod::connector::plugin::Guest;
 use exports::aiod::connector::types::{
-    Asset, Budget, Context, Endpoint, FollowUp, Mapped, Page, PluginInfo, RecordError, Request,
-    Response, SourceRecord, SyncMode,
+    AnswerRule, AnswerVerdict, Asset, Budget, Context, Endpoint, Existence, FollowUp, Judged,
+    Mapped, MissingRecord, Page, PluginInfo, RecordError, Request, Response, SourceRecord,
+    SyncMode,
 };
 
 fn request(p: Planned) -> Request {
@@ -94,7 +95,7 @@ impl Guest for Hostile {
                 .records
                 .into_iter()
                 .map(|r| SourceRecord {
-                    follow_ups: vec![request(listing::parquet_request(&r.label))],
+                    follow_ups: r.follow_ups.into_iter().map(request).collect(),
                     id: r.id,
                     label: r.label,
                     version: r.version,
@@ -127,14 +128,12 @@ impl Guest for Hostile {
             "hostile/huge" => Ok(asset(record.id, format!("\"{}\"", "x".repeat(20 << 20)))),
             "hostile/garbage" => Ok(asset(record.id, "this is { not JSON".into())),
             "hostile/wrong-platform" => {
-                let mut out = mapping::map_dataset("elsewhere", &record.data, None)
-                    .map_err(RecordError::Invalid)?;
+                let mut out = map_dataset("elsewhere", &record.data)?;
                 out.platform_resource_identifier = record.id;
                 Ok(asset(out.platform_resource_identifier, out.body))
             }
             _ => {
-                let out = mapping::map_dataset(&ctx.platform, &record.data, None)
-                    .map_err(RecordError::Invalid)?;
+                let out = map_dataset(&ctx.platform, &record.data)?;
                 Ok(asset(out.platform_resource_identifier, out.body))
             }
         }
@@ -143,6 +142,54 @@ impl Guest for Hostile {
     fn probes(_ctx: Context) -> Vec<Request> {
         listing::probes().into_iter().map(request).collect()
     }
+
+    fn answer_rules(_ctx: Context) -> Vec<AnswerRule> {
+        answers::rules()
+            .into_iter()
+            .map(|r| AnswerRule {
+                endpoint: r.endpoint.into(),
+                status: r.status,
+                header: r.header.map(Into::into),
+                values: r.values.iter().map(|v| v.to_string()).collect(),
+                verdict: match r.verdict {
+                    answers::Verdict::Retry => AnswerVerdict::Retry,
+                    answers::Verdict::AgainNextPass => AnswerVerdict::AgainNextPass,
+                    answers::Verdict::Final => AnswerVerdict::Final,
+                },
+            })
+            .collect()
+    }
+
+    fn map_judged(
+        ctx: Context,
+        record: SourceRecord,
+        follow_ups: Vec<FollowUp>,
+    ) -> Result<Judged, RecordError> {
+        Self::map_record(ctx, record, follow_ups).map(|mapped| Judged {
+            mapped,
+            again: None,
+        })
+    }
+
+    fn lookup_request(_ctx: Context, record: MissingRecord) -> Result<Request, String> {
+        lookup::request(&record.id, &record.label).map(request)
+    }
+
+    fn read_lookup(_ctx: Context, record: MissingRecord, response: Response) -> Existence {
+        let (status, headers, body) = (response.status, &response.headers, &response.body);
+        match lookup::read(&record.id, &record.label, status, headers, body) {
+            lookup::Existence::Exists => Existence::Exists,
+            lookup::Existence::Gone(why) => Existence::Gone(why),
+            lookup::Existence::Unknown(why) => Existence::Unknown(why),
+        }
+    }
+}
+
+fn map_dataset(platform: &str, data: &str) -> Result<mapping::MappedDataset, RecordError> {
+    mapping::map_dataset(platform, data, None).map_err(|e| match e {
+        mapping::MapError::Skip(why) => RecordError::Skip(why),
+        mapping::MapError::Invalid(why) => RecordError::Invalid(why),
+    })
 }
 
 // Export symbol names only link for WebAssembly.

@@ -9,36 +9,58 @@
 //! them to the WIT contract, so the same logic can be tested and benchmarked
 //! natively.
 
+pub mod answers;
 pub mod listing;
+pub mod lookup;
 pub mod mapping;
 pub mod timestamp;
+pub mod version;
 
-#[cfg(not(feature = "contract-v0_1_0"))]
+#[cfg(not(any(feature = "contract-v0_1_0", feature = "contract-v0_1_1")))]
 wit_bindgen::generate!({
     path: "../../wit",
     world: "connector",
 });
 
-// The same plugin built for the frozen 0.1.0 contract (no `probes`): the
-// host's tests run it to prove plugins built before 0.1.1 keep working.
+// The same plugin built for a frozen earlier contract: the host's tests run
+// them to prove that plugins built before the latest additions keep working.
+// 0.1.0 has no `probes`; 0.1.1 has no answer rules, `map-judged` or lookups.
 #[cfg(feature = "contract-v0_1_0")]
 wit_bindgen::generate!({
     path: "../../wit/since_v0.1.0",
     world: "connector",
 });
+#[cfg(feature = "contract-v0_1_1")]
+wit_bindgen::generate!({
+    path: "../../wit/since_v0.1.1",
+    world: "connector",
+});
+
+/// Whether this build has the 0.1.2 additions.
+macro_rules! latest {
+    ($($item:item)*) => {
+        $(#[cfg(not(any(feature = "contract-v0_1_0", feature = "contract-v0_1_1")))] $item)*
+    };
+}
 
 use exports::aiod::connector::plugin::Guest;
 use exports::aiod::connector::types::{
     Asset, Budget, Context, Endpoint, FollowUp, Mapped, Page, PluginInfo, RecordError, Request,
     Response, SourceRecord, SyncMode,
 };
+latest! {
+    use exports::aiod::connector::types::{
+        AnswerRule, AnswerVerdict, Existence, Judged, MissingRecord,
+    };
+}
 
 /// Endpoint names the host resolves to base URLs.
 pub const HUB: &str = "hub";
 pub const DATASETS_SERVER: &str = "datasets-server";
 
 /// Hugging Face's documented Hub API budget: 500 requests per 5 minutes
-/// anonymously, 1,000 with a free account's token.
+/// anonymously, 1,000 with a free account's token (hub-docs `rate-limits.md`;
+/// larger accounts get more, which the host learns from `RateLimit-Policy`).
 const HUB_BUDGET: Budget = Budget {
     requests: 500,
     requests_with_token: 1000,
@@ -175,7 +197,7 @@ impl Guest for Plugin {
                 .records
                 .into_iter()
                 .map(|r| SourceRecord {
-                    follow_ups: vec![listing::parquet_request(&r.label).into()],
+                    follow_ups: r.follow_ups.into_iter().map(Into::into).collect(),
                     id: r.id,
                     label: r.label,
                     version: r.version,
@@ -191,29 +213,83 @@ impl Guest for Plugin {
         record: SourceRecord,
         follow_ups: Vec<FollowUp>,
     ) -> Result<Mapped, RecordError> {
-        let parquet = follow_ups
-            .iter()
-            .find(|f| f.request.endpoint == DATASETS_SERVER)
-            .map(|f| mapping::ParquetResponse {
-                status: f.response.status,
-                body: &f.response.body,
-            });
-        let out = mapping::map_dataset(&ctx.platform, &record.data, parquet)
-            .map_err(RecordError::Invalid)?;
-        Ok(Mapped {
-            assets: vec![Asset {
-                asset_type: "datasets".to_string(),
-                platform_resource_identifier: out.platform_resource_identifier,
-                body: out.body,
-            }],
-            warnings: out.warnings,
-        })
+        map(&ctx, &record, &follow_ups).map(|(mapped, _)| mapped)
     }
 
     #[cfg(not(feature = "contract-v0_1_0"))]
     fn probes(_ctx: Context) -> Vec<Request> {
         listing::probes().into_iter().map(Into::into).collect()
     }
+
+    latest! {
+        fn answer_rules(_ctx: Context) -> Vec<AnswerRule> {
+            answers::rules()
+                .into_iter()
+                .map(|r| AnswerRule {
+                    endpoint: r.endpoint.to_string(),
+                    status: r.status,
+                    header: r.header.map(str::to_string),
+                    values: r.values.iter().map(|v| v.to_string()).collect(),
+                    verdict: match r.verdict {
+                        answers::Verdict::Retry => AnswerVerdict::Retry,
+                        answers::Verdict::AgainNextPass => AnswerVerdict::AgainNextPass,
+                        answers::Verdict::Final => AnswerVerdict::Final,
+                    },
+                })
+                .collect()
+        }
+
+        fn map_judged(
+            ctx: Context,
+            record: SourceRecord,
+            follow_ups: Vec<FollowUp>,
+        ) -> Result<Judged, RecordError> {
+            map(&ctx, &record, &follow_ups).map(|(mapped, again)| Judged { mapped, again })
+        }
+
+        fn lookup_request(_ctx: Context, record: MissingRecord) -> Result<Request, String> {
+            lookup::request(&record.id, &record.label).map(Into::into)
+        }
+
+        fn read_lookup(_ctx: Context, record: MissingRecord, response: Response) -> Existence {
+            let (id, label) = (&record.id, &record.label);
+            match lookup::read(id, label, response.status, &response.headers, &response.body) {
+                lookup::Existence::Exists => Existence::Exists,
+                lookup::Existence::Gone(why) => Existence::Gone(why),
+                lookup::Existence::Unknown(why) => Existence::Unknown(why),
+            }
+        }
+    }
+}
+
+/// Maps a record with its `/parquet` answer; the second value says why it
+/// must be mapped again on the next pass, if it must.
+fn map(
+    ctx: &Context,
+    record: &SourceRecord,
+    follow_ups: &[FollowUp],
+) -> Result<(Mapped, Option<String>), RecordError> {
+    let parquet = follow_ups
+        .iter()
+        .find(|f| f.request.endpoint == DATASETS_SERVER)
+        .map(|f| mapping::ParquetResponse {
+            status: f.response.status,
+            headers: &f.response.headers,
+            body: &f.response.body,
+        });
+    let out = mapping::map_dataset(&ctx.platform, &record.data, parquet).map_err(|e| match e {
+        mapping::MapError::Skip(why) => RecordError::Skip(why),
+        mapping::MapError::Invalid(why) => RecordError::Invalid(why),
+    })?;
+    let mapped = Mapped {
+        assets: vec![Asset {
+            asset_type: "datasets".to_string(),
+            platform_resource_identifier: out.platform_resource_identifier,
+            body: out.body,
+        }],
+        warnings: out.warnings,
+    };
+    Ok((mapped, out.again))
 }
 
 // The export symbols' names (`aiod:connector/plugin@0.1.1#info`) only link

@@ -1,7 +1,12 @@
 //! Planning Hugging Face Hub requests and reading listing responses.
 
-use crate::{DATASETS_SERVER, HUB, Mode, Planned, timestamp};
+use crate::{DATASETS_SERVER, HUB, Mode, Planned, mapping, timestamp, version};
 use serde_json::Value;
+
+/// Datasets per listing page. An explicit size keeps the cost of a pass
+/// known (the Hub's default is undocumented); 1,000 is what the dataset
+/// viewer's own Hub cache asks for, and the most the Hub accepts.
+pub const PAGE_SIZE: usize = 1000;
 
 /// A dataset found in a listing response, before its follow-ups are planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,10 +16,12 @@ pub struct Found {
     pub id: String,
     /// The repo id (`namespace/name`).
     pub label: String,
-    /// `lastModified` and `sha`: changes whenever the dataset does.
+    /// A digest of what the mapping reads (see `version`).
     pub version: String,
     /// The dataset object as JSON text.
     pub data: String,
+    /// Its `/parquet` request; none for a dataset that will not be published.
+    pub follow_ups: Vec<Planned>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,23 +31,31 @@ pub struct ListingPage {
 }
 
 /// The first request of a sync.
+///
+/// `all` lists by `createdAt`, newest first: a value that never changes, so a
+/// pass that takes hours sees every dataset that existed when it started
+/// exactly once (new ones only appear at the head, before the cursor).
+/// Without `sort` the Hub orders by `trendingScore`, which moves daily: a
+/// dataset whose score rises during a pass jumps ahead of the cursor and is
+/// never listed (huggingface_hub issue #2741). `since` lists by
+/// `lastModified`, newest first, and stops at the cutoff. The Hub sorts
+/// descending only (`direction` is deprecated, huggingface_hub PR #3630).
 pub fn start(mode: &Mode) -> Result<Planned, String> {
-    let full = ("full".to_string(), "true".to_string());
+    let listing = |sort: &str| Planned {
+        endpoint: HUB,
+        target: "/api/datasets".to_string(),
+        query: vec![
+            ("full".to_string(), "true".to_string()),
+            ("sort".to_string(), sort.to_string()),
+            ("limit".to_string(), PAGE_SIZE.to_string()),
+        ],
+    };
     Ok(match mode {
-        Mode::All => Planned {
-            endpoint: HUB,
-            target: "/api/datasets".to_string(),
-            query: vec![full],
-        },
+        Mode::All => listing("createdAt"),
         Mode::Since(cutoff) => {
             timestamp::parse(cutoff)
                 .ok_or_else(|| format!("'since' needs an RFC 3339 timestamp, got {cutoff:?}"))?;
-            // Hugging Face always sorts newest first; it rejects `direction`.
-            Planned {
-                endpoint: HUB,
-                target: "/api/datasets".to_string(),
-                query: vec![full, ("sort".to_string(), "lastModified".to_string())],
-            }
+            listing("lastModified")
         }
         Mode::Id(id) => {
             if id.is_empty() {
@@ -157,12 +172,27 @@ fn found(index: usize, item: Value) -> Found {
         ("", name) => name.to_string(),
         (oid, _) => oid.to_string(),
     };
+    let flag = |key: &str| item.get(key).and_then(Value::as_bool);
+    // A dataset that will not be published costs no datasets-server request.
+    let follow_ups = match mapping::unpublishable(flag("private"), flag("disabled")) {
+        Some(_) => Vec::new(),
+        None => vec![parquet_request(&label)],
+    };
     Found {
-        version: format!("{}/{}", text("lastModified"), text("sha")),
+        version: version::of(&item),
         id,
         label,
         data: item.to_string(),
+        follow_ups,
     }
+}
+
+/// The first value of header `name` (any case).
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
 }
 
 /// The `rel="next"` target of an RFC 8288 `Link` header.
@@ -189,7 +219,7 @@ pub fn next_link(headers: &[(String, String)]) -> Option<String> {
 }
 
 /// Percent-encodes a repo id for a path, keeping its one `/`.
-fn encode_path(id: &str) -> String {
+pub fn encode_path(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for b in id.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
@@ -243,15 +273,39 @@ mod tests {
         assert_eq!(next_link(&[]), None);
     }
 
+    fn query(p: &Planned) -> Vec<(&str, &str)> {
+        p.query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
     #[test]
-    fn since_never_sends_direction() {
-        let r = start(&Mode::Since("2024-01-01T00:00:00Z".into())).unwrap();
-        assert!(
-            r.query
-                .iter()
-                .any(|(k, v)| k == "sort" && v == "lastModified")
+    fn all_lists_by_creation_and_since_by_modification_in_pages_of_1000() {
+        let all = start(&Mode::All).unwrap();
+        assert_eq!(
+            query(&all),
+            [("full", "true"), ("sort", "createdAt"), ("limit", "1000")]
         );
-        assert!(!r.query.iter().any(|(k, _)| k == "direction"));
+        let since = start(&Mode::Since("2024-01-01T00:00:00Z".into())).unwrap();
+        assert_eq!(
+            query(&since),
+            [("full", "true"), ("sort", "lastModified"), ("limit", "1000")]
+        );
+        assert!(!since.query.iter().any(|(k, _)| k == "direction"));
+    }
+
+    #[test]
+    fn private_and_disabled_datasets_get_no_follow_up() {
+        let body = br#"[
+            {"_id":"a","id":"n/a","private":false,"gated":"manual"},
+            {"_id":"b","id":"n/b","private":true},
+            {"_id":"c","id":"n/c","disabled":true}
+        ]"#;
+        let page = handle_page(&Mode::All, 200, &[], body).unwrap();
+        let planned: Vec<usize> = page.records.iter().map(|r| r.follow_ups.len()).collect();
+        assert_eq!(planned, [1, 0, 0]);
+        assert_eq!(page.records[0].follow_ups[0], parquet_request("n/a"));
     }
 
     #[test]

@@ -18,6 +18,8 @@ const TRUNCATION_MARK: &str = " [...]";
 pub struct ParquetResponse<'a> {
     /// 0 when the host could not get any response (the body says why).
     pub status: u16,
+    /// Lower-case names; `x-error-code` names a datasets-server error.
+    pub headers: &'a [(String, String)],
     pub body: &'a [u8],
 }
 
@@ -26,6 +28,18 @@ pub struct MappedDataset {
     pub platform_resource_identifier: String,
     pub body: String,
     pub warnings: Vec<String>,
+    /// Why the dataset must be mapped again on the next pass (its parquet
+    /// conversion was still running); `None` when the body stands.
+    pub again: Option<String>,
+}
+
+/// Why a dataset gives no body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapError {
+    /// Deliberately not published (private or disabled).
+    Skip(String),
+    /// Not a dataset we can read.
+    Invalid(String),
 }
 
 /// The fields of a Hugging Face dataset the mapping reads.
@@ -40,7 +54,9 @@ struct HfDataset {
     #[serde(rename = "cardData")]
     card_data: Option<Value>,
     #[serde(default)]
-    private: bool,
+    private: Option<bool>,
+    #[serde(default)]
+    disabled: Option<bool>,
     #[serde(default)]
     tags: Vec<String>,
 }
@@ -79,6 +95,23 @@ struct Body<'a> {
 #[derive(Deserialize)]
 struct ParquetList {
     parquet_files: Vec<Value>,
+    /// Configs whose conversion is still running: the files are incomplete.
+    #[serde(default)]
+    pending: Vec<Value>,
+}
+
+/// Whether a listed dataset may be published: private and disabled ones may
+/// not (the Hub lists private datasets to a token that can read them, and
+/// disabled ones with `"disabled": true`). Gated datasets may: their metadata
+/// is public.
+pub fn unpublishable(private: Option<bool>, disabled: Option<bool>) -> Option<&'static str> {
+    if private == Some(true) {
+        Some("a private dataset is not published to the public catalogue")
+    } else if disabled == Some(true) {
+        Some("the dataset is disabled on Hugging Face")
+    } else {
+        None
+    }
 }
 
 /// Maps one dataset (the listing's JSON object) and its `/parquet` response.
@@ -86,25 +119,29 @@ pub fn map_dataset(
     platform: &str,
     data: &str,
     parquet: Option<ParquetResponse<'_>>,
-) -> Result<MappedDataset, String> {
-    let ds: HfDataset =
-        serde_json::from_str(data).map_err(|e| format!("not a Hugging Face dataset: {e}"))?;
+) -> Result<MappedDataset, MapError> {
+    let invalid = MapError::Invalid;
+    let ds: HfDataset = serde_json::from_str(data)
+        .map_err(|e| invalid(format!("not a Hugging Face dataset: {e}")))?;
     let name = ds
         .id
         .as_deref()
         .filter(|s| !s.is_empty())
-        .ok_or("dataset has no 'id'")?;
+        .ok_or_else(|| invalid("dataset has no 'id'".into()))?;
     let oid = ds
         .oid
         .as_deref()
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| format!("dataset {name:?} has no '_id'"))?;
+        .ok_or_else(|| invalid(format!("dataset {name:?} has no '_id'")))?;
+    if let Some(reason) = unpublishable(ds.private, ds.disabled) {
+        return Err(MapError::Skip(format!("{name}: {reason}")));
+    }
 
     let mut warnings = Vec::new();
     let license = license(name, ds.card_data.as_ref(), &mut warnings);
-    let distribution = match parquet {
+    let (distribution, again) = match parquet {
         Some(p) => distributions(name, p, &mut warnings),
-        None => Vec::new(),
+        None => (Vec::new(), None),
     };
     let body = Body {
         platform,
@@ -117,13 +154,14 @@ pub fn map_dataset(
         date_published: ds.created_at.as_deref(),
         license,
         distribution,
-        is_accessible_for_free: !ds.private,
+        is_accessible_for_free: ds.private != Some(true),
         keyword: &ds.tags,
     };
     Ok(MappedDataset {
         platform_resource_identifier: oid.to_string(),
-        body: serde_json::to_string(&body).map_err(|e| e.to_string())?,
+        body: serde_json::to_string(&body).map_err(|e| invalid(e.to_string()))?,
         warnings,
+        again,
     })
 }
 
@@ -155,18 +193,20 @@ fn license(name: &str, card: Option<&Value>, warnings: &mut Vec<String>) -> Opti
     }
 }
 
-/// One distribution per parquet file; a failed `/parquet` leaves none.
+/// One distribution per parquet file; a failed `/parquet` leaves none. While
+/// configs are still `pending`, the files are incomplete: the dataset is
+/// mapped again on the next pass (the second value says why).
 fn distributions(
     name: &str,
     parquet: ParquetResponse<'_>,
     warnings: &mut Vec<String>,
-) -> Vec<Distribution> {
+) -> (Vec<Distribution>, Option<String>) {
     if parquet.status != 200 {
         warnings.push(format!(
             "no parquet files for dataset {name:?}: {}",
             parquet_error(parquet)
         ));
-        return Vec::new();
+        return (Vec::new(), None);
     }
     let list: ParquetList = match serde_json::from_slice(parquet.body) {
         Ok(list) => list,
@@ -174,9 +214,22 @@ fn distributions(
             warnings.push(format!(
                 "no parquet files for dataset {name:?}: unreadable /parquet response: {e}"
             ));
-            return Vec::new();
+            return (Vec::new(), None);
         }
     };
+    let again = (!list.pending.is_empty()).then(|| {
+        let configs: Vec<&str> = list
+            .pending
+            .iter()
+            .map(|p| p.get("config").and_then(Value::as_str).unwrap_or("?"))
+            .collect();
+        format!(
+            "the datasets-server is still converting {} config(s) of {name:?} ({}); \
+             its distributions are incomplete",
+            configs.len(),
+            crate::listing::snippet(configs.join(", ").as_bytes())
+        )
+    });
     let mut out = Vec::with_capacity(list.parquet_files.len());
     for file in &list.parquet_files {
         let text = |key| file.get(key).and_then(Value::as_str);
@@ -198,23 +251,32 @@ fn distributions(
                 })
             }
             _ => warnings.push(format!(
-                "skipped an incomplete parquet file entry of dataset {name:?}: {file}"
+                "skipped an incomplete parquet file entry of dataset {name:?}: {}",
+                crate::listing::snippet(file.to_string().as_bytes())
             )),
         }
     }
-    out
+    (out, again)
 }
 
-/// `HTTP <status>: <message>`, where the message is the JSON `error` field or the text body.
+/// `HTTP <status> (<X-Error-Code>): <message>`, where the message is the JSON
+/// `error` field or the text body.
 fn parquet_error(parquet: ParquetResponse<'_>) -> String {
     if parquet.status == 0 {
         return format!("request failed: {}", crate::listing::snippet(parquet.body));
     }
     let message = serde_json::from_slice::<Value>(parquet.body)
         .ok()
-        .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+        .and_then(|v| {
+            v.get("error")
+                .and_then(Value::as_str)
+                .map(|e| crate::listing::snippet(e.as_bytes()))
+        })
         .unwrap_or_else(|| crate::listing::snippet(parquet.body));
-    format!("HTTP {}: {message}", parquet.status)
+    match crate::listing::header(parquet.headers, "x-error-code") {
+        Some(code) => format!("HTTP {} ({code}): {message}", parquet.status),
+        None => format!("HTTP {}: {message}", parquet.status),
+    }
 }
 
 /// Cuts to the byte limit on a UTF-8 boundary, marking the cut with ` [...]`.
@@ -248,6 +310,7 @@ mod tests {
     fn ok(body: &str) -> Option<ParquetResponse<'_>> {
         Some(ParquetResponse {
             status: 200,
+            headers: &[],
             body: body.as_bytes(),
         })
     }
@@ -283,40 +346,70 @@ mod tests {
         );
         assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
         assert!(m.warnings[0].contains("multiple licenses"));
+        assert_eq!(m.again, None);
     }
 
     #[test]
     fn absent_values_are_omitted_not_null() {
-        let data = json!({"_id": "abc", "id": "x", "private": true});
+        let data = json!({"_id": "abc", "id": "x", "gated": "manual"});
         let m = map_dataset("example", &data.to_string(), None).unwrap();
         let b = body(&m);
         for key in ["description", "license", "date_published"] {
             assert!(b.get(key).is_none(), "{key} in {b}");
         }
         assert_eq!(b["platform"], "example");
-        assert_eq!(b["is_accessible_for_free"], false);
+        assert_eq!(b["is_accessible_for_free"], true);
         assert_eq!(b["keyword"], json!([]));
         assert_eq!(b["distribution"], json!([]));
     }
 
     #[test]
-    fn failing_parquet_keeps_dataset_and_warns_with_its_id() {
+    fn private_and_disabled_datasets_are_skipped_gated_ones_kept() {
+        for (field, value, reason) in [
+            ("private", json!(true), "private"),
+            ("disabled", json!(true), "disabled"),
+        ] {
+            let mut data = json!({"_id": "abc", "id": "org/ds"});
+            data[field] = value;
+            match map_dataset("huggingface", &data.to_string(), None) {
+                Err(MapError::Skip(why)) => {
+                    assert!(why.starts_with("org/ds: ") && why.contains(reason), "{why}")
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        let gated = json!({"_id": "abc", "id": "org/ds", "gated": "auto", "private": false});
+        assert!(map_dataset("huggingface", &gated.to_string(), None).is_ok());
+    }
+
+    #[test]
+    fn failing_parquet_keeps_dataset_and_warns_with_its_id_and_error_code() {
         let data = json!({"_id": "abc", "id": "org/ds"}).to_string();
-        for (status, text, expect) in [
-            (404, r#"{"error": "Not found."}"#, "HTTP 404: Not found."),
+        let coded = [("x-error-code".to_string(), "ConfigNamesError".to_string())];
+        for (status, headers, text, expect) in [
+            (404, &[][..], r#"{"error": "Not found."}"#, "HTTP 404: Not found."),
             (
                 500,
+                &[][..],
                 "Internal Server Error.",
                 "HTTP 500: Internal Server Error.",
             ),
             (
+                500,
+                &coded[..],
+                r#"{"error": "Cannot get the config names."}"#,
+                "HTTP 500 (ConfigNamesError): Cannot get the config names.",
+            ),
+            (
                 0,
+                &[][..],
                 "connection refused",
                 "request failed: connection refused",
             ),
         ] {
             let p = Some(ParquetResponse {
                 status,
+                headers,
                 body: text.as_bytes(),
             });
             let m = map_dataset("huggingface", &data, p).unwrap();
@@ -325,24 +418,45 @@ mod tests {
                 m.warnings,
                 [format!("no parquet files for dataset \"org/ds\": {expect}")]
             );
+            assert_eq!(m.again, None);
         }
     }
 
     #[test]
+    fn pending_configs_map_what_is_there_and_ask_for_another_pass() {
+        let data = json!({"_id": "abc", "id": "u/d"}).to_string();
+        let partial = r#"{"parquet_files":[
+            {"dataset":"u/d","config":"default","split":"train","url":"https://h/t.parquet","filename":"t.parquet","size":10}
+        ],"pending":[{"kind":"config-parquet","dataset":"u/d","config":"extra","split":null}],
+        "failed":[],"partial":false}"#;
+        let m = map_dataset("huggingface", &data, ok(partial)).unwrap();
+        assert_eq!(body(&m)["distribution"].as_array().unwrap().len(), 1);
+        let again = m.again.expect("pending configs are not final");
+        assert!(again.contains("1 config(s) of \"u/d\" (extra)"), "{again}");
+    }
+
+    #[test]
+    fn a_huge_error_text_is_cut_in_the_warning() {
+        let data = json!({"_id": "abc", "id": "org/ds"}).to_string();
+        let text = json!({"error": "x".repeat(1_000_000)}).to_string();
+        let p = Some(ParquetResponse {
+            status: 500,
+            headers: &[],
+            body: text.as_bytes(),
+        });
+        let m = map_dataset("huggingface", &data, p).unwrap();
+        assert!(m.warnings[0].len() < 400, "{}", m.warnings[0].len());
+    }
+
+    #[test]
     fn malformed_records_are_invalid_with_a_reason() {
-        assert!(
-            map_dataset("h", "[]", None)
-                .unwrap_err()
-                .contains("not a Hugging Face dataset")
-        );
-        assert_eq!(
-            map_dataset("h", r#"{"_id":"a"}"#, None).unwrap_err(),
-            "dataset has no 'id'"
-        );
-        assert_eq!(
-            map_dataset("h", r#"{"id":"a/b"}"#, None).unwrap_err(),
-            "dataset \"a/b\" has no '_id'"
-        );
+        let invalid = |data: &str| match map_dataset("h", data, None) {
+            Err(MapError::Invalid(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(invalid("[]").contains("not a Hugging Face dataset"));
+        assert_eq!(invalid(r#"{"_id":"a"}"#), "dataset has no 'id'");
+        assert_eq!(invalid(r#"{"id":"a/b"}"#), "dataset \"a/b\" has no '_id'");
     }
 
     #[test]
