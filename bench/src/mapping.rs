@@ -160,6 +160,7 @@ impl Plugin {
 pub fn map_native(record: &Record) -> anyhow::Result<String> {
     let parquet = ParquetResponse {
         status: record.parquet_status,
+        headers: &[],
         body: &record.parquet_body,
     };
     let mapped = mapping::map_dataset(PLATFORM, &record.found.data, Some(parquet))

@@ -104,6 +104,7 @@ async fn measure_async(urls: &Urls, concurrency: usize) -> anyhow::Result<Rates>
         .map(|(dataset, (status, body))| {
             let response = ParquetResponse {
                 status: *status,
+                headers: &[],
                 body,
             };
             mapping::map_dataset("huggingface", &dataset.to_string(), Some(response))

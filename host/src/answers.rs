@@ -18,7 +18,12 @@ impl AnswerRules {
     }
 
     /// The verdict on an answer of `endpoint`; `status` `None` (or 0) is no answer.
-    pub fn verdict(&self, endpoint: &str, status: Option<u16>, headers: &[(String, String)]) -> Verdict {
+    pub fn verdict(
+        &self,
+        endpoint: &str,
+        status: Option<u16>,
+        headers: &[(String, String)],
+    ) -> Verdict {
         let Some(status) = status.filter(|s| *s != 0) else {
             return Verdict::Retry;
         };
@@ -35,7 +40,9 @@ impl AnswerRules {
         match (verdict, response.status) {
             (Verdict::Final, _) => None,
             (_, 0) => Some("a follow-up got no answer".to_string()),
-            (Verdict::Retry, status) => Some(format!("a follow-up still failed after retries (HTTP {status})")),
+            (Verdict::Retry, status) => Some(format!(
+                "a follow-up still failed after retries (HTTP {status})"
+            )),
             (Verdict::AgainNextPass, status) => {
                 Some(format!("a follow-up was not ready yet (HTTP {status})"))
             }
@@ -59,7 +66,11 @@ fn header_matches(rule: &AnswerRule, headers: &[(String, String)]) -> bool {
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case(name))
         .any(|(_, v)| {
-            rule.values.is_empty() || rule.values.iter().any(|want| want.eq_ignore_ascii_case(v.trim()))
+            rule.values.is_empty()
+                || rule
+                    .values
+                    .iter()
+                    .any(|want| want.eq_ignore_ascii_case(v.trim()))
         })
 }
 
@@ -88,12 +99,24 @@ mod tests {
     #[test]
     fn the_first_matching_rule_wins_over_the_defaults() {
         let r = rules();
-        assert_eq!(r.verdict("ds", Some(500), &code("responsenotready")), Verdict::AgainNextPass);
-        assert_eq!(r.verdict("ds", Some(500), &code("ConfigNamesError")), Verdict::Final);
+        assert_eq!(
+            r.verdict("ds", Some(500), &code("responsenotready")),
+            Verdict::AgainNextPass
+        );
+        assert_eq!(
+            r.verdict("ds", Some(500), &code("ConfigNamesError")),
+            Verdict::Final
+        );
         // Without the header, or for another endpoint or status: the defaults.
         assert_eq!(r.verdict("ds", Some(500), &[]), Verdict::Retry);
-        assert_eq!(r.verdict("hub", Some(500), &code("ConfigNamesError")), Verdict::Retry);
-        assert_eq!(r.verdict("ds", Some(503), &code("ConfigNamesError")), Verdict::Retry);
+        assert_eq!(
+            r.verdict("hub", Some(500), &code("ConfigNamesError")),
+            Verdict::Retry
+        );
+        assert_eq!(
+            r.verdict("ds", Some(503), &code("ConfigNamesError")),
+            Verdict::Retry
+        );
     }
 
     #[test]
@@ -119,8 +142,20 @@ mod tests {
         };
         assert_eq!(r.again("ds", &answer(200, vec![])), None);
         assert_eq!(r.again("ds", &answer(500, code("ConfigNamesError"))), None);
-        assert!(r.again("ds", &answer(500, code("ResponseNotReady"))).unwrap().contains("not ready"));
-        assert!(r.again("ds", &answer(500, vec![])).unwrap().contains("after retries (HTTP 500)"));
-        assert!(r.again("ds", &answer(0, vec![])).unwrap().contains("no answer"));
+        assert!(
+            r.again("ds", &answer(500, code("ResponseNotReady")))
+                .unwrap()
+                .contains("not ready")
+        );
+        assert!(
+            r.again("ds", &answer(500, vec![]))
+                .unwrap()
+                .contains("after retries (HTTP 500)")
+        );
+        assert!(
+            r.again("ds", &answer(0, vec![]))
+                .unwrap()
+                .contains("no answer")
+        );
     }
 }

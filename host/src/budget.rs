@@ -141,7 +141,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_servers_count_wins() {
         let l = Limiter::new("hub", 100, Duration::from_secs(300), false);
-        l.observe(&headers(&[("ratelimit", "\"api\";r=0;t=5")])).await;
+        l.observe(&headers(&[("ratelimit", "\"api\";r=0;t=5")]))
+            .await;
         let waited = l.acquire().await;
         assert!(
             waited >= Duration::from_secs(5) && waited < Duration::from_secs(6),
@@ -162,7 +163,10 @@ mod tests {
             assert_eq!(l.acquire().await, Duration::ZERO);
         }
         let waited = l.acquire().await;
-        assert!(waited >= Duration::from_secs(59) && waited <= Duration::from_secs(60), "{waited:?}");
+        assert!(
+            waited >= Duration::from_secs(59) && waited <= Duration::from_secs(60),
+            "{waited:?}"
+        );
 
         let pinned = Limiter::new("hub", 2, Duration::from_secs(300), true);
         pinned.acquire().await;
@@ -176,11 +180,18 @@ mod tests {
         let l = Limiter::new("hub", 2, Duration::MAX, false);
         l.observe(&headers(&[
             ("ratelimit", "\"api\";r=0;t=18446744073709551615"),
-            ("ratelimit-policy", "\"fixed window\";\"api\";q=0;w=18446744073709551615"),
+            (
+                "ratelimit-policy",
+                "\"fixed window\";\"api\";q=0;w=18446744073709551615",
+            ),
         ]))
         .await;
         assert!(l.wait_needed().await <= LONGEST);
-        l.observe(&headers(&[("ratelimit-policy", "\"fixed window\";\"api\";q=9;w=0")])).await;
+        l.observe(&headers(&[(
+            "ratelimit-policy",
+            "\"fixed window\";\"api\";q=9;w=0",
+        )]))
+        .await;
         assert!(l.wait_needed().await <= LONGEST);
     }
 }

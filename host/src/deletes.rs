@@ -332,10 +332,19 @@ mod tests {
             assets: vec![missing(Some("r"), "a", last_seen)],
         };
         // Listed by pass 3, missed by pass 4 (the previous complete one) and 5.
-        assert!(matches!(twice_missing(&candidate(3), Some(4)), Existence::Gone(_)));
+        assert!(matches!(
+            twice_missing(&candidate(3), Some(4)),
+            Existence::Gone(_)
+        ));
         // Listed by pass 4, missed only by this one.
-        assert!(matches!(twice_missing(&candidate(4), Some(4)), Existence::Unknown(_)));
+        assert!(matches!(
+            twice_missing(&candidate(4), Some(4)),
+            Existence::Unknown(_)
+        ));
         // No complete pass before this one.
-        assert!(matches!(twice_missing(&candidate(0), None), Existence::Unknown(_)));
+        assert!(matches!(
+            twice_missing(&candidate(0), None),
+            Existence::Unknown(_)
+        ));
     }
 }

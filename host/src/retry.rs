@@ -166,7 +166,11 @@ mod tests {
             );
         }
         for s in [200, 400, 401, 403, 404, 409, 412, 422, 501] {
-            assert_eq!(decide(&P, 0, is_retryable(s), &[], 0.0), Decision::Accept, "{s}");
+            assert_eq!(
+                decide(&P, 0, is_retryable(s), &[], 0.0),
+                Decision::Accept,
+                "{s}"
+            );
         }
         assert!(matches!(decide(&P, 0, true, &[], 0.0), Decision::Retry(_)));
         assert_eq!(decide(&P, 3, true, &[], 0.0), Decision::Accept);
@@ -241,7 +245,10 @@ mod tests {
             )])),
             Some((2500, Duration::from_secs(300)))
         );
-        assert_eq!(rate_limit_policy(&h(&[("RateLimit-Policy", "q=x;w=1")])), None);
+        assert_eq!(
+            rate_limit_policy(&h(&[("RateLimit-Policy", "q=x;w=1")])),
+            None
+        );
         let j = jitter();
         assert!((0.0..1.0).contains(&j));
     }

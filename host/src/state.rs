@@ -813,7 +813,10 @@ mod tests {
                 (Some("src-kept"), "kept", "label-src-kept", p.id),
             ]
         );
-        assert_eq!(s.previous_complete_pass("all", second.id).unwrap(), Some(p.id));
+        assert_eq!(
+            s.previous_complete_pass("all", second.id).unwrap(),
+            Some(p.id)
+        );
         assert_eq!(s.previous_complete_pass("all", p.id).unwrap(), None);
         s.forget_asset(&missing[0].asset, true).unwrap();
         assert_eq!(s.asset_count().unwrap(), 2);
@@ -849,7 +852,10 @@ mod tests {
         // Skipped is settled: it costs nothing until it changes.
         assert_eq!(s.done_version("private").unwrap().as_deref(), Some("v2"));
         let skipped = s.skipped_assets().unwrap();
-        assert_eq!(skipped, [(asset("private", "h"), "label-private".to_string())]);
+        assert_eq!(
+            skipped,
+            [(asset("private", "h"), "label-private".to_string())]
+        );
         s.forget_asset(&skipped[0].0, false).unwrap();
         assert!(s.skipped_assets().unwrap().is_empty());
         assert_eq!(s.done_version("private").unwrap().as_deref(), Some("v2"));
@@ -893,6 +899,9 @@ mod tests {
             .pragma_update(None, "user_version", 99)
             .unwrap();
         let err = format!("{:#}", State::open(&path).err().unwrap());
-        assert!(err.contains("written by a newer aiod-host (state schema 99"), "{err}");
+        assert!(
+            err.contains("written by a newer aiod-host (state schema 99"),
+            "{err}"
+        );
     }
 }

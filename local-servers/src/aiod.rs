@@ -295,6 +295,7 @@ impl LocalAiod {
                 .canonical_reason()
                 .unwrap_or("Unavailable")
                 .to_owned(),
+            headers: Vec::new(),
         };
         let fault = Fault::answering(canned, Vec::new()).with_header("Retry-After", "1");
         self.aiod.0.faults.inject_for(duration, fault);

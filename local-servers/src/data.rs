@@ -44,27 +44,80 @@ pub(crate) const RECORDED_PARQUET: &[(&str, u16, &str)] = &[
     ),
 ];
 
-/// The datasets-server OpenAPI examples, named `parquet-<status>-<example>.{json,txt}`.
-pub(crate) const PARQUET_EXAMPLES: &[(&str, &str)] = &[
-    hf_file!("parquet-200-dataset-where-no-parquet-file-could-be-created.json"),
-    hf_file!("parquet-200-duorc-with-paraphraserc-config.json"),
-    hf_file!("parquet-200-ibm-duorc.json"),
-    hf_file!("parquet-200-partial-parquet-export.json"),
-    hf_file!("parquet-200-sharded-parquet-files.json"),
-    hf_file!("parquet-401-inexistent-dataset-and-not-authenticated.json"),
-    hf_file!("parquet-401-private-dataset-and-not-authenticated-or-authorized.json"),
-    hf_file!("parquet-404-gated-dataset-and-not-authenticated-or-authorized.json"),
-    hf_file!("parquet-404-inexistent-config.json"),
-    hf_file!("parquet-404-inexistent-dataset-while-authenticated.json"),
-    hf_file!("parquet-404-private-dataset-while-authenticated-and-authorized.json"),
-    hf_file!("parquet-422-empty-dataset-parameter.json"),
-    hf_file!("parquet-422-missing-dataset-parameter.json"),
-    hf_file!("parquet-500-error-in-the-dataset-itself.json"),
-    hf_file!("parquet-500-internal-server-error.txt"),
-    hf_file!("parquet-500-response-not-ready.json"),
-    hf_file!("parquet-500-unexpected-error.json"),
-    hf_file!("parquet-501-blocked-dataset.json"),
+/// Embeds a datasets-server example as `(file name, contents, X-Error-Code)`.
+macro_rules! example {
+    ($name:literal, $code:expr) => {
+        ($name, hf_file!($name).1, $code)
+    };
+}
+
+/// The datasets-server OpenAPI examples, named `parquet-<status>-<example>.{json,txt}`, with
+/// the `X-Error-Code` each comes with: dataset-viewer's libapi names access, parameter and
+/// readiness errors, a cached job error is named after the worker's exception, and the proxy's
+/// plain-text 500 has none.
+pub(crate) const PARQUET_EXAMPLES: &[(&str, &str, Option<&str>)] = &[
+    example!(
+        "parquet-200-dataset-where-no-parquet-file-could-be-created.json",
+        None
+    ),
+    example!("parquet-200-duorc-with-paraphraserc-config.json", None),
+    example!("parquet-200-ibm-duorc.json", None),
+    example!("parquet-200-partial-parquet-export.json", None),
+    example!("parquet-200-sharded-parquet-files.json", None),
+    example!(
+        "parquet-401-inexistent-dataset-and-not-authenticated.json",
+        Some(UNAUTHENTICATED)
+    ),
+    example!(
+        "parquet-401-private-dataset-and-not-authenticated-or-authorized.json",
+        Some(UNAUTHENTICATED)
+    ),
+    example!(
+        "parquet-404-gated-dataset-and-not-authenticated-or-authorized.json",
+        Some(NOT_FOUND)
+    ),
+    example!("parquet-404-inexistent-config.json", Some(NOT_FOUND)),
+    example!(
+        "parquet-404-inexistent-dataset-while-authenticated.json",
+        Some(NOT_FOUND)
+    ),
+    example!(
+        "parquet-404-private-dataset-while-authenticated-and-authorized.json",
+        Some(NOT_FOUND)
+    ),
+    example!(
+        "parquet-422-empty-dataset-parameter.json",
+        Some(MISSING_PARAMETER)
+    ),
+    example!(
+        "parquet-422-missing-dataset-parameter.json",
+        Some(MISSING_PARAMETER)
+    ),
+    example!(
+        "parquet-500-error-in-the-dataset-itself.json",
+        Some(JOB_ERROR)
+    ),
+    example!("parquet-500-internal-server-error.txt", None),
+    example!(
+        "parquet-500-response-not-ready.json",
+        Some("ResponseNotReady")
+    ),
+    example!("parquet-500-unexpected-error.json", Some("UnexpectedError")),
+    example!(
+        "parquet-501-blocked-dataset.json",
+        Some("DatasetInBlockListError")
+    ),
 ];
+
+/// `X-Error-Code` of a 401: the Hub refused an anonymous request for the dataset.
+pub(crate) const UNAUTHENTICATED: &str = "ExternalUnauthenticatedError";
+/// `X-Error-Code` of a 404 for a dataset or config there is no answer for.
+pub(crate) const NOT_FOUND: &str = "ResponseNotFound";
+const MISSING_PARAMETER: &str = "MissingRequiredParameter";
+/// `X-Error-Code` of the example job error. The exception behind its message is gone from
+/// dataset-viewer's libcommon, so it is served as a config-names failure, a permanent job error
+/// libcommon still raises.
+pub(crate) const JOB_ERROR: &str = "ConfigNamesError";
 
 const GENERATED_AUTHOR: &str = "gen-org";
 const GENERATED_PREFIX: &str = "gen-org/dataset-";
@@ -72,6 +125,12 @@ const GENERATED_PREFIX: &str = "gen-org/dataset-";
 const NEWEST_GENERATED_SECS: i64 = 1_719_748_800;
 /// Generated datasets were created a week before their last modification.
 const CREATED_BEFORE_MODIFIED_SECS: i64 = 7 * 24 * 3600;
+/// Every `trendingScore` given here is below this: a small range, so that ties are common.
+pub(crate) const TRENDING_SCORES: u64 = 500;
+/// Every generated `downloads` is below this.
+pub(crate) const GENERATED_DOWNLOADS: u64 = 100_000;
+/// Every generated `likes` is below this.
+pub(crate) const GENERATED_LIKES: u64 = 97;
 
 /// The id of generated dataset `i`: `gen-org/dataset-{i:06}`.
 pub fn generated_id(i: usize) -> String {
@@ -95,34 +154,74 @@ fn last_modified_secs(i: usize) -> i64 {
     NEWEST_GENERATED_SECS - 60 * i as i64
 }
 
-/// Generated dataset `i` with the key set of the recorded listing, as the listing serves it
-/// (unless changed).
-pub fn generated_dataset(i: usize) -> Value {
-    let modified = last_modified_secs(i);
+/// `createdAt` of generated dataset `i`; strictly decreasing in `i`.
+pub(crate) fn generated_created_at(i: usize) -> String {
+    format_timestamp(last_modified_secs(i) - CREATED_BEFORE_MODIFIED_SECS)
+}
+
+/// `_id` of generated dataset `i`: 24 hex digits, increasing with `i` (as text too).
+pub(crate) fn generated_internal_id(i: usize) -> String {
+    format!("{:024x}", 0x6500_0000_0000_0000_0000_0000_u128 + i as u128)
+}
+
+/// `trendingScore` of generated dataset `i`: pseudo-random below [`TRENDING_SCORES`].
+pub(crate) fn generated_trending(i: usize) -> u64 {
+    splitmix(i as u64 ^ 0x7472_656e_6469_6e67) % TRENDING_SCORES
+}
+
+/// `downloads` of generated dataset `i`, below [`GENERATED_DOWNLOADS`].
+pub(crate) fn generated_downloads(i: usize) -> u64 {
+    (i as u64).wrapping_mul(7_919) % GENERATED_DOWNLOADS
+}
+
+/// `likes` of generated dataset `i`, below [`GENERATED_LIKES`].
+pub(crate) fn generated_likes(i: usize) -> u64 {
+    i as u64 % GENERATED_LIKES
+}
+
+/// `sha` of generated dataset `i` (unless changed).
+pub(crate) fn generated_sha(i: usize) -> String {
     let n = i as u64;
+    format!("{:08x}{:032x}", n as u32, mix(n))
+}
+
+/// A `trendingScore` for a recorded dataset (the 2023 recording predates the field), derived
+/// from its `_id` so it never changes.
+pub(crate) fn recorded_trending(internal_id: &str) -> u64 {
+    // FNV-1a, then mixed so that close ids get unrelated scores.
+    let hash = internal_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    splitmix(hash) % TRENDING_SCORES
+}
+
+/// Generated dataset `i` with the key set of the recorded listing plus the newer
+/// `trendingScore`, as the listing serves it (unless changed).
+pub fn generated_dataset(i: usize) -> Value {
     json!({
-        "_id": format!("{:024x}", 0x6500_0000_0000_0000_0000_0000_u128 + i as u128),
+        "_id": generated_internal_id(i),
         "id": generated_id(i),
         "author": GENERATED_AUTHOR,
         "cardData": {"license": "cc-by-4.0"},
         "citation": null,
-        "createdAt": format_timestamp(modified - CREATED_BEFORE_MODIFIED_SECS),
+        "createdAt": generated_created_at(i),
         "description": format!("Generated dataset number {i}."),
         "disabled": false,
-        "downloads": n.wrapping_mul(7_919) % 100_000,
+        "downloads": generated_downloads(i),
         "gated": false,
         "key": "",
-        "lastModified": format_timestamp(modified),
-        "likes": n % 97,
+        "lastModified": generated_last_modified(i),
+        "likes": generated_likes(i),
         "paperswithcode_id": null,
         "private": false,
-        "sha": format!("{:08x}{:032x}", n as u32, mix(n)),
+        "sha": generated_sha(i),
         "tags": [
             "task_categories:text-classification",
             "language:en",
             "license:cc-by-4.0",
             "region:us",
         ],
+        "trendingScore": generated_trending(i),
     })
 }
 
@@ -149,13 +248,15 @@ pub fn generated_parquet(i: usize) -> String {
 
 /// A deterministic 128-bit hash so generated `sha`s look random yet never collide.
 fn mix(n: u64) -> u128 {
-    // splitmix64 finaliser: a bijection on u64, so distinct `n` give distinct halves.
-    let splitmix = |mut z: u64| {
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
+    // A bijection on u64, so distinct `n` give distinct halves.
     (u128::from(splitmix(n)) << 64) | u128::from(splitmix(!n))
+}
+
+/// The splitmix64 finaliser: a bijection on u64 that scatters close inputs.
+fn splitmix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Formats seconds since the Unix epoch as Hugging Face does: `YYYY-MM-DDTHH:MM:SS.000Z`.
@@ -206,9 +307,12 @@ mod tests {
     #[test]
     fn generated_datasets_are_unique_and_well_formed() {
         let recorded: Vec<Value> = serde_json::from_str(DATA_LIST).unwrap();
+        let trending = "trendingScore".to_owned();
+        // The recording predates `trendingScore`; the stand-in adds it to every dataset.
         let recorded_keys: HashSet<&String> = recorded
             .iter()
             .flat_map(|d| d.as_object().unwrap().keys())
+            .chain([&trending])
             .collect();
         let (mut ids, mut shas) = (HashSet::new(), HashSet::new());
         let mut previous_modified = String::from("9999");
@@ -230,6 +334,10 @@ mod tests {
             assert_eq!(modified, generated_last_modified(i));
             assert!(modified < previous_modified.as_str());
             assert!(dataset["createdAt"].as_str().unwrap() < modified);
+            assert!(dataset["trendingScore"].as_u64().unwrap() < TRENDING_SCORES);
+            assert!(dataset["downloads"].as_u64().unwrap() < GENERATED_DOWNLOADS);
+            assert!(dataset["likes"].as_u64().unwrap() < GENERATED_LIKES);
+            assert!(generated_internal_id(i) < generated_internal_id(i + 1));
             previous_modified = modified.to_owned();
             assert_eq!(
                 generated_index(dataset["id"].as_str().unwrap(), 1_000_001),

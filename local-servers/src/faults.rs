@@ -1,22 +1,20 @@
 //! Faults injected into either server: answers that replace the normal one for a number of
 //! requests or for a while, checked before anything else the server does.
 
+use std::convert::Infallible;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
 use serde_json::json;
 
 use crate::{Canned, lock};
-
-/// Hugging Face's answer to a request over its budget.
-const QUOTA_EXCEEDED: &str =
-    "You have exceeded our hourly quotas for action 'api'. We invite you to retry later.";
 
 /// What an injected fault does to a matching request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +31,11 @@ pub enum Fault {
     Delay(Duration),
     /// Closes the connection without any answer, so the client sees a transport error.
     Drop,
+    /// Handles the request normally and sends the head at once, but the body (with its
+    /// `Content-Length`) in pieces of `chunk` bytes, each after a pause of `every`: a client
+    /// whose total timeout is shorter than the whole transfer fails, one with only an idle
+    /// timeout longer than `every` succeeds.
+    Trickle { chunk: usize, every: Duration },
 }
 
 impl Fault {
@@ -57,11 +60,11 @@ impl Fault {
         Fault::status(429).with_header("Retry-After", &secs.to_string())
     }
 
-    /// 429 as Hugging Face answers over its budget: `RateLimit: "api";r=0;t=secs` and the policy
-    /// of its default API quota (500 requests per 300 s).
+    /// 429 as Hugging Face answers over its budget: its body, `RateLimit: "api";r=0;t=secs`
+    /// and the policy of its anonymous API quota (500 requests per 300 s).
     pub fn rate_limited(secs: u64) -> Fault {
         let headers = rate_limit_headers(0, secs, 500, 300);
-        Fault::answering(quota_exceeded(), headers.into())
+        Fault::answering(quota_exceeded(500, 300), headers.into())
     }
 
     /// This fault with one more header, if it is a `Status` one (the others send none).
@@ -72,25 +75,36 @@ impl Fault {
         self
     }
 
-    /// A `Status` fault answering `canned` with `headers`.
+    /// A `Status` fault answering `canned` with its headers and then `headers`.
     pub(crate) fn answering(canned: Canned, headers: Vec<(String, String)>) -> Fault {
         let Canned {
             status,
             content_type,
             body,
+            headers: mut all,
         } = canned;
+        all.extend(headers);
         Fault::Status {
             status,
-            headers,
+            headers: all,
             content_type,
             body,
         }
     }
 }
 
-/// Hugging Face's 429 body over its budget (the rate-limit headers go with it).
-pub(crate) fn quota_exceeded() -> Canned {
-    Canned::json(429, json!({ "error": QUOTA_EXCEEDED }).to_string())
+/// Hugging Face's 429 over a budget of `quota` requests per `window_secs` (the rate-limit
+/// headers go with it), worded as the hub-docs rate-limit page quotes it.
+pub(crate) fn quota_exceeded(quota: u32, window_secs: u64) -> Canned {
+    // `f64` prints whole numbers without a fraction: 300 s is "5" minutes.
+    let minutes = window_secs as f64 / 60.0;
+    let message = format!(
+        "We had to rate limit you, you hit the quota of {quota} api requests per {minutes} \
+         minutes period. Upgrade to a PRO user or Team/Enterprise organization account \
+         (https://hf.co/pricing) to get higher limits. See \
+         https://huggingface.co/docs/hub/rate-limits"
+    );
+    Canned::json(429, json!({ "error": message }).to_string())
 }
 
 /// Hugging Face's rate-limit headers: `remaining` requests for the next `reset_secs` seconds,
@@ -111,13 +125,6 @@ pub(crate) fn rate_limit_headers(
             format!("\"fixed window\";\"api\";q={quota};w={window_secs}"),
         ),
     ]
-}
-
-/// `canned` with `headers` added.
-pub(crate) fn respond(canned: Canned, headers: &[(String, String)]) -> Response {
-    let mut response = canned.into_response();
-    add_headers(&mut response, headers);
-    response
 }
 
 /// Adds `headers` to `response`, skipping any that are not valid header text.
@@ -231,19 +238,45 @@ pub(crate) async fn apply(State(faults): State<Faults>, request: Request, next: 
             headers,
             content_type,
             body,
-        }) => {
-            let canned = Canned {
-                status,
-                content_type,
-                body,
-            };
-            respond(canned, &headers)
+        }) => Canned {
+            status,
+            content_type,
+            body,
+            headers,
         }
+        .into_response(),
         Some(Fault::Drop) => {
             // hyper buffers the head until the body's first chunk; a body that fails at once
             // makes it abort the connection before anything is written.
             let failing = futures::stream::iter([Err::<Bytes, _>(io::Error::other("dropped"))]);
             Response::new(Body::from_stream(failing))
         }
+        Some(Fault::Trickle { chunk, every }) => {
+            trickle(next.run(request).await, chunk, every).await
+        }
     }
+}
+
+/// `response` with its body sent in pieces of `chunk` bytes, each after a pause of `every`.
+async fn trickle(response: Response, chunk: usize, every: Duration) -> Response {
+    let (mut parts, body) = response.into_parts();
+    // The stand-ins' bodies are in memory already, so collecting one cannot fail.
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    // A streamed body has no known length; stating it keeps the framing the client expects.
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    let chunk = chunk.max(1);
+    let pieces: Vec<Bytes> = (0..bytes.len())
+        .step_by(chunk)
+        .map(|start| bytes.slice(start..bytes.len().min(start + chunk)))
+        .collect();
+    // The head goes out while the first piece waits: hyper flushes it when the body is pending.
+    let slow = futures::stream::iter(pieces).then(move |piece| async move {
+        tokio::time::sleep(every).await;
+        Ok::<_, Infallible>(piece)
+    });
+    Response::from_parts(parts, Body::from_stream(slow))
 }

@@ -4,12 +4,19 @@
 //! Hugging Face (their paths do not clash), and the AIoD metadata catalogue with its Keycloak
 //! token endpoint on a third (so each keeps its own request log), all on loopback with real
 //! HTTP. All can be made to fail on purpose ([`Fault`]) for tests of a client's resilience.
+//!
+//! The Hugging Face stand-in behaves as harshly as the real services, not as leniently as a
+//! recording: a listing in trending order paged by keyset cursors (so datasets whose score changes
+//! mid-walk are skipped or listed twice), cursors that expire, pages smaller than asked, private
+//! datasets behind tokens, 401/403/307 lookups, datasets-server errors with their real
+//! `X-Error-Code`s and the Hub's rate limits; see [`HfState`].
 
 mod aiod;
 mod data;
 mod faults;
 mod huggingface;
 mod keycloak;
+mod listing;
 mod openml;
 
 use std::collections::BTreeMap;
@@ -41,6 +48,17 @@ pub struct Canned {
     pub status: u16,
     pub content_type: String,
     pub body: String,
+    /// Extra response headers (e.g. the datasets-server's `X-Error-Code`); ones that are not
+    /// valid header text are left out.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Canned {
+    /// This response with one more header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Canned {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
 }
 
 impl IntoResponse for Canned {
@@ -48,7 +66,10 @@ impl IntoResponse for Canned {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let content_type = HeaderValue::try_from(self.content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-        (status, [(header::CONTENT_TYPE, content_type)], self.body).into_response()
+        let mut response =
+            (status, [(header::CONTENT_TYPE, content_type)], self.body).into_response();
+        faults::add_headers(&mut response, &self.headers);
+        response
     }
 }
 

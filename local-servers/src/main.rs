@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use local_servers::{
-    AiodState, DEFAULT_PAGE_SIZE, HfHandle, HfState, OpenmlHandle, OpenmlState, RequestLog,
-    serve_aiod, serve_with_openml,
+    AiodState, HfHandle, HfState, OpenmlHandle, OpenmlState, RequestLog, serve_aiod,
+    serve_with_openml,
 };
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -17,8 +17,11 @@ use tokio::sync::watch;
 /// Local HTTP stand-ins for Hugging Face, OpenML and the AIoD metadata catalogue.
 ///
 /// Hugging Face: the Hub API (`/api/datasets`, `/api/datasets/{id}`) and the datasets-server
-/// `/parquet` endpoint, on `--addr`. OpenML: the REST API v1 (`/api/v1/json/data/list/...`,
-/// `/api/v1/json/data/{id}`, `/api/v1/json/data/qualities/{id}`) with the 3 recorded datasets
+/// `/parquet` endpoint, on `--addr`, as harsh as the real ones: the listing is ordered by
+/// trending score unless `sort` says otherwise and paged by keyset cursors, private datasets
+/// need a token, errors carry the real status codes and `X-Error-Code`s. OpenML: the REST API
+/// v1 (`/api/v1/json/data/list/...`, `/api/v1/json/data/{id}`,
+/// `/api/v1/json/data/qualities/{id}`) with the 3 recorded datasets
 /// (2, 3, 4), on the same address. AIoD: the catalogue's dataset endpoints (unversioned, `/v2`,
 /// `/v3`) and its Keycloak token endpoint (realm `aiod`, client-credentials grant), on
 /// `--aiod-addr`; the catalogue starts empty.
@@ -37,12 +40,22 @@ struct Args {
     /// Leave out the 6 recorded datasets (acronym_identification, rotten_tomatoes, ...).
     #[arg(long)]
     no_recorded: bool,
-    /// Number of generated datasets (gen-org/dataset-000000, ...) listed after the recorded ones.
+    /// Number of generated datasets (gen-org/dataset-000000, ...) besides the recorded ones.
     #[arg(long, value_name = "N", default_value_t = 0)]
     generated: usize,
-    /// Datasets per listing page when the client sends no `limit`.
-    #[arg(long, value_name = "P", default_value_t = NonZeroUsize::new(DEFAULT_PAGE_SIZE).unwrap())]
-    page_size: NonZeroUsize,
+    /// At most P datasets per listing page, whatever `limit` asks (and P without `limit`), as a
+    /// server may answer fewer than asked. Without it, `limit` is honoured up to 1000 and a
+    /// request without `limit` gets 50.
+    #[arg(long, value_name = "P")]
+    page_size: Option<NonZeroUsize>,
+    /// A bearer token the Hub accepts (like an `HF_TOKEN`): requests with it see private
+    /// datasets, requests with any other token get a 401. Repeat for more tokens.
+    #[arg(long = "hf-token", value_name = "TOKEN")]
+    hf_tokens: Vec<String>,
+    /// Every Nth generated dataset (those with index % N == N - 1) answers `/parquet` with a
+    /// permanent job error (500, `X-Error-Code: ConfigNamesError`).
+    #[arg(long, value_name = "N")]
+    failing_parquet_every: Option<NonZeroUsize>,
     /// Enforce a Hugging Face request budget of REQUESTS per fixed window of SECONDS (e.g.
     /// `1000/300`) on every Hugging Face route: answers carry `RateLimit` and `RateLimit-Policy`
     /// headers, and requests over budget get a 429. No budget by default.
@@ -87,13 +100,17 @@ async fn main() -> anyhow::Result<()> {
     } else {
         HfState::recorded()
     };
-    let state = state
-        .with_generated(args.generated)
-        .with_page_size(args.page_size.get());
-    let state = match args.hf_budget {
-        Some((requests, window)) => state.with_budget(requests, window),
-        None => state,
-    };
+    let mut state = state.with_generated(args.generated);
+    if let Some(page_size) = args.page_size {
+        state = state.with_page_size(page_size.get());
+    }
+    if let Some((requests, window)) = args.hf_budget {
+        state = state.with_budget(requests, window);
+    }
+    if let Some(every) = args.failing_parquet_every {
+        state = state.with_failing_parquet(every.get());
+    }
+    let state = args.hf_tokens.into_iter().fold(state, HfState::with_token);
 
     let aiod = args.clients.iter().fold(AiodState::new(), |aiod, client| {
         let roles: Vec<&str> = client.roles.iter().map(String::as_str).collect();

@@ -238,6 +238,7 @@ fn qualities_overrides_and_faults() {
             status: 412,
             content_type: "application/json".into(),
             body: processed_with_error.into(),
+            headers: Vec::new(),
         },
     );
     let response = api(&server, "data/qualities/2");

@@ -80,7 +80,11 @@ pub async fn import_catalogue(
             all.extend(page.iter().filter_map(|item| {
                 Some(KnownAsset {
                     asset: stored(schema, schema_name, asset_type, item)?,
-                    name: item.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    name: item
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                 })
             }));
             if page.len() < LIST_PAGE {

@@ -174,7 +174,10 @@ impl Connector {
         ctx: &wit::Context,
     ) -> wasmtime::Result<Option<Vec<wit::AnswerRule>>> {
         match self {
-            Connector::Latest(b) => b.aiod_connector_plugin().call_answer_rules(s, ctx).map(Some),
+            Connector::Latest(b) => b
+                .aiod_connector_plugin()
+                .call_answer_rules(s, ctx)
+                .map(Some),
             Connector::V0_1_1(_) | Connector::V0_1_0(_) => Ok(None),
         }
     }
@@ -187,7 +190,10 @@ impl Connector {
         record: &wit::MissingRecord,
     ) -> wasmtime::Result<Option<Result<wit::Request, String>>> {
         match self {
-            Connector::Latest(b) => b.aiod_connector_plugin().call_lookup_request(s, ctx, record).map(Some),
+            Connector::Latest(b) => b
+                .aiod_connector_plugin()
+                .call_lookup_request(s, ctx, record)
+                .map(Some),
             Connector::V0_1_1(_) | Connector::V0_1_0(_) => Ok(None),
         }
     }

@@ -258,8 +258,11 @@ impl Plugin {
             |b, s| b.answer_rules(s, &ctx),
             |r| r.as_deref().map_or(0, bindings::rules_size),
         )?;
-        let rules: Vec<crate::model::AnswerRule> =
-            rules.unwrap_or_default().into_iter().map(Into::into).collect();
+        let rules: Vec<crate::model::AnswerRule> = rules
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
         for rule in &rules {
             if !self.info.endpoints.iter().any(|e| e.name == rule.endpoint) {
                 anyhow::bail!(

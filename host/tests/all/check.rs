@@ -44,7 +44,7 @@ fn check_passes_a_good_configuration_and_syncs_nothing() {
         &out,
         &[
             "ok    configuration: no config file",
-            "ok    plugin: huggingface 0.1.0 for platform huggingface, contract aiod:connector@0.1.1",
+            "ok    plugin: huggingface 0.1.0 for platform huggingface, contract aiod:connector@0.1.2",
             &format!("ok    endpoint hub: GET {base}/api/datasets?limit=1 answered 200"),
             &format!("ok    endpoint datasets-server: GET {base}/healthcheck answered 200"),
             &format!("ok    AIoD settings: {}v2", aiod.api_url()),
@@ -150,7 +150,9 @@ fn a_plugin_without_probes_is_checked_with_its_first_listing_request() {
         &out,
         &[
             "ok    plugin: huggingface 0.1.0 for platform huggingface, contract aiod:connector@0.1.0",
-            &format!("ok    endpoint hub: GET {base}/api/datasets?full=true answered 200"),
+            &format!(
+                "ok    endpoint hub: GET {base}/api/datasets?full=true&sort=createdAt&limit=1000 answered 200"
+            ),
             "all 6 checks passed",
         ],
     );

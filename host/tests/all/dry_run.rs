@@ -3,6 +3,7 @@
 use crate::support::*;
 use local_servers::{HfState, LocalServer};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 fn expected() -> Vec<Value> {
     include_str!("../../../plugins/huggingface/fixtures/recorded/expected.jsonl")
@@ -15,11 +16,23 @@ fn expected() -> Vec<Value> {
 fn all_mode_prints_the_expected_body_of_every_recorded_dataset() {
     let server = LocalServer::start(HfState::recorded()).unwrap();
     let out = dry_run(&server, &["--mode", "all"]);
-    let actual = assets(&out);
-    let expected = expected();
-    assert_eq!(actual.len(), expected.len(), "{}", stderr(&out));
-    for (e, a) in expected.iter().zip(&actual) {
-        assert_json_eq(e["body"]["name"].as_str().unwrap(), e, a);
+    // Keyed by platform id: the listing order is the Hub's (newest created first).
+    let by_id = |assets: Vec<Value>| -> BTreeMap<String, Value> {
+        assets
+            .into_iter()
+            .map(|a| (a["platform_resource_identifier"].to_string(), a))
+            .collect()
+    };
+    let actual = by_id(assets(&out));
+    let expected = by_id(expected());
+    assert_eq!(
+        actual.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "{}",
+        stderr(&out)
+    );
+    for (id, e) in &expected {
+        assert_json_eq(id, e, &actual[id]);
     }
     assert!(stderr(&out).contains(
         "summary: seen 6, created 0, updated 0, unchanged 0, skipped 0, failed 0, printed 6 (1 pages, 1 warnings)"
@@ -64,20 +77,20 @@ fn recorded_values_the_old_connector_tests_expected() {
         ]
     );
 
-    let licenses: Vec<(&str, &Value)> = actual
+    let licenses: BTreeMap<&str, &Value> = actual
         .iter()
         .map(|a| (a["body"]["name"].as_str().unwrap(), &a["body"]["license"]))
         .collect();
     assert_eq!(
         licenses,
-        [
+        BTreeMap::from([
             ("acronym_identification", &json!("mit")),
             ("rotten_tomatoes", &json!("unknown")),
             ("0n1xus/codexglue", &Value::Null),
             ("04-07-22/wep-probes", &json!("apache-2.0")),
             ("air_dialogue", &json!("cc-by-nc-4.0")),
             ("bobbydylan/top2k", &Value::Null),
-        ]
+        ])
     );
 }
 
@@ -110,7 +123,8 @@ fn dry_run_sends_requests_only_to_the_local_servers_and_logs_to_stderr() {
 
 #[test]
 fn a_hugging_face_token_goes_to_the_hub_only_and_is_never_printed() {
-    let server = LocalServer::start(HfState::generated(2)).unwrap();
+    let server =
+        LocalServer::start(HfState::generated(2).with_token("hf_secret_token_123")).unwrap();
     let base = server.base_url();
     let out = aiod_host()
         .env("HF_ENDPOINT", &base)

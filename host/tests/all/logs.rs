@@ -6,7 +6,8 @@ use serde_json::Value;
 
 #[test]
 fn json_logs_are_one_object_per_line_and_never_hold_a_token() {
-    let server = LocalServer::start(HfState::generated(3)).unwrap();
+    let server =
+        LocalServer::start(HfState::generated(3).with_token("hf_json_log_token_77")).unwrap();
     let base = server.base_url();
     let out = dry_run_env(
         &[

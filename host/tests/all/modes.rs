@@ -65,7 +65,7 @@ fn id_of_an_unknown_dataset_says_so() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("dataset \"nobody/nothing\" not found on Hugging Face (HTTP 404)"),
+        err.contains("dataset \"nobody/nothing\" not found on Hugging Face (HTTP 401)"),
         "{err}"
     );
 }

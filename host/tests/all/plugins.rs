@@ -143,7 +143,7 @@ fn plugin_inspect_describes_a_plugin() {
     for line in [
         "name:        huggingface",
         "platform:    huggingface",
-        "contract:    aiod:connector@0.1.1",
+        "contract:    aiod:connector@0.1.2",
         "imports:     none",
         "digest:      sha256:",
         "endpoint:    hub = https://huggingface.co; override HF_ENDPOINT; budget 500/300s (1000 with a token); token from HF_TOKEN or AIOD_HF_API_KEY",

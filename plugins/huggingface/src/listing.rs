@@ -290,7 +290,11 @@ mod tests {
         let since = start(&Mode::Since("2024-01-01T00:00:00Z".into())).unwrap();
         assert_eq!(
             query(&since),
-            [("full", "true"), ("sort", "lastModified"), ("limit", "1000")]
+            [
+                ("full", "true"),
+                ("sort", "lastModified"),
+                ("limit", "1000")
+            ]
         );
         assert!(!since.query.iter().any(|(k, _)| k == "direction"));
     }

@@ -38,7 +38,13 @@ pub fn request(id: &str, label: &str) -> Result<Planned, String> {
 /// its `_id`, and the Hub redirects its old name to the new one). Anything
 /// else (a 401 without that code, e.g. a rejected token; 429; 5xx; no answer)
 /// tells nothing.
-pub fn read(id: &str, label: &str, status: u16, headers: &[(String, String)], body: &[u8]) -> Existence {
+pub fn read(
+    id: &str,
+    label: &str,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Existence {
     let not_found = header(headers, "x-error-code") == Some("RepoNotFound");
     match status {
         200 => read_dataset(id, label, body),
@@ -84,8 +90,15 @@ mod tests {
     #[test]
     fn the_lookup_is_by_repo_id() {
         let r = request("621ffdd2", "nyu-mll/glue").unwrap();
-        assert_eq!((r.endpoint, r.target.as_str()), (HUB, "/api/datasets/nyu-mll/glue"));
-        assert!(request("621ffdd2", "").unwrap_err().contains("cannot be looked up"));
+        assert_eq!(
+            (r.endpoint, r.target.as_str()),
+            (HUB, "/api/datasets/nyu-mll/glue")
+        );
+        assert!(
+            request("621ffdd2", "")
+                .unwrap_err()
+                .contains("cannot be looked up")
+        );
     }
 
     #[test]
@@ -112,12 +125,24 @@ mod tests {
         let ok = br#"{"_id":"a","id":"u/d","private":false,"gated":"manual"}"#;
         assert_eq!(read("a", "u/d", 200, &[], ok), Existence::Exists);
         let other = br#"{"_id":"b","id":"u/d"}"#;
-        assert!(matches!(read("a", "u/d", 200, &[], other), Existence::Gone(w) if w.contains("another dataset")));
+        assert!(
+            matches!(read("a", "u/d", 200, &[], other), Existence::Gone(w) if w.contains("another dataset"))
+        );
         let private = br#"{"_id":"a","id":"u/d","private":true}"#;
-        assert!(matches!(read("a", "u/d", 200, &[], private), Existence::Gone(w) if w.contains("private")));
+        assert!(
+            matches!(read("a", "u/d", 200, &[], private), Existence::Gone(w) if w.contains("private"))
+        );
         let disabled = br#"{"_id":"a","id":"u/d","disabled":true}"#;
-        assert!(matches!(read("a", "u/d", 200, &[], disabled), Existence::Gone(w) if w.contains("disabled")));
-        assert!(matches!(read("a", "u/d", 200, &[], b"[]"), Existence::Unknown(_)));
-        assert!(matches!(read("a", "u/d", 200, &[], b"<html>"), Existence::Unknown(_)));
+        assert!(
+            matches!(read("a", "u/d", 200, &[], disabled), Existence::Gone(w) if w.contains("disabled"))
+        );
+        assert!(matches!(
+            read("a", "u/d", 200, &[], b"[]"),
+            Existence::Unknown(_)
+        ));
+        assert!(matches!(
+            read("a", "u/d", 200, &[], b"<html>"),
+            Existence::Unknown(_)
+        ));
     }
 }

@@ -42,6 +42,17 @@ pub enum MapError {
     Invalid(String),
 }
 
+impl std::fmt::Display for MapError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MapError::Skip(why) => write!(f, "skipped: {why}"),
+            MapError::Invalid(why) => write!(f, "invalid: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for MapError {}
+
 /// The fields of a Hugging Face dataset the mapping reads.
 #[derive(Deserialize)]
 struct HfDataset {
@@ -387,7 +398,12 @@ mod tests {
         let data = json!({"_id": "abc", "id": "org/ds"}).to_string();
         let coded = [("x-error-code".to_string(), "ConfigNamesError".to_string())];
         for (status, headers, text, expect) in [
-            (404, &[][..], r#"{"error": "Not found."}"#, "HTTP 404: Not found."),
+            (
+                404,
+                &[][..],
+                r#"{"error": "Not found."}"#,
+                "HTTP 404: Not found.",
+            ),
             (
                 500,
                 &[][..],
