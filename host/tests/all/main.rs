@@ -5,8 +5,12 @@ mod support;
 
 mod check;
 mod config;
+mod deletes;
 mod dry_run;
 mod errors;
+mod follow_ups;
+mod http;
+mod listing;
 mod logs;
 mod modes;
 mod openml;

@@ -4,48 +4,14 @@
 //! produces from the same source.
 
 use crate::support::*;
-use local_servers::{AiodState, Fault, HfState, LocalAiod, LocalServer, generated_id};
+use local_servers::{Fault, HfState, LocalAiod, LocalServer, generated_id};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-const CLIENT: &str = "platform_huggingface";
-const SECRET: &str = "local-secret";
-
-fn catalogue() -> AiodState {
-    AiodState::new().with_client(CLIENT, SECRET, &["platform_huggingface"])
-}
 
 /// The recorded datasets and 20 generated ones, on pages of 7.
 fn source() -> HfState {
     HfState::recorded().with_generated(20).with_page_size(7)
-}
-
-fn command(hf: &LocalServer, aiod: &LocalAiod, args: &[&str]) -> Command {
-    let mut cmd = uploading(&hf.base_url(), aiod, CLIENT, SECRET);
-    cmd.arg(args.first().copied().unwrap_or("run"))
-        .args(FAST)
-        .arg("--plugin")
-        .arg(plugin_path())
-        .args(&args[1..]);
-    cmd
-}
-
-fn sync(hf: &LocalServer, aiod: &LocalAiod, args: &[&str]) -> Output {
-    let mut all = vec!["run"];
-    all.extend_from_slice(args);
-    command(hf, aiod, &all).output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    let err = stderr(out);
-    assert!(
-        out.status.success(),
-        "aiod-host failed ({}):\n{err}",
-        out.status
-    );
-    err
 }
 
 /// The live assets by platform id, without what the server assigns.

@@ -1,6 +1,6 @@
 //! Running `aiod-host` against local servers and reading what it printed.
 
-use local_servers::{LocalAiod, LocalServer};
+use local_servers::{AiodState, LocalAiod, LocalServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -105,6 +105,50 @@ pub fn uploading(hf: &str, aiod: &LocalAiod, client: &str, secret: &str) -> Comm
         .env("AIOD_CLIENT_ID", client)
         .env("CLIENT_SECRET", secret);
     cmd
+}
+
+/// The local Keycloak client the syncs upload as, and its (local) secret.
+pub const CLIENT: &str = "platform_huggingface";
+pub const SECRET: &str = "local-secret";
+
+/// A local AIoD where `CLIENT` may upload for the Hugging Face platform.
+pub fn catalogue() -> AiodState {
+    AiodState::new().with_client(CLIENT, SECRET, &["platform_huggingface"])
+}
+
+/// `aiod-host SUBCOMMAND` (`args[0]`, default `run`) with `FAST`, the Hugging Face
+/// plugin and the rest of `args`, uploading from `hf` into `aiod`.
+pub fn command(hf: &LocalServer, aiod: &LocalAiod, args: &[&str]) -> Command {
+    command_with(hf, aiod, &plugin_path(), args)
+}
+
+/// `command` with another plugin.
+pub fn command_with(hf: &LocalServer, aiod: &LocalAiod, plugin: &Path, args: &[&str]) -> Command {
+    let mut cmd = uploading(&hf.base_url(), aiod, CLIENT, SECRET);
+    cmd.arg(args.first().copied().unwrap_or("run"))
+        .args(FAST)
+        .arg("--plugin")
+        .arg(plugin)
+        .args(args.get(1..).unwrap_or_default());
+    cmd
+}
+
+/// `aiod-host run ARGS` from `hf` into `aiod`, to its end.
+pub fn sync(hf: &LocalServer, aiod: &LocalAiod, args: &[&str]) -> Output {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    command(hf, aiod, &all).output().unwrap()
+}
+
+/// Asserts that the run succeeded; returns what it logged.
+pub fn ok(out: &Output) -> String {
+    let err = stderr(out);
+    assert!(
+        out.status.success(),
+        "aiod-host failed ({}):\n{err}",
+        out.status
+    );
+    err
 }
 
 /// `aiod-host run --plugin … --dry-run ARGS` with both Hugging Face endpoints on `server`.
