@@ -32,16 +32,6 @@ fn sync_with(hf: &LocalServer, aiod: &LocalAiod, args: &[&str], env: &[(&str, &s
         .unwrap()
 }
 
-fn succeeded(out: &Output) -> String {
-    let err = stderr(out);
-    assert!(
-        out.status.success(),
-        "aiod-host failed ({}):\n{err}",
-        out.status
-    );
-    err
-}
-
 fn writes(aiod: &LocalAiod) -> (usize, usize) {
     (
         aiod.count("POST", "/v2/datasets"),
@@ -78,7 +68,7 @@ fn expected_bodies() -> Vec<Value> {
 fn a_full_sync_stores_exactly_the_expected_assets() {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
-    let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
+    let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
     assert!(
         err.contains("summary: seen 6, created 6, updated 0, unchanged 0, skipped 0, failed 0"),
         "{err}"
@@ -127,10 +117,10 @@ fn a_full_sync_stores_exactly_the_expected_assets() {
 fn an_identical_second_run_writes_nothing_and_one_change_costs_one_put() {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
-    succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
+    ok(&sync(&hf, &aiod, &["--mode", "all"]));
     assert_eq!(writes(&aiod), (6, 0));
 
-    let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
+    let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
     assert_eq!(writes(&aiod), (6, 0), "the second run wrote:\n{err}");
     assert!(err.contains("created 0, updated 0, unchanged 6"), "{err}");
 
@@ -142,7 +132,7 @@ fn an_identical_second_run_writes_nothing_and_one_change_costs_one_put() {
         json!("A new description."),
     );
     hf.hf().touch("rotten_tomatoes");
-    let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
+    let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
     assert_eq!(writes(&aiod), (6, 1), "{err}");
     assert!(err.contains("created 0, updated 1, unchanged 5"), "{err}");
     // The unchanged datasets cost no /parquet request either.
@@ -164,13 +154,13 @@ fn an_identical_second_run_writes_nothing_and_one_change_costs_one_put() {
 fn id_and_since_look_assets_up_instead_of_listing_the_platform() {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
-    let err = succeeded(&sync(
+    let err = ok(&sync(
         &hf,
         &aiod,
         &["--mode", "id", "--value", "acronym_identification"],
     ));
     assert!(err.contains("created 1"), "{err}");
-    let err = succeeded(&sync(
+    let err = ok(&sync(
         &hf,
         &aiod,
         &["--mode", "id", "--value", "acronym_identification"],
@@ -200,7 +190,7 @@ fn an_asset_someone_else_created_is_updated_not_duplicated() {
     let identifier = aiod.insert(earlier);
 
     // Found through the listing: a PUT, no POST for it.
-    let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
+    let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
     assert!(err.contains("created 5, updated 1"), "{err}");
     let stored = aiod
         .asset_by_platform_id("huggingface", "621ffdd236468d709f181d58")
@@ -227,7 +217,7 @@ fn a_post_answered_409_becomes_a_put_of_the_named_identifier() {
         404,
         1,
     );
-    let err = succeeded(&sync(
+    let err = ok(&sync(
         &hf,
         &aiod,
         &["--mode", "id", "--value", "acronym_identification"],
@@ -247,7 +237,7 @@ fn token_expiry_in_the_middle_of_a_run_is_invisible() {
     let hf = LocalServer::start(HfState::generated(12)).unwrap();
     let aiod = LocalAiod::start(catalogue().with_token_lifetime(Duration::from_secs(1))).unwrap();
     aiod.set_latency(Duration::from_millis(150), Duration::ZERO, Duration::ZERO);
-    let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
+    let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
     assert!(
         err.contains("created 12, updated 0, unchanged 0, skipped 0, failed 0"),
         "{err}"
@@ -267,7 +257,7 @@ fn a_401_gets_a_fresh_token_and_one_retry() {
     let hf = LocalServer::start(HfState::generated(3)).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
     aiod.fail_next("POST", "/v2/datasets", 401, 1);
-    let err = succeeded(&sync(&hf, &aiod, &["--mode", "all"]));
+    let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
     assert!(err.contains("created 3"), "{err}");
     assert_eq!(
         aiod.count(
@@ -398,7 +388,7 @@ fn the_secret_can_come_from_an_env_file() {
         .arg(plugin_path())
         .output()
         .unwrap();
-    let err = succeeded(&out);
+    let err = ok(&out);
     assert!(err.contains("created 2"), "{err}");
     assert!(!err.contains(SECRET), "the secret leaked:\n{err}");
 }
@@ -458,7 +448,7 @@ fn a_server_error_costs_only_its_record() {
 fn the_unversioned_api_is_used_when_version_is_empty() {
     let hf = LocalServer::start(HfState::generated(2)).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
-    let err = succeeded(&sync(&hf, &aiod, &["--mode", "all", "--api-version="]));
+    let err = ok(&sync(&hf, &aiod, &["--mode", "all", "--api-version="]));
     assert!(err.contains("created 2"), "{err}");
     assert_eq!(aiod.count("POST", "/datasets"), 2);
     assert_eq!(aiod.count("POST", "/v2/datasets"), 0);
@@ -494,7 +484,7 @@ fn the_sdk_config_file_is_read_and_unknown_keys_only_warn() {
         .arg(plugin_path())
         .output()
         .unwrap();
-    let err = succeeded(&out);
+    let err = ok(&out);
     assert!(
         err.contains("unknown key \"favourite_colour\" ignored"),
         "{err}"
@@ -519,7 +509,7 @@ fn debug_logs_and_help_show_no_secret_and_no_token() {
             "debug",
         ],
     );
-    let err = succeeded(&out);
+    let err = ok(&out);
     assert!(!err.contains(SECRET), "the secret leaked:\n{err}");
     assert!(
         !err.to_lowercase().contains("bearer "),
@@ -545,7 +535,7 @@ fn the_summary_can_be_written_as_json() {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
     let path = home().join("summary.json");
-    succeeded(&sync(
+    ok(&sync(
         &hf,
         &aiod,
         &["--mode", "all", "--summary-json", path.to_str().unwrap()],
