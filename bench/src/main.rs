@@ -48,13 +48,17 @@ struct Args {
     /// Generated datasets of the request-count runs.
     #[arg(long, default_value_t = 10_000)]
     counts_n: usize,
-    /// Hugging Face listing page sizes of the request-count runs (the stand-in's default is 50;
-    /// the plugin sends no `limit`, and Hugging Face does not document its page size).
-    #[arg(long, value_delimiter = ',', default_values_t = [50, 1000])]
+    /// Hugging Face listing page sizes of the request-count runs: the stand-in answers at most
+    /// this many per page (the plugin asks for 1,000, the most the Hub gives).
+    #[arg(long, value_delimiter = ',', default_values_t = [1000])]
     count_page_sizes: Vec<usize>,
-    /// Listing page size of the time and throughput runs.
-    #[arg(long, default_value_t = 50)]
+    /// Listing page size of the time and throughput runs (at most 1,000, what the plugin asks).
+    #[arg(long, default_value_t = 1000)]
     page_size: usize,
+    /// Every N-th generated dataset's `/parquet` is a permanent datasets-server error (HTTP 500
+    /// `X-Error-Code: ConfigNamesError`); 20 = 5%, 0 = none.
+    #[arg(long, default_value_t = 20)]
+    failing_parquet_every: usize,
     /// Datasets of the first sync under limits.
     #[arg(long, default_value_t = 1_000)]
     limits_first_n: usize,
@@ -333,6 +337,7 @@ fn counts_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::Resul
         let servers = Servers::start(&Setup {
             datasets: n,
             page_size,
+            failing_parquet_every: args.failing_parquet_every,
             budget: None,
             aiod_times: None,
         })?;
@@ -409,6 +414,14 @@ fn counts_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::Resul
                 per(total),
                 number(total as f64, 0),
             ]);
+            // Sanity: a permanent datasets-server error is asked for once, never retried.
+            if a.run == "first sync" {
+                ensure!(
+                    c(servers::PARQUET) == n as u64,
+                    "the first sync asked /parquet {} times for {n} datasets",
+                    c(servers::PARQUET)
+                );
+            }
             // Sanity: what a re-sync of unchanged datasets must never ask.
             if a.run == "no-change re-sync" {
                 ensure!(
@@ -438,6 +451,14 @@ fn counts_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::Resul
              version, same body\": another 1% got a new lastModified and sha only (the \
              mapped body is the same, so nothing is written)."
         ));
+        if args.failing_parquet_every > 0 {
+            table.note(format!(
+                "Every {}th dataset's /parquet is a permanent datasets-server error (HTTP 500, \
+                 X-Error-Code: ConfigNamesError): the plugin's answer rules make it final, so \
+                 it costs one request and is not asked for again until the dataset changes.",
+                args.failing_parquet_every
+            ));
+        }
         table.note(
             "Counts are deterministic (one run). The state is new before the first sync, \
              so the host pages AIoD's platform listing once (1 request per 1,000 assets; \
@@ -533,6 +554,7 @@ fn limits_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::Resul
         let servers = Servers::start(&Setup {
             datasets: 0,
             page_size: args.page_size,
+            failing_parquet_every: args.failing_parquet_every,
             budget: Some(budget),
             aiod_times: Some(times),
         })?;
@@ -561,6 +583,7 @@ fn limits_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::Resul
         let servers = Servers::start(&Setup {
             datasets: first_n,
             page_size: args.page_size,
+            failing_parquet_every: args.failing_parquet_every,
             budget: Some(budget),
             aiod_times: Some(times),
         })?;
@@ -573,6 +596,7 @@ fn limits_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::Resul
         let servers = Servers::start(&Setup {
             datasets: resync_n,
             page_size: args.page_size,
+            failing_parquet_every: args.failing_parquet_every,
             budget: None,
             aiod_times: None,
         })?;
@@ -739,6 +763,7 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
             let servers = Servers::start(&Setup {
                 datasets: raw_n,
                 page_size: args.page_size,
+            failing_parquet_every: args.failing_parquet_every,
                 budget: None,
                 aiod_times: None,
             })?;
@@ -761,6 +786,7 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
                 let servers = Servers::start(&Setup {
                     datasets: n,
                     page_size: args.page_size,
+            failing_parquet_every: args.failing_parquet_every,
                     budget: None,
                     aiod_times: None,
                 })?;

@@ -84,7 +84,10 @@ pub fn get(counts: &Counts, kind: &str) -> u64 {
 pub struct Setup {
     /// Generated datasets the hub lists (and the datasets-server knows).
     pub datasets: usize,
+    /// The most datasets a listing page holds.
     pub page_size: usize,
+    /// Every N-th generated dataset's `/parquet` is a permanent error (0: none).
+    pub failing_parquet_every: usize,
     /// Requests per window, per Hugging Face stand-in.
     pub budget: Option<(u32, Duration)>,
     /// AIoD service times: per write, per lookup, per 1,000 listed datasets.
@@ -110,6 +113,10 @@ impl Servers {
     pub fn start(setup: &Setup) -> anyhow::Result<Servers> {
         let hf = || {
             let state = HfState::generated(setup.datasets).with_page_size(setup.page_size);
+            let state = match setup.failing_parquet_every {
+                0 => state,
+                every => state.with_failing_parquet(every),
+            };
             match setup.budget {
                 Some((requests, window)) => state.with_budget(requests, window),
                 None => state,
