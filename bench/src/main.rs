@@ -763,7 +763,7 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
             let servers = Servers::start(&Setup {
                 datasets: raw_n,
                 page_size: args.page_size,
-            failing_parquet_every: args.failing_parquet_every,
+                failing_parquet_every: args.failing_parquet_every,
                 budget: None,
                 aiod_times: None,
             })?;
@@ -786,7 +786,7 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
                 let servers = Servers::start(&Setup {
                     datasets: n,
                     page_size: args.page_size,
-            failing_parquet_every: args.failing_parquet_every,
+                    failing_parquet_every: args.failing_parquet_every,
                     budget: None,
                     aiod_times: None,
                 })?;

@@ -33,6 +33,27 @@ impl AnswerRules {
             .map_or_else(|| default_verdict(status), |r| r.verdict)
     }
 
+    /// One line per rule, e.g. `datasets-server: HTTP 500 with x-error-code
+    /// ResponseNotReady → again next pass`.
+    pub fn describe(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|r| {
+                let header = match (&r.header, r.values.is_empty()) {
+                    (None, _) => String::new(),
+                    (Some(name), true) => format!(" with {name}"),
+                    (Some(name), false) => format!(" with {name} {}", r.values.join(" or ")),
+                };
+                let verdict = match r.verdict {
+                    Verdict::Retry => "retry",
+                    Verdict::AgainNextPass => "again next pass",
+                    Verdict::Final => "final",
+                };
+                format!("{}: HTTP {}{header} → {verdict}", r.endpoint, r.status)
+            })
+            .collect()
+    }
+
     /// Why a record's follow-up answer means the record must be mapped again
     /// next pass (after the fetch's retries), or `None` if it stands.
     pub fn again(&self, endpoint: &str, response: &Response) -> Option<String> {

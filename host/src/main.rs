@@ -361,6 +361,17 @@ fn inspect(file: &std::path::Path, json: bool) -> Result<ExitCode> {
             e.name, e.default_base_url, e.description
         );
     }
+    for rule in &i.answer_rules {
+        println!("answers:     {rule}");
+    }
+    println!(
+        "deletes:     {}",
+        if i.looks_up {
+            "after a lookup confirms a record is gone"
+        } else {
+            "of what two complete passes in a row did not list (the plugin has no lookups)"
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }
 

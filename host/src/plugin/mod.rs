@@ -181,6 +181,10 @@ pub struct Inspection {
     pub size: u64,
     pub endpoints: Vec<crate::model::EndpointDecl>,
     pub asset_types: Vec<String>,
+    /// The plugin's answer rules, one line each (contract 0.1.2).
+    pub answer_rules: Vec<String>,
+    /// Whether it looks up a record before the host deletes its assets (0.1.2).
+    pub looks_up: bool,
 }
 
 /// A loaded, instantiated plugin.
@@ -353,6 +357,8 @@ impl Plugin {
             size: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
             endpoints: self.info.endpoints.clone(),
             asset_types: self.info.asset_types.clone(),
+            answer_rules: self.answers.describe(),
+            looks_up: self.can_look_up(),
         }
     }
 

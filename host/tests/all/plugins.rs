@@ -147,47 +147,64 @@ fn plugin_inspect_describes_a_plugin() {
         "imports:     none",
         "digest:      sha256:",
         "endpoint:    hub = https://huggingface.co; override HF_ENDPOINT; budget 500/300s (1000 with a token); token from HF_TOKEN or AIOD_HF_API_KEY",
+        "answers:     datasets-server: HTTP 500 with x-error-code ResponseNotReady or ResponseNotReadyError → again next pass",
+        "answers:     datasets-server: HTTP 500 with x-error-code → final",
+        "deletes:     after a lookup confirms a record is gone",
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
 }
 
-/// The released 0.1.0 contract is kept (`wit/since_v0.1.0/`) with host bindings of its own:
-/// the Hugging Face plugin built against that copy (without `probes`, added in 0.1.1) is
-/// tested, inspected and syncs into AIoD as before.
+/// The released 0.1.0 and 0.1.1 contracts are kept (`wit/since_v0.1.0/`, `wit/since_v0.1.1/`)
+/// with host bindings of their own: the Hugging Face plugin built against each copy (without
+/// `probes`, added in 0.1.1; without answer rules, `map-judged` and lookups, added in 0.1.2)
+/// is tested, inspected and syncs into AIoD as before, the host filling in what it lacks.
 #[test]
-fn a_plugin_built_for_the_older_0_1_0_contract_keeps_working() {
-    let old = test_plugin("huggingface-v0.1.0.wasm");
-    let out = aiod_host()
-        .args(["plugin", "inspect"])
-        .arg(&old)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("contract:    aiod:connector@0.1.0"), "{text}");
-    assert!(
-        text.contains("exports:     aiod:connector/types@0.1.0, aiod:connector/plugin@0.1.0"),
-        "{text}"
-    );
+fn plugins_built_for_the_older_0_1_x_contracts_keep_working() {
+    for version in ["0.1.0", "0.1.1"] {
+        let old = test_plugin(&format!("huggingface-v{version}.wasm"));
+        let out = aiod_host()
+            .args(["plugin", "inspect"])
+            .arg(&old)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains(&format!("contract:    aiod:connector@{version}")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "exports:     aiod:connector/types@{version}, aiod:connector/plugin@{version}"
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("answers:"), "{text}");
+        assert!(
+            text.contains("deletes:     of what two complete passes"),
+            "{text}"
+        );
 
-    passes_the_huggingface_fixtures(&old);
+        passes_the_huggingface_fixtures(&old);
 
-    let hf = LocalServer::start(HfState::recorded()).unwrap();
-    let aiod = LocalAiod::start(AiodState::new().with_client("c", "s", &["platform_huggingface"]))
-        .unwrap();
-    let out = uploading(&hf.base_url(), &aiod, "c", "s")
-        .arg("run")
-        .args(FAST)
-        .arg("--plugin")
-        .arg(&old)
-        .args(["--mode", "all"])
-        .output()
-        .unwrap();
-    let err = stderr(&out);
-    assert!(out.status.success(), "{err}");
-    assert!(err.contains("seen 6, created 6,"), "{err}");
-    assert_eq!(aiod.count("POST", "/v2/datasets"), 6);
+        let hf = LocalServer::start(HfState::recorded()).unwrap();
+        let aiod =
+            LocalAiod::start(AiodState::new().with_client("c", "s", &["platform_huggingface"]))
+                .unwrap();
+        let out = uploading(&hf.base_url(), &aiod, "c", "s")
+            .arg("run")
+            .args(FAST)
+            .arg("--plugin")
+            .arg(&old)
+            .args(["--mode", "all"])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(out.status.success(), "{version}: {err}");
+        assert!(err.contains("seen 6, created 6,"), "{version}: {err}");
+        assert_eq!(aiod.count("POST", "/v2/datasets"), 6);
+    }
 }
 
 fn hf_fixture() -> std::path::PathBuf {
