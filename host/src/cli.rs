@@ -152,7 +152,8 @@ pub struct UploadArgs {
     #[arg(long, value_enum, default_value_t = ExistingStrategy::Auto)]
     pub existing: ExistingStrategy,
 
-    /// After a complete --mode all pass, do not delete the assets whose source is gone.
+    /// Delete nothing: neither the assets of records that a complete --mode all pass did not
+    /// list and the source confirms gone, nor those of records the plugin no longer publishes.
     #[arg(long)]
     pub no_delete: bool,
 
@@ -282,11 +283,14 @@ pub struct NetArgs {
     pub concurrency: u16,
 
     /// Request budget of a plugin endpoint, e.g. --budget hub=1000/300 (requests per seconds);
-    /// overrides the budget the plugin documents. Repeatable.
+    /// overrides the budget the plugin documents and the quota the server advertises in its
+    /// RateLimit-Policy header (which otherwise replaces the plugin's). Repeatable.
     #[arg(long, value_name = "NAME=N/SECS", value_parser = parse_budget)]
     pub budget: Vec<(String, (u32, std::time::Duration))>,
 
-    /// Retries of a request that failed transiently (408, 429, 5xx, timeouts, connection errors).
+    /// Retries of a request that failed transiently (408, 429, 5xx, timeouts, connection
+    /// errors), unless the plugin says the answer is final (e.g. a permanent datasets-server
+    /// error) or one for the next pass.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub retries: u32,
 
