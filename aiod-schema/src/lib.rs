@@ -1,7 +1,7 @@
 //! The AIoD REST API schema and a validator for request bodies.
 //!
-//! `openapi.json` is the catalogue's own OpenAPI document (generated from its
-//! source, see `/work/shared/reference/aiod/README.md`), bundled into the
+//! `openapi.json` is the catalogue's own OpenAPI document (generated offline
+//! from `aiondemand/AIOD-rest-api` 2.0.20251113, its FastAPI app), bundled into the
 //! build. The validator covers the JSON-schema keywords that document uses and
 //! reports violations the way the catalogue (FastAPI + pydantic v1) does:
 //! `{"loc": ["body", …], "msg": …, "type": …}`. It is stricter than pydantic in

@@ -71,7 +71,7 @@ struct Args {
     #[arg(long, default_value = "100/3", value_parser = parse_budget)]
     hf_budget: (u32, Duration),
     /// AIoD service times under limits, in ms: per write, per lookup, per 1,000 datasets of a
-    /// listing page. The default is the real catalogue's (50, 35, 12,400; upstream.md §10) 10
+    /// listing page. The default is the real catalogue's, as measured (50, 35, 12,400), 10
     /// times faster, like the budget.
     #[arg(long, default_value = "5,3.5,1240", value_parser = parse_times)]
     aiod_times: [Duration; 3],

@@ -1,5 +1,6 @@
 //! What the catalogue makes of a body, so that "unchanged" can be decided by
-//! comparing what we would send with what it holds (upstream.md §10): unknown
+//! comparing what we would send with what it holds (as the real catalogue was
+//! observed to store bodies): unknown
 //! fields dropped, keywords lower-cased and unordered, licenses lower-cased,
 //! dates without their timezone, server fields added, nulls and empty lists
 //! meaning "not set".

@@ -39,7 +39,7 @@ fn writes(aiod: &LocalAiod) -> (usize, usize) {
     )
 }
 
-/// What the catalogue keeps of a body we sent (upstream.md §10): keywords
+/// What the catalogue keeps of a body we sent (as the real one was observed to): keywords
 /// lower-cased and sorted, dates without their timezone.
 fn as_stored(mut body: Value) -> Value {
     let mut keywords: Vec<String> = body["keyword"]

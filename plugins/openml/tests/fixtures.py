@@ -1,8 +1,8 @@
 """Shared helpers of the OpenML plugin's tests: the plugin on `sys.path`, the recorded
 responses in `data/`, and a small checker for the AIoD `DatasetCreate` schema.
 
-`data/` holds verbatim copies of recorded OpenML responses (see
-`/work/shared/reference/openml/README.md` for their origins): `data-*.json` are the
+`data/` holds verbatim copies of recorded OpenML responses (from `aiondemand/AIOD-rest-api`'s
+connector test resources, scikit-learn's OpenML fixtures and OpenML's documentation): `data-*.json` are the
 responses AIOD-rest-api tests its OpenML connector with (datasets 2, 3 and 4, list pages of
 2), the `*-412-*` files OpenML's error answers, `sklearn-data-*.json` scikit-learn's fixtures
 (for their shapes: a single tag as a string, deactivated datasets, lists of creators),
