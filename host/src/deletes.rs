@@ -4,12 +4,14 @@
 //! are candidates, never more: a listing can miss a live record (the Hub's
 //! default order moves while a pass runs). The plugin looks each such record
 //! up (contract 0.1.2); only a confirmed absence deletes, "exists" keeps the
-//! assets, and "can't tell" keeps them until the next complete pass. A plugin
-//! built before lookups existed cannot be asked: then only what two complete
-//! passes in a row did not list is deleted. Records the plugin now skips
-//! (private, disabled) have their assets withdrawn after any sync. Never
-//! after an incomplete pass (the caller only passes a completed one), never
-//! more than a share of the platform without consent.
+//! assets, and "can't tell" keeps them until the next complete pass. Where
+//! the plugin cannot be asked (built before lookups existed, or it cannot
+//! look this record up), and for an asset found in AIoD that this host never
+//! listed (looked up by a name someone may have edited), only what two
+//! complete passes in a row did not list is deleted. Records the plugin now
+//! skips (private, disabled) have their assets withdrawn after any sync.
+//! Never after an incomplete pass (the caller only passes a completed one),
+//! never more than a share of the platform per run without consent.
 
 use crate::aiod::client::Aiod;
 use crate::model::{Existence, MissingRecord};
@@ -51,6 +53,8 @@ pub struct Deletes<'a, T: Transport> {
     pub transport: &'a T,
     pub platform: &'a str,
     pub policy: DeletePolicy,
+    /// Assets deleted so far in this run: the share allowed is per run.
+    pub deleted: u64,
 }
 
 /// The assets of one record the pass did not list.
@@ -73,6 +77,7 @@ fn by_record(missing: Vec<MissingAsset>) -> Vec<Candidate> {
                 record: MissingRecord {
                     id,
                     label: m.label.clone(),
+                    listed: m.source_id.is_some(),
                 },
                 assets: vec![m],
             }),
@@ -83,25 +88,24 @@ fn by_record(missing: Vec<MissingAsset>) -> Vec<Candidate> {
 
 impl<T: Transport> Deletes<'_, T> {
     /// After the complete pass `pass_id`: deletes the assets of the records
-    /// it did not list whose absence the source confirms. Returns how many
-    /// assets were deleted.
+    /// it did not list whose absence is confirmed. Returns how many assets
+    /// were deleted.
     pub async fn confirmed_gone(&mut self, pass_id: i64) -> Result<u64> {
         if !self.policy.enabled {
             return Ok(0);
         }
         let missing = self.state.missing_assets(pass_id)?;
         // Judged before any lookup: a broken listing must not cost a lookup per asset.
-        if let Err(refusal) = permitted(&self.policy, missing.len(), self.state.asset_count()?) {
-            tracing::warn!("{refusal}");
+        if !self.permitted(missing.len())? {
             return Ok(0);
         }
         let candidates = by_record(missing);
         let previous = self.state.previous_complete_pass("all", pass_id)?;
         let (mut deleted, mut exist, mut unknown) = (0, 0, 0);
         for candidate in candidates {
-            let existence = if self.plugin.can_look_up() {
+            let asked = if self.plugin.can_look_up() {
                 match self.look_up(&candidate.record).await {
-                    Some(existence) => existence,
+                    Some(asked) => Some(asked),
                     None => {
                         tracing::warn!(
                             "stopped confirming deletes: the request budget asks for a longer \
@@ -111,15 +115,11 @@ impl<T: Transport> Deletes<'_, T> {
                     }
                 }
             } else {
-                twice_missing(&candidate, previous)
+                None
             };
             let (id, label) = (&candidate.record.id, &candidate.record.label);
-            match existence {
-                Existence::Gone(why) => {
-                    for m in &candidate.assets {
-                        deleted += self.delete(&m.asset, &why, true).await?;
-                    }
-                }
+            match judge(&candidate, asked, previous) {
+                Existence::Gone(why) => deleted += self.delete_record(&candidate, &why).await?,
                 Existence::Exists => {
                     exist += 1;
                     tracing::info!(
@@ -165,26 +165,38 @@ impl<T: Transport> Deletes<'_, T> {
             );
             return Ok(0);
         }
-        if let Err(refusal) = permitted(&self.policy, skipped.len(), self.state.asset_count()?) {
-            tracing::warn!("{refusal}");
+        if !self.permitted(skipped.len())? {
             return Ok(0);
         }
         let mut deleted = 0;
         for (asset, label) in skipped {
             let why = format!("the plugin no longer publishes {label:?} (it skips the record)");
-            deleted += self.delete(&asset, &why, false).await?;
+            deleted += self.delete(&asset, &why).await?;
         }
         Ok(deleted)
     }
 
+    /// Whether deleting `more` assets keeps this run within the policy (logs why not).
+    fn permitted(&self, more: usize) -> Result<bool> {
+        let so_far = usize::try_from(self.deleted).unwrap_or(usize::MAX);
+        let total = self.state.asset_count()?;
+        match permitted(&self.policy, more.saturating_add(so_far), total) {
+            Ok(()) => Ok(true),
+            Err(refusal) => {
+                tracing::warn!("{refusal}");
+                Ok(false)
+            }
+        }
+    }
+
     /// Asks the platform about a missing record; `None` when the budget asks
     /// for a wait beyond the cap.
-    async fn look_up(&mut self, record: &MissingRecord) -> Option<Existence> {
+    async fn look_up(&mut self, record: &MissingRecord) -> Option<Asked> {
         let request = match self.plugin.lookup(self.platform, record) {
             Ok(Some(request)) => request,
             Ok(None) => unreachable!("only called for plugins that look up"),
-            Err(CallError::Refused(why)) => return Some(Existence::Unknown(why)),
-            Err(broken) => return Some(Existence::Unknown(broken.to_string())),
+            Err(CallError::Refused(why)) => return Some(Asked::CannotAsk(why)),
+            Err(broken) => return Some(Asked::CannotAsk(broken.to_string())),
         };
         let what = format!("lookup of {:?}, missing from the listing", record.label);
         let answers = self.plugin.answers().clone();
@@ -196,18 +208,31 @@ impl<T: Transport> Deletes<'_, T> {
                 headers: Vec::new(),
                 body: why.into_bytes(),
             },
-            Err(Failure::Refused(why)) => return Some(Existence::Unknown(why)),
+            Err(Failure::Refused(why)) => return Some(Asked::Answer(Existence::Unknown(why))),
             Err(Failure::Paused(_)) => return None,
         };
-        Some(
+        Some(Asked::Answer(
             self.plugin
                 .read_lookup(self.platform, record, &response)
                 .unwrap_or_else(|e| Existence::Unknown(e.to_string())),
-        )
+        ))
+    }
+
+    /// Deletes a gone record's assets; once all are, the state forgets the
+    /// record too. Returns how many were deleted.
+    async fn delete_record(&mut self, candidate: &Candidate, why: &str) -> Result<u64> {
+        let mut deleted = 0;
+        for m in &candidate.assets {
+            deleted += self.delete(&m.asset, why).await?;
+        }
+        if let Some(source_id) = &candidate.assets[0].source_id {
+            self.state.forget_record(source_id)?;
+        }
+        Ok(deleted)
     }
 
     /// Deletes one asset and forgets it; 1 if it was deleted.
-    async fn delete(&mut self, asset: &StoredAsset, why: &str, and_record: bool) -> Result<u64> {
+    async fn delete(&mut self, asset: &StoredAsset, why: &str) -> Result<u64> {
         match self.aiod.delete(&asset.asset_type, &asset.identifier).await {
             Ok(()) => {
                 tracing::info!(
@@ -215,7 +240,8 @@ impl<T: Transport> Deletes<'_, T> {
                     identifier = %asset.identifier,
                     "deleted from AIoD: {why}"
                 );
-                self.state.forget_asset(asset, and_record)?;
+                self.state.forget_asset(asset)?;
+                self.deleted += 1;
                 Ok(1)
             }
             Err(e) => {
@@ -229,22 +255,43 @@ impl<T: Transport> Deletes<'_, T> {
     }
 }
 
-/// The fallback for a plugin that cannot look records up: gone only if the
-/// complete pass before this one did not list it either.
-fn twice_missing(candidate: &Candidate, previous: Option<i64>) -> Existence {
-    match previous {
-        Some(previous) if candidate.assets.iter().all(|m| m.last_seen_pass < previous) => {
-            Existence::Gone(
-                "two complete passes in a row did not list it (the plugin cannot look records \
-                 up: it was built before contract 0.1.2)"
-                    .to_string(),
-            )
-        }
-        _ => Existence::Unknown(
-            "the plugin cannot look records up (built before contract 0.1.2); it is deleted if \
-             the next complete pass does not list it either"
+/// What asking the plugin about a missing record gave.
+enum Asked {
+    /// The platform's answer, as the plugin reads it.
+    Answer(Existence),
+    /// The plugin cannot look this record up (e.g. no name is known for it).
+    CannotAsk(String),
+}
+
+/// Whether a missing record is gone: the platform's word (`asked`; `None`
+/// for a plugin without lookups), held to two complete passes in a row
+/// (`previous` is the complete pass before this one) where the plugin cannot
+/// be asked, and where a "gone" is about an asset this host never listed.
+fn judge(candidate: &Candidate, asked: Option<Asked>, previous: Option<i64>) -> Existence {
+    let missed_twice = previous
+        .is_some_and(|previous| candidate.assets.iter().all(|m| m.last_seen_pass < previous));
+    let (why, wait) = match asked {
+        Some(Asked::Answer(Existence::Gone(why))) if !candidate.record.listed => (
+            format!("{why}; it was never listed by this host"),
+            "the source says it is gone, but this host never listed it (its name in AIoD may \
+             not be the source's)"
                 .to_string(),
         ),
+        Some(Asked::Answer(answer)) => return answer,
+        Some(Asked::CannotAsk(why)) => (why.clone(), format!("it cannot be looked up ({why})")),
+        None => {
+            let why = "the plugin cannot look records up (built before contract 0.1.2)";
+            (why.to_string(), why.to_string())
+        }
+    };
+    if missed_twice {
+        Existence::Gone(format!(
+            "two complete passes in a row did not list it ({why})"
+        ))
+    } else {
+        Existence::Unknown(format!(
+            "{wait}; it is deleted if the next complete pass does not list it either"
+        ))
     }
 }
 
@@ -322,29 +369,49 @@ mod tests {
         assert_eq!(groups[2].record.label, "label of d");
     }
 
+    fn candidate(source: Option<&str>, last_seen: i64) -> Candidate {
+        by_record(vec![missing(source, "a", last_seen)]).remove(0)
+    }
+
+    fn gone(e: &Existence) -> bool {
+        matches!(e, Existence::Gone(_))
+    }
+
     #[test]
     fn without_lookups_only_two_missed_passes_delete() {
-        let candidate = |last_seen| Candidate {
-            record: MissingRecord {
-                id: "r".into(),
-                label: "r".into(),
-            },
-            assets: vec![missing(Some("r"), "a", last_seen)],
-        };
         // Listed by pass 3, missed by pass 4 (the previous complete one) and 5.
-        assert!(matches!(
-            twice_missing(&candidate(3), Some(4)),
-            Existence::Gone(_)
-        ));
+        assert!(gone(&judge(&candidate(Some("r"), 3), None, Some(4))));
         // Listed by pass 4, missed only by this one.
-        assert!(matches!(
-            twice_missing(&candidate(4), Some(4)),
-            Existence::Unknown(_)
-        ));
+        assert!(!gone(&judge(&candidate(Some("r"), 4), None, Some(4))));
         // No complete pass before this one.
-        assert!(matches!(
-            twice_missing(&candidate(0), None),
-            Existence::Unknown(_)
-        ));
+        assert!(!gone(&judge(&candidate(Some("r"), 0), None, None)));
+        // The plugin cannot look this one up: the same rule.
+        let cannot = || Some(Asked::CannotAsk("no name".into()));
+        assert!(!gone(&judge(&candidate(Some("r"), 4), cannot(), Some(4))));
+        assert!(gone(&judge(&candidate(Some("r"), 3), cannot(), Some(4))));
+    }
+
+    #[test]
+    fn the_sources_word_decides_for_a_listed_record_only() {
+        let answer = |e: Existence| Some(Asked::Answer(e));
+        let listed = candidate(Some("r"), 4);
+        let said_gone = || answer(Existence::Gone("404".into()));
+        assert!(gone(&judge(&listed, said_gone(), Some(4))));
+        assert_eq!(
+            judge(&listed, answer(Existence::Exists), Some(3)),
+            Existence::Exists
+        );
+        // Never listed (found in AIoD): "gone" needs a second complete pass too.
+        let imported = candidate(None, 0);
+        let first = judge(&imported, said_gone(), None);
+        assert!(
+            matches!(&first, Existence::Unknown(w) if w.contains("never listed")),
+            "{first:?}"
+        );
+        assert!(gone(&judge(&imported, said_gone(), Some(1))));
+        assert_eq!(
+            judge(&imported, answer(Existence::Exists), Some(1)),
+            Existence::Exists
+        );
     }
 }

@@ -9,6 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// The longest one transfer may take, so that a server trickling a byte now
+/// and then cannot hold a request for ever: ample for a multi-MB page on a
+/// slow link.
+const TRANSFER_CEILING: Duration = Duration::from_secs(15 * 60);
+
 /// The one HTTP client of a run: connections are pooled and reused.
 #[derive(Clone)]
 pub struct Fetcher {
@@ -35,10 +40,10 @@ pub enum FetchError {
 
 impl Fetcher {
     /// `timeout` is the longest silence: waiting to connect (at most 10 s),
-    /// for an answer, or between two reads of its body. There is no total
-    /// timeout: a full Hugging Face listing page is several MB, which a slow
-    /// link takes longer than any fixed limit to carry, while a dead
-    /// connection still fails within `timeout`.
+    /// for an answer, or between two reads of its body. A whole transfer may
+    /// take much longer (`TRANSFER_CEILING`): a full Hugging Face listing page
+    /// is several MB, which a slow link takes longer than any short limit to
+    /// carry, while a dead connection still fails within `timeout`.
     pub fn new(
         timeout: Duration,
         policy: RetryPolicy,
@@ -46,6 +51,7 @@ impl Fetcher {
     ) -> anyhow::Result<Fetcher> {
         let client = reqwest::Client::builder()
             .read_timeout(timeout)
+            .timeout(TRANSFER_CEILING.max(timeout))
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("aiod-host/", env!("CARGO_PKG_VERSION")))
             // A redirect could lead outside the plugin's declared endpoints and budgets.

@@ -235,6 +235,7 @@ fn upload_sync(
             max_share: upload.max_delete_share,
             allow_mass: upload.allow_mass_delete,
         },
+        deleted: 0,
     };
     if let (model::SyncMode::All, Some(pass)) = (&mode, finished.completed_pass) {
         finished.summary.deleted += runtime.block_on(deletes.confirmed_gone(pass))?;

@@ -137,6 +137,8 @@ pub struct AnswerRule {
 pub struct MissingRecord {
     pub id: String,
     pub label: String,
+    /// Whether this host ever listed it (else id and label come from AIoD).
+    pub listed: bool,
 }
 
 /// What the platform says of a missing record.

@@ -239,21 +239,26 @@ impl State {
         Ok(state)
     }
 
+    /// Applies the migrations the state lacks, each in a write transaction
+    /// that re-reads the version, so two processes opening an old state
+    /// at once apply each step once.
     fn migrate(&mut self) -> Result<()> {
-        let applied: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
-        if applied > known {
-            anyhow::bail!(
-                "it was written by a newer aiod-host (state schema {applied}, this one knows up \
-                 to {known}); use that version, or another --state"
-            );
-        }
-        for (version, step) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(step)?;
-            tx.pragma_update(None, "user_version", version as i64 + 1)?;
+        for (version, step) in (1..).zip(MIGRATIONS) {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let applied: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if !(0..=known).contains(&applied) {
+                anyhow::bail!(
+                    "it was written by a newer aiod-host, or is damaged (state schema {applied}, \
+                     this one knows 0 to {known}); use that aiod-host, or another --state"
+                );
+            }
+            if applied < version {
+                tx.execute_batch(step)?;
+                tx.pragma_update(None, "user_version", version)?;
+            }
             tx.commit()?;
         }
         Ok(())
@@ -360,6 +365,22 @@ impl State {
             tx.prepare_cached("DELETE FROM dead_letters WHERE source_id = ?1")?
                 .execute(params![r.id])?;
         }
+        // An asset found in AIoD before it was ever listed belongs to the record
+        // of the same id (the usual case: the record's id is the asset's
+        // platform id), even when the record is not uploaded now (skipped, a
+        // dead letter): so it is seen, and withdrawn with a skipped record.
+        for id in batch
+            .settled
+            .iter()
+            .map(|r| &r.id)
+            .chain(batch.dead.iter().map(|d| &d.record.id))
+        {
+            tx.prepare_cached(
+                "UPDATE assets SET source_id = ?1
+                 WHERE source_id IS NULL AND platform_resource_identifier = ?1",
+            )?
+            .execute(params![id])?;
+        }
         for id in batch.settled.iter().map(|r| &r.id).chain(&batch.unchanged) {
             tx.prepare_cached(
                 "UPDATE records SET last_seen_pass = MAX(last_seen_pass, ?2) WHERE source_id = ?1",
@@ -406,6 +427,11 @@ impl State {
                 "UPDATE assets SET last_seen_pass = MAX(last_seen_pass, ?2) WHERE source_id = ?1",
             )?
             .execute(params![d.record.id, seen])?;
+            // Failing now, not skipped: what it uploaded before failing stays.
+            tx.prepare_cached(
+                "UPDATE records SET outcome = 'done' WHERE source_id = ?1 AND outcome = 'skipped'",
+            )?
+            .execute(params![d.record.id])?;
         }
         if let Some(id) = pass_id {
             // The page that empties the cursor completes the pass, in the same transaction.
@@ -476,18 +502,23 @@ impl State {
     pub fn import_assets(&mut self, assets: &[KnownAsset]) -> Result<()> {
         let tx = self.conn.transaction()?;
         let at = now();
+        // Seen, as far as the state knows, by the passes so far: only a later
+        // complete pass can miss it.
+        let seen: i64 =
+            tx.query_row("SELECT COALESCE(MAX(id), 0) FROM passes", [], |r| r.get(0))?;
         for KnownAsset { asset: a, name } in assets {
             tx.execute(
                 "INSERT OR IGNORE INTO assets (asset_type, platform_resource_identifier, identifier,
                      body_hash, source_id, last_seen_pass, plugin, updated_at, label)
-                 VALUES (?1, ?2, ?3, ?4, NULL, 0, NULL, ?5, ?6)",
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?7, NULL, ?5, ?6)",
                 params![
                     a.asset_type,
                     a.platform_resource_identifier,
                     a.identifier,
                     a.body_hash,
                     at,
-                    name
+                    name,
+                    seen
                 ],
             )?;
         }
@@ -540,23 +571,23 @@ impl State {
             .flatten())
     }
 
-    /// Forgets a deleted asset. With `and_record`, its source record too, so
-    /// that a source that comes back (even unchanged) is uploaded again; a
-    /// skipped record is kept, so that it costs nothing until it changes.
-    pub fn forget_asset(&mut self, a: &StoredAsset, and_record: bool) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        if and_record {
-            tx.execute(
-                "DELETE FROM records WHERE source_id = (SELECT source_id FROM assets
-                 WHERE asset_type = ?1 AND platform_resource_identifier = ?2)",
-                params![a.asset_type, a.platform_resource_identifier],
-            )?;
-        }
-        tx.execute(
+    /// Forgets a deleted asset.
+    pub fn forget_asset(&mut self, a: &StoredAsset) -> Result<()> {
+        self.conn.execute(
             "DELETE FROM assets WHERE asset_type = ?1 AND platform_resource_identifier = ?2",
             params![a.asset_type, a.platform_resource_identifier],
         )?;
-        tx.commit()?;
+        Ok(())
+    }
+
+    /// Forgets a record whose assets are all deleted, so that a record that
+    /// comes back (even unchanged) is uploaded again.
+    pub fn forget_record(&mut self, source_id: &str) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM records WHERE source_id = ?1
+             AND NOT EXISTS (SELECT 1 FROM assets WHERE source_id = ?1)",
+            params![source_id],
+        )?;
         Ok(())
     }
 
@@ -818,7 +849,7 @@ mod tests {
             Some(p.id)
         );
         assert_eq!(s.previous_complete_pass("all", p.id).unwrap(), None);
-        s.forget_asset(&missing[0].asset, true).unwrap();
+        s.forget_asset(&missing[0].asset).unwrap();
         assert_eq!(s.asset_count().unwrap(), 2);
     }
 
@@ -856,7 +887,7 @@ mod tests {
             skipped,
             [(asset("private", "h"), "label-private".to_string())]
         );
-        s.forget_asset(&skipped[0].0, false).unwrap();
+        s.forget_asset(&skipped[0].0).unwrap();
         assert!(s.skipped_assets().unwrap().is_empty());
         assert_eq!(s.done_version("private").unwrap().as_deref(), Some("v2"));
     }
@@ -900,7 +931,7 @@ mod tests {
             .unwrap();
         let err = format!("{:#}", State::open(&path).err().unwrap());
         assert!(
-            err.contains("written by a newer aiod-host (state schema 99"),
+            err.contains("written by a newer aiod-host, or is damaged (state schema 99"),
             "{err}"
         );
     }

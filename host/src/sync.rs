@@ -508,11 +508,18 @@ fn map(
         Ok(Err(RecordError::Skip(reason))) => {
             summary.skipped += 1;
             tracing::info!(id, label, "record skipped: {reason}");
+            // Before contract 0.1.2 a skip only meant "not now": what AIoD
+            // holds of the record stays, as those plugins were written for.
+            let outcome = if ctx.plugin.skip_withdraws() {
+                Settled::Skipped
+            } else {
+                Settled::Done
+            };
             batch.settled.push(SettledRecord {
                 version: done_version(&record.version, ctx.provenance),
                 id: record.id,
                 label: record.label,
-                outcome: Settled::Skipped,
+                outcome,
             });
             return Ok(None);
         }

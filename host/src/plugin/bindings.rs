@@ -332,6 +332,7 @@ impl From<&model::MissingRecord> for wit::MissingRecord {
         wit::MissingRecord {
             id: r.id.clone(),
             label: r.label.clone(),
+            listed: r.listed,
         }
     }
 }

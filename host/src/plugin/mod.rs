@@ -288,6 +288,12 @@ impl Plugin {
         matches!(self.bindings, Connector::Latest(_))
     }
 
+    /// Whether its `skip` withdraws what AIoD holds of the record, as the
+    /// contract says since 0.1.2; for an older plugin a skip only logs.
+    pub fn skip_withdraws(&self) -> bool {
+        matches!(self.bindings, Connector::Latest(_))
+    }
+
     /// Runs one call within the limits; a trap or a limit replaces the instance.
     fn call<T>(
         &mut self,

@@ -44,6 +44,8 @@ fn a_dataset_rising_in_trending_during_a_full_pass_is_not_deleted() {
     hf.hf()
         .after_listing_pages(1, move |hub| hub.set_trending(&moved, 1_000_000));
     let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
+    // The switch did fire: the riser now heads the trending order.
+    assert_eq!(first_trending_page(&hf, 1), std::slice::from_ref(&riser));
     assert!(err.contains("seen 40,"), "{err}");
     assert_eq!(aiod.deleted_count(), 0, "deleted a live dataset:\n{err}");
     assert_eq!(aiod.assets().len(), 40);
@@ -235,4 +237,79 @@ fn a_dataset_made_private_leaves_the_anonymous_listing_and_is_deleted() {
     let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
     assert!(err.contains("seen 19,"), "{err}");
     assert_eq!(aiod.deleted_count(), 1, "{err}");
+}
+
+/// Plugins built before contract 0.1.2 were written for a `skip` that only
+/// logs: what AIoD holds of a record they skip stays.
+#[test]
+fn a_skip_from_a_plugin_built_before_withdrawals_deletes_nothing() {
+    const TOKEN: &str = "hf_old_plugin_token";
+    let old = test_plugin("huggingface-v0.1.1.wasm");
+    let hf = LocalServer::start(HfState::generated(50).with_token(TOKEN)).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    let run = || {
+        command_with(&hf, &aiod, &old, &["run", "--mode", "all"])
+            .env("HF_TOKEN", TOKEN)
+            .output()
+            .unwrap()
+    };
+    ok(&run());
+    hf.hf().set_field(&generated_id(4), "private", json!(true));
+    let err = ok(&run());
+    assert!(err.contains("skipped 1"), "{err}");
+    assert_eq!(aiod.deleted_count(), 0, "{err}");
+    // Nor later, by a complete pass that did list it.
+    ok(&run());
+    assert_eq!(aiod.deleted_count(), 0);
+}
+
+/// An asset found in AIoD that this host never listed is looked up by its
+/// name there, which someone may have edited: a "not found" deletes it only
+/// once a second complete pass has missed it too.
+#[test]
+fn an_asset_found_in_aiod_but_never_listed_is_deleted_after_two_passes() {
+    let hf = LocalServer::start(HfState::generated(30)).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    let body = json!({
+        "platform": "huggingface",
+        "platform_resource_identifier": "66ffffffffffffffffffffff",
+        "name": "somebody/deleted-long-ago",
+        "same_as": "https://huggingface.co/datasets/somebody/deleted-long-ago",
+    });
+    aiod.insert(body);
+    let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
+    assert_eq!(lookups_of(&hf, "somebody/deleted-long-ago"), 1);
+    assert_eq!(aiod.deleted_count(), 0, "{err}");
+    assert!(err.contains("this host never listed it"), "{err}");
+    let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
+    assert_eq!(aiod.deleted_count(), 1, "{err}");
+    assert!(
+        err.contains("two complete passes in a row did not list it"),
+        "{err}"
+    );
+}
+
+/// A 404 that is not the Hub's own "not found" (e.g. a mirror in
+/// `HF_ENDPOINT` that does not route lookups) deletes nothing.
+#[test]
+fn a_lookup_answered_by_something_else_than_the_hub_deletes_nothing() {
+    let hf = LocalServer::start(HfState::generated(20)).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    ok(&sync(&hf, &aiod, &["--mode", "all"]));
+    let gone = generated_id(3);
+    hf.hf().remove_dataset(&gone);
+    let not_routed = Fault::Status {
+        status: 404,
+        headers: Vec::new(),
+        content_type: "text/html".into(),
+        body: "<html><body>404 Not Found</body></html>".into(),
+    };
+    hf.hf()
+        .inject(&format!("/api/datasets/{gone}"), not_routed, 1);
+    let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
+    assert_eq!(aiod.deleted_count(), 0, "{err}");
+    assert!(
+        err.contains("did not confirm that it is gone (HTTP 404"),
+        "{err}"
+    );
 }

@@ -115,8 +115,8 @@ fn the_quota_the_hub_advertises_replaces_the_documented_one() {
 }
 
 fn timeout_config() -> std::path::PathBuf {
-    let path = home().join("one-second.toml");
-    std::fs::write(&path, "request_timeout_seconds = 1\n").unwrap();
+    let path = home().join("two-seconds.toml");
+    std::fs::write(&path, "request_timeout_seconds = 2\n").unwrap();
     path
 }
 
@@ -131,11 +131,11 @@ fn a_slow_big_page_arrives_and_a_silent_server_fails_within_the_timeout() {
     let hf = LocalServer::start(HfState::generated(0).with_raw_entries(raw)).unwrap();
     let config = timeout_config();
     let config = config.to_str().unwrap();
-    // ~5 MB in 10 pieces 150 ms apart: 1.5 s in all, never 1 s of silence.
+    // ~5 MB in 20 pieces 150 ms apart: 3 s in all, never 2 s of silence.
     hf.hf().inject(
         "/api/datasets",
         Fault::Trickle {
-            chunk: 512 << 10,
+            chunk: 256 << 10,
             every: Duration::from_millis(150),
         },
         1,
@@ -156,6 +156,6 @@ fn a_slow_big_page_arrives_and_a_silent_server_fails_within_the_timeout() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
-    // Two silent tries of 1 s each, far from the server's 60 s.
+    // Two silent tries of 2 s each, far from the server's 60 s.
     assert!(started.elapsed() < Duration::from_secs(30));
 }

@@ -197,7 +197,8 @@ fn plugins_built_for_the_older_0_1_x_contracts_keep_working() {
             .args(FAST)
             .arg("--plugin")
             .arg(&old)
-            .args(["--mode", "all"])
+            .args(["--mode", "all", "--state"])
+            .arg(home().join(format!("old-contract-{version}.sqlite")))
             .output()
             .unwrap();
         let err = stderr(&out);

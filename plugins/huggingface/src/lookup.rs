@@ -30,14 +30,15 @@ pub fn request(id: &str, label: &str) -> Result<Planned, String> {
     })
 }
 
-/// Reads the lookup's answer. Only an answer that says so is "gone": a
-/// missing repo (401 or 404 with `X-Error-Code: RepoNotFound`; anonymously
-/// the Hub answers 401 for a repo that does not exist or is private), a
-/// disabled one (403), or a dataset that is now private or disabled, or whose
-/// name now belongs to another dataset (another `_id`; a renamed dataset keeps
-/// its `_id`, and the Hub redirects its old name to the new one). Anything
-/// else (a 401 without that code, e.g. a rejected token; 429; 5xx; no answer)
-/// tells nothing.
+/// Reads the lookup's answer. Only the Hub's own word is "gone": a missing
+/// repo (401 or 404 with `X-Error-Code: RepoNotFound` or the Hub's "Repository
+/// not found"; anonymously the Hub answers 401 for a repo that does not exist
+/// or is private), a disabled one (403 "Access to this resource is
+/// disabled."), or a dataset that is now private or disabled, or whose name
+/// now belongs to another dataset (another `_id`; a renamed dataset keeps its
+/// `_id`, and the Hub redirects its old name to the new one). Anything else
+/// (a bare 404 from a proxy or mirror that does not route lookups, a 401 for
+/// a rejected token, 429, 5xx, no answer) tells nothing.
 pub fn read(
     id: &str,
     label: &str,
@@ -45,19 +46,28 @@ pub fn read(
     headers: &[(String, String)],
     body: &[u8],
 ) -> Existence {
-    let not_found = header(headers, "x-error-code") == Some("RepoNotFound");
+    let said = hub_error(body);
+    let not_found = header(headers, "x-error-code") == Some("RepoNotFound")
+        || said
+            .as_deref()
+            .is_some_and(|e| e.starts_with("Repository not found"));
     match status {
         200 => read_dataset(id, label, body),
-        404 | 410 => Existence::Gone(format!("{label:?} is not on Hugging Face (HTTP {status})")),
-        401 if not_found => Existence::Gone(format!(
-            "{label:?} is not on Hugging Face, or it is private now (HTTP 401 RepoNotFound)"
+        401 | 404 if not_found => Existence::Gone(format!(
+            "{label:?} is not on Hugging Face, or it is private now (HTTP {status} RepoNotFound)"
         )),
-        403 if String::from_utf8_lossy(body).contains("disabled") => {
+        403 if said.as_deref() == Some("Access to this resource is disabled.") => {
             Existence::Gone(format!("{label:?} is disabled on Hugging Face (HTTP 403)"))
         }
         0 => Existence::Unknown(format!("no answer: {}", snippet(body))),
         _ => Existence::Unknown(format!("HTTP {status}: {}", snippet(body))),
     }
+}
+
+/// The `error` of a Hub error body `{"error": "..."}`.
+fn hub_error(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    value.get("error")?.as_str().map(str::to_string)
 }
 
 fn read_dataset(id: &str, label: &str, body: &[u8]) -> Existence {
@@ -109,8 +119,25 @@ mod tests {
         assert!(gone(read("a", "u/d", 401, &code("RepoNotFound"), body)));
         assert!(gone(read("a", "u/d", 404, &code("RepoNotFound"), body)));
         assert!(gone(read("a", "u/d", 404, &[], body)));
+        assert!(gone(read("a", "u/d", 401, &code("RepoNotFound"), b"")));
         let disabled = br#"{"error":"Access to this resource is disabled."}"#;
         assert!(gone(read("a", "u/d", 403, &[], disabled)));
+        // A mirror or proxy that does not route lookups says nothing of the dataset.
+        assert!(unknown(read(
+            "a",
+            "u/d",
+            404,
+            &[],
+            b"<html>Not Found</html>"
+        )));
+        assert!(unknown(read("a", "u/d", 410, &[], b"Gone")));
+        assert!(unknown(read(
+            "a",
+            "u/d",
+            403,
+            &[],
+            b"access disabled for your IP"
+        )));
         // A rejected token answers 401 for everything: that says nothing.
         let bad_token = br#"{"error":"Invalid credentials in Authorization header"}"#;
         assert!(unknown(read("a", "u/d", 401, &[], bad_token)));
