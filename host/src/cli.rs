@@ -252,25 +252,25 @@ pub struct CommonArgs {
 /// What a plugin may use; a call that exceeds a limit costs only its record.
 #[derive(Debug, Args)]
 pub struct PluginLimitArgs {
-    /// CPU time of one plugin call, in milliseconds.
-    #[arg(long, default_value_t = 5000, value_name = "MS")]
+    /// CPU time of one plugin call, in milliseconds (1 to 3,600,000).
+    #[arg(long, default_value_t = 5000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub plugin_cpu_ms: u64,
 
-    /// Memory of one plugin instance, in MiB.
-    #[arg(long, default_value_t = 512, value_name = "MIB")]
-    pub plugin_memory_mib: usize,
+    /// Memory of one plugin instance, in MiB (1 to 65,536).
+    #[arg(long, default_value_t = 512, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub plugin_memory_mib: u32,
 
-    /// Size of what one plugin call returns, in MiB.
-    #[arg(long, default_value_t = 64, value_name = "MIB")]
-    pub plugin_output_mib: usize,
+    /// Size of what one plugin call returns, in MiB (1 to 4,096).
+    #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=4_096))]
+    pub plugin_output_mib: u32,
 }
 
 impl PluginLimitArgs {
     pub fn limits(&self) -> crate::plugin::Limits {
         crate::plugin::Limits {
             cpu: std::time::Duration::from_millis(self.plugin_cpu_ms),
-            memory: self.plugin_memory_mib << 20,
-            output: self.plugin_output_mib << 20,
+            memory: mib(self.plugin_memory_mib),
+            output: mib(self.plugin_output_mib),
         }
     }
 }
@@ -452,8 +452,13 @@ const LOG_LEVELS: [&str; 9] = [
     "critical", "fatal", "error", "warning", "warn", "info", "debug", "trace", "notset",
 ];
 
-/// `90s`, `15m`, `1h`, `2d`, or plain seconds.
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+/// Bytes in `n` MiB (`n` is bounded by its flag's range).
+fn mib(n: u32) -> usize {
+    usize::try_from(u64::from(n) << 20).unwrap_or(usize::MAX)
+}
+
+/// `90s`, `15m`, `1h`, `2d`, or plain seconds; more than zero.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -474,23 +479,33 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
             ));
         }
     };
-    std::time::Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("{s:?} is not a usable duration"))
+    match std::time::Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!(
+            "{s:?} is not a usable duration: give one longer than zero, such as 30s, 15m or 1h"
+        )),
+    }
 }
 
-fn parse_budget(s: &str) -> Result<(String, (u32, std::time::Duration)), String> {
-    let bad = || format!("expected NAME=REQUESTS/SECONDS, e.g. hub=1000/300, got {s:?}");
+/// The longest budget window a flag may set: a day.
+const LONGEST_WINDOW_SECS: f64 = 86_400.0;
+
+pub fn parse_budget(s: &str) -> Result<(String, (u32, std::time::Duration)), String> {
+    let bad = || {
+        format!(
+            "expected NAME=REQUESTS/SECONDS with more than 0 requests per 0 to 86400 seconds, \
+             e.g. hub=1000/300, got {s:?}"
+        )
+    };
     let (name, rest) = s.split_once('=').ok_or_else(bad)?;
     let (n, secs) = rest.split_once('/').ok_or_else(bad)?;
     let n: u32 = n.trim().parse().map_err(|_| bad())?;
     let secs: f64 = secs.trim().parse().map_err(|_| bad())?;
-    if n == 0 || secs.is_nan() || secs <= 0.0 {
+    if n == 0 || !(secs > 0.0 && secs <= LONGEST_WINDOW_SECS) {
         return Err(bad());
     }
-    Ok((
-        name.trim().to_string(),
-        (n, std::time::Duration::from_secs_f64(secs)),
-    ))
+    let window = std::time::Duration::try_from_secs_f64(secs).map_err(|_| bad())?;
+    Ok((name.trim().to_string(), (n, window)))
 }
 
 fn parse_endpoint(s: &str) -> Result<(String, String), String> {

@@ -22,6 +22,9 @@ pub struct FileConfig {
 }
 
 /// The default location, `~/.aiod/config.toml`.
+/// The longest silence a request may wait for: a day.
+pub const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
+
 pub fn default_path() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| Path::new(&h).join(".aiod").join("config.toml"))
 }
@@ -63,8 +66,10 @@ pub fn parse(text: &str) -> Result<FileConfig> {
                 let secs = value
                     .as_float()
                     .or_else(|| value.as_integer().map(|i| i as f64))
-                    .filter(|s| *s > 0.0)
-                    .context("request_timeout_seconds must be a positive number")?;
+                    .filter(|s| (0.001..=MAX_TIMEOUT_SECONDS).contains(s))
+                    .context(
+                        "request_timeout_seconds must be a number of seconds from 0.001 to 86400",
+                    )?;
                 config.request_timeout_seconds = Some(secs);
             }
             "api_server" | "version" | "auth_server" | "realm" | "client_id" => {

@@ -12,6 +12,8 @@ mod deletes;
 mod digest;
 mod dry_run;
 mod endpoints;
+#[cfg(test)]
+mod extremes;
 mod fetch;
 mod fixtures;
 mod jsondiff;
@@ -19,6 +21,7 @@ mod logging;
 mod metrics;
 mod mode;
 mod model;
+mod names;
 mod plugin;
 mod progress;
 mod retry;
@@ -427,6 +430,7 @@ fn failures(args: cli::FailuresArgs) -> Result<ExitCode> {
     let path = match args.state {
         Some(p) => p,
         None => {
+            names::check("the platform name", &args.platform_name).map_err(anyhow::Error::msg)?;
             state::default_path(&args.platform_name).context("HOME is not set: give --state")?
         }
     };

@@ -23,9 +23,11 @@ impl Schedule {
     /// The next start after a run that started at `started` and ended at `now`.
     pub fn next(&self, started: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
         match self {
-            Schedule::Every(d) => {
-                started + chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::MAX)
-            }
+            // A start beyond the calendar's end is "never".
+            Schedule::Every(d) => chrono::Duration::from_std(*d)
+                .ok()
+                .and_then(|d| started.checked_add_signed(d))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
             // A run that overran its slot starts at the next one, never at once.
             Schedule::Cron(c) => c
                 .find_next_occurrence(&now.max(started), false)

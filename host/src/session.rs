@@ -70,6 +70,12 @@ impl Session {
                     "the plugin's platform".to_string(),
                 ),
             };
+        // It names the state file and goes into every body: a name, not a path.
+        crate::names::check(
+            &format!("the platform name (from {platform_source})"),
+            &platform,
+        )
+        .map_err(anyhow::Error::msg)?;
         let timeout = Duration::from_secs_f64(
             config
                 .request_timeout_seconds

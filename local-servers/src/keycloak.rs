@@ -133,7 +133,10 @@ impl Keycloak {
             client_id: client_id.to_owned(),
             roles: client.roles.clone(),
         };
-        let expires = now + self.lifetime;
+        // A lifetime beyond the clock's range (a test of absurd values) is "for ever".
+        let expires = now
+            .checked_add(self.lifetime)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600));
         issued.insert(token.clone(), Issued { principal, expires });
         Ok(json!({
             "access_token": token,

@@ -52,6 +52,12 @@ struct KeycloakError {
 
 /// Renew a little before expiry so a token never dies in flight; short-lived
 /// tokens (tests) renew at half their life.
+/// How long a token lives, as Keycloak says (`expires_in`, default 60 s),
+/// but renewed at least daily: an absurd value must not overflow a clock.
+pub fn lifetime(expires_in: Option<u64>) -> Duration {
+    Duration::from_secs(expires_in.unwrap_or(60).min(86_400))
+}
+
 fn renew_after(expires_in: Duration) -> Duration {
     expires_in.saturating_sub((expires_in / 2).min(Duration::from_secs(30)))
 }
@@ -145,7 +151,7 @@ impl Tokens {
         }
         let parsed: TokenResponse = serde_json::from_slice(&body)
             .map_err(|e| failed(format!("unreadable token response: {e}")))?;
-        let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(60));
+        let lifetime = lifetime(parsed.expires_in);
         tracing::debug!(lifetime = ?lifetime, "got a new AIoD access token");
         Ok(Cached {
             token: Secret::new(parsed.access_token),

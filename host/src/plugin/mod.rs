@@ -236,6 +236,11 @@ impl Plugin {
             .map_err(anyhow::Error::from)
             .with_context(|| format!("plugin {} failed to describe itself", path.display()))?
             .into();
+        // The plugin's name names its env file's folder, its platform the state file.
+        crate::names::check("the plugin's name", &info.name)
+            .and_then(|()| crate::names::check("the plugin's platform", &info.platform))
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("cannot load plugin {}", path.display()))?;
         let mut plugin = Plugin {
             path: path.to_path_buf(),
             digest,

@@ -197,3 +197,75 @@ fn help_explains_every_run_flag() {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }
+
+/// Huge, zero and nonsensical numbers from flags and the config file are
+/// clear errors before anything runs, never a panic or a silent wrap.
+#[test]
+fn extreme_numbers_are_refused_with_a_message() {
+    let plugin = plugin_path();
+    let plugin = plugin.to_str().unwrap();
+    let dry = |extra: &[&str]| {
+        let mut args = vec!["--plugin", plugin, "--mode", "all", "--dry-run"];
+        args.extend_from_slice(extra);
+        run_args(&args)
+    };
+    for (flag, value, message) in [
+        ("--budget", "hub=10/1e400", "expected NAME=REQUESTS/SECONDS"),
+        ("--budget", "hub=10/-3", "expected NAME=REQUESTS/SECONDS"),
+        ("--plugin-memory-mib", "99999999999", "--plugin-memory-mib"),
+        ("--plugin-output-mib", "0", "--plugin-output-mib"),
+        ("--plugin-cpu-ms", "18446744073709551615", "--plugin-cpu-ms"),
+        ("--progress-every", "0s", "longer than zero"),
+        (
+            "--progress-every",
+            "1000000000000000000000000000d",
+            "not a usable duration",
+        ),
+    ] {
+        let out = dry(&[flag, value]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}:\n{err}");
+        assert!(err.contains(message), "{flag} {value}:\n{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = aiod_host()
+        .args(["serve", "--plugin", plugin, "--every", "0s"])
+        .output()
+        .unwrap();
+    assert_fails_with(&out, 2, "longer than zero");
+    let config = temp_file("huge-timeout.toml", b"request_timeout_seconds = 1e300\n");
+    let out = dry(&["--config", config.to_str().unwrap()]);
+    assert_fails_with(
+        &out,
+        2,
+        "request_timeout_seconds must be a number of seconds",
+    );
+}
+
+/// `PLATFORM_NAME` names the state file: a path in it must not choose where
+/// the host writes.
+#[test]
+fn a_platform_name_that_is_a_path_is_refused_and_nothing_is_written() {
+    let hf = LocalServer::start(HfState::generated(1)).unwrap();
+    let aiod = local_servers::LocalAiod::start(catalogue()).unwrap();
+    for name in ["../../../evil", "a/b", ".."] {
+        let out = command(&hf, &aiod, &["run", "--mode", "all"])
+            .env("PLATFORM_NAME", name)
+            .output()
+            .unwrap();
+        assert_fails_with(&out, 2, "is not a usable name");
+        assert!(stderr(&out).contains("PLATFORM_NAME"), "{}", stderr(&out));
+    }
+    assert!(!home().join("evil.sqlite").exists());
+    assert!(
+        !home().join(".local").exists(),
+        "a state directory was created"
+    );
+    assert_eq!(aiod.count("POST", "/"), 0, "nothing reached AIoD");
+    let out = aiod_host()
+        .args(["failures"])
+        .env("PLATFORM_NAME", "../../../evil")
+        .output()
+        .unwrap();
+    assert_fails_with(&out, 2, "is not a usable name");
+}

@@ -228,6 +228,31 @@ fn serve_runs_a_full_pass_then_incremental_syncs_on_its_cron_and_exposes_metrics
     assert_eq!(aiod.assets().len(), 6);
 }
 
+/// `--every 100000000000d` and a Keycloak saying its tokens live for ever
+/// used to crash `serve` (exit 101, "overflowed").
+#[test]
+fn extreme_schedules_and_token_lifetimes_do_not_crash_serve() {
+    let hf = LocalServer::start(HfState::generated(3)).unwrap();
+    let aiod = LocalAiod::start(
+        AiodState::new()
+            .with_client(CLIENT, "pw", &[CLIENT])
+            .with_token_lifetime(Duration::from_secs(u64::MAX)),
+    )
+    .unwrap();
+    let service = Service::start(
+        uploading(&hf.base_url(), &aiod, CLIENT, "pw"),
+        &plugin_path(),
+        &["--every", "100000000000d", "--full-every", "100000000000d"],
+    );
+    wait_for("the first sync", Duration::from_secs(60), || {
+        service.metric(r#"aiod_host_syncs_total{mode="all",result="ok"}"#) >= Some(1.0)
+    });
+    let (exit, log) = service.terminate();
+    assert!(exit.success(), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    assert_eq!(aiod.assets().len(), 3);
+}
+
 #[test]
 fn healthz_says_why_the_service_is_unhealthy() {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
