@@ -275,9 +275,17 @@ impl PluginLimitArgs {
     }
 }
 
+/// Listing pages per pass unless `--max-pages` says otherwise.
+pub const DEFAULT_MAX_PAGES: u64 = 100_000;
+
 /// Requests: how many at once, how fast, how persistent.
 #[derive(Debug, Args)]
 pub struct NetArgs {
+    /// The most listing pages one pass may have; a listing that goes on stops there with an
+    /// error (the default is far above Hugging Face's 500-odd pages of 1,000).
+    #[arg(long, default_value_t = DEFAULT_MAX_PAGES, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pages: u64,
+
     /// Follow-up requests (e.g. the parquet list of each dataset) in flight at once.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,

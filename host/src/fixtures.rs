@@ -225,6 +225,7 @@ pub fn produce(
         platform,
         mode: fixture.mode.clone(),
         concurrency: 1,
+        max_pages: crate::cli::DEFAULT_MAX_PAGES,
         state: None,
         swaps: None,
         stop: None,

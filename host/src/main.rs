@@ -22,6 +22,7 @@ mod metrics;
 mod mode;
 mod model;
 mod names;
+mod pages;
 mod plugin;
 mod progress;
 mod retry;
@@ -125,6 +126,7 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
             platform: session.platform.clone(),
             mode,
             concurrency: usize::from(args.common.net.concurrency),
+            max_pages: args.common.net.max_pages,
             state: None,
             swaps: None,
             stop: None,
@@ -221,6 +223,7 @@ fn upload_sync(
         platform,
         mode: mode.clone(),
         concurrency: usize::from(common.net.concurrency),
+        max_pages: common.net.max_pages,
         state: Some(&mut *state),
         swaps,
         stop,

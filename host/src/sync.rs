@@ -11,6 +11,7 @@
 
 use crate::answers::AnswerRules;
 use crate::model::{Asset, RecordError, Request, Response, SourceRecord, SyncMode};
+use crate::pages::Pages;
 use crate::plugin::{CallError, Plugin};
 use crate::progress::Progress;
 use crate::state::{
@@ -142,6 +143,8 @@ pub struct Job<'a, T: Transport> {
     pub mode: SyncMode,
     /// Follow-up requests in flight at once.
     pub concurrency: usize,
+    /// The most listing pages of one pass.
+    pub max_pages: u64,
     /// Without a state (`--dry-run`) every record is processed and nothing is kept.
     pub state: Option<&'a mut State>,
     /// Checked plugins to switch to (from `serve`'s hot swap).
@@ -159,6 +162,7 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
         platform,
         mode,
         concurrency,
+        max_pages,
         mut state,
         swaps,
         stop,
@@ -173,11 +177,13 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
     let mut answers = Arc::new(plugin.answers().clone());
 
     let stopping = || stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
+    let mut pages = Pages::new(max_pages);
     while !queue.is_empty() {
         if stopping() {
             return Err(SyncError::Stopped);
         }
         let request = queue[0].clone();
+        pages.admit(&request).map_err(SyncError::Listing)?;
         let response = transport
             .get(&request, "listing page", &answers)
             .await
@@ -202,6 +208,7 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
             );
             s.abandon_pass(p.pass.id)?;
             (pass, queue) = begin(plugin, &platform, &mode, Some(s))?;
+            pages.restart();
             continue;
         }
         let page = plugin
