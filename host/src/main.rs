@@ -17,6 +17,7 @@ mod extremes;
 mod fetch;
 mod fixtures;
 mod jsondiff;
+mod lock;
 mod logging;
 mod metrics;
 mod mode;

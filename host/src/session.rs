@@ -108,7 +108,7 @@ impl Session {
     pub fn state(&self, explicit: Option<&Path>) -> Result<State> {
         let path = self.state_path(explicit)?;
         tracing::info!(state = %path.display(), "state database");
-        State::open(&path)
+        State::open_exclusive(&path)
     }
 
     pub fn state_path(&self, explicit: Option<&Path>) -> Result<std::path::PathBuf> {

@@ -210,6 +210,8 @@ pub struct Batch {
 pub struct State {
     conn: Connection,
     path: PathBuf,
+    /// Held by a state that syncs: no second process syncs on it meanwhile.
+    _lock: Option<crate::lock::Held>,
 }
 
 fn now() -> String {
@@ -217,11 +219,26 @@ fn now() -> String {
 }
 
 impl State {
-    pub fn open(path: &Path) -> Result<State> {
+    /// Opens the state to sync with: exclusively, for as long as it is open.
+    pub fn open_exclusive(path: &Path) -> Result<State> {
+        Self::create_dir(path)?;
+        let lock = crate::lock::acquire(path)?;
+        let mut state = Self::open(path)?;
+        state._lock = Some(lock);
+        Ok(state)
+    }
+
+    fn create_dir(path: &Path) -> Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
         }
+        Ok(())
+    }
+
+    /// Opens the state to read (and in tests), beside whatever holds it.
+    pub fn open(path: &Path) -> Result<State> {
+        Self::create_dir(path)?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the state database {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -232,6 +249,7 @@ impl State {
         let mut state = State {
             conn,
             path: path.to_path_buf(),
+            _lock: None,
         };
         state
             .migrate()

@@ -481,3 +481,57 @@ fn concurrent_uploads_share_one_token_refresh() {
         "one refresh for all the uploads that met the revoked token"
     );
 }
+
+/// Two syncs on one state (a cron overlap, a second container on the same
+/// volume) used to run together: the second "resumed" the first one's pass.
+#[test]
+fn a_second_sync_on_a_busy_state_is_refused_at_once_and_the_first_is_unharmed() {
+    let expected = clean_snapshot();
+    let hf = LocalServer::start(source()).unwrap();
+    // 26 uploads of 100 ms: the first sync runs for seconds.
+    let aiod = LocalAiod::start(catalogue().with_latency(
+        Duration::from_millis(100),
+        Duration::ZERO,
+        Duration::ZERO,
+    ))
+    .unwrap();
+    let mut first = command(&hf, &aiod, &["run", "--mode", "all"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while aiod.count("POST", "/v2/datasets") < 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first sync never uploaded"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = sync(&hf, &aiod, &["--mode", "all"]);
+    // Refused while the first still runs: it did not wait for it.
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the second waited for the first"
+    );
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    let err = stderr(&second);
+    assert!(
+        err.contains(&format!(
+            "is in use by another aiod-host (pid {}, since ",
+            first.id()
+        )),
+        "{err}"
+    );
+    // Read-only commands do not take the lock.
+    let out = aiod_host().arg("failures").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first sync ended too soon to tell"
+    );
+    let first = first.wait_with_output().unwrap();
+    let err = stderr(&first);
+    assert!(first.status.success(), "{err}");
+    assert!(err.contains("created 26,"), "{err}");
+    assert_same_catalogue(&expected, &aiod, "a second sync refused meanwhile");
+}
