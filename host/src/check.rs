@@ -107,6 +107,7 @@ pub fn check(mut args: CommonArgs) -> ExitCode {
                     &probe,
                     "probe",
                     session.plugin.answers(),
+                    session.limits.listing,
                 ));
                 report.add(match got {
                     Ok(r) if (200..300).contains(&r.status) => {

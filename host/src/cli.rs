@@ -286,6 +286,15 @@ pub struct NetArgs {
     #[arg(long, default_value_t = DEFAULT_MAX_PAGES, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pages: u64,
 
+    /// The largest listing page (and AIoD or Keycloak answer) read, in MiB; a larger one
+    /// fails its request.
+    #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=4_096))]
+    pub max_listing_mib: u32,
+
+    /// The largest follow-up (or lookup) answer read, in MiB; a larger one costs its record.
+    #[arg(long, default_value_t = 16, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=4_096))]
+    pub max_follow_up_mib: u32,
+
     /// Follow-up requests (e.g. the parquet list of each dataset) in flight at once.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
@@ -310,6 +319,19 @@ pub struct NetArgs {
     /// asking for more stops the sync cleanly with its cursor saved.
     #[arg(long, default_value_t = 360, value_name = "SECS")]
     pub max_wait_secs: u64,
+}
+
+impl NetArgs {
+    pub fn body_limits(&self) -> crate::fetch::BodyLimits {
+        let limit = |mib_count, flag| crate::fetch::BodyLimit {
+            bytes: mib(mib_count),
+            flag,
+        };
+        crate::fetch::BodyLimits {
+            listing: limit(self.max_listing_mib, "--max-listing-mib"),
+            follow_up: limit(self.max_follow_up_mib, "--max-follow-up-mib"),
+        }
+    }
 }
 
 /// Where AIoD is. Each flag overrides its environment variable, which overrides the config

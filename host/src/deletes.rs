@@ -53,6 +53,8 @@ pub struct Deletes<'a, T: Transport> {
     pub transport: &'a T,
     pub platform: &'a str,
     pub policy: DeletePolicy,
+    /// How large a lookup's answer may be.
+    pub limit: crate::fetch::BodyLimit,
     /// Assets deleted so far in this run: the share allowed is per run.
     pub deleted: u64,
 }
@@ -200,7 +202,11 @@ impl<T: Transport> Deletes<'_, T> {
         };
         let what = format!("lookup of {:?}, missing from the listing", record.label);
         let answers = self.plugin.answers().clone();
-        let response = match self.transport.get(&request, &what, &answers).await {
+        let response = match self
+            .transport
+            .get(&request, &what, &answers, self.limit)
+            .await
+        {
             Ok(response) => response,
             // The plugin decides what no answer means, as for follow-ups.
             Err(Failure::Unreachable(why)) => crate::model::Response {
@@ -208,7 +214,9 @@ impl<T: Transport> Deletes<'_, T> {
                 headers: Vec::new(),
                 body: why.into_bytes(),
             },
-            Err(Failure::Refused(why)) => return Some(Asked::Answer(Existence::Unknown(why))),
+            Err(Failure::Refused(why) | Failure::TooLarge(why)) => {
+                return Some(Asked::Answer(Existence::Unknown(why)));
+            }
             Err(Failure::Paused(_)) => return None,
         };
         Some(Asked::Answer(

@@ -14,11 +14,30 @@ use std::time::Duration;
 /// slow link.
 const TRANSFER_CEILING: Duration = Duration::from_secs(15 * 60);
 
+/// The largest body one answer may have, and the flag that sets it (for
+/// the message). Bodies are read in pieces and given up at the limit, so
+/// that no server can make the host hold more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimit {
+    pub bytes: usize,
+    pub flag: &'static str,
+}
+
+/// The limits of listing pages (and AIoD's, Keycloak's answers), and of
+/// follow-ups and lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    pub listing: BodyLimit,
+    pub follow_up: BodyLimit,
+}
+
 /// The one HTTP client of a run: connections are pooled and reused.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     policy: RetryPolicy,
+    /// For requests that name no other limit (AIoD, Keycloak).
+    limit: BodyLimit,
     budgets: Arc<HashMap<String, Limiter>>,
     /// Milliseconds spent waiting for budgets and retries.
     waited_ms: Arc<AtomicU64>,
@@ -36,6 +55,15 @@ pub enum FetchError {
         wait: Duration,
         cap: Duration,
     },
+    /// The body is larger than the limit (not retried: it would be again).
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+/// Why reading an answer failed.
+enum ReadError {
+    Transport(String),
+    TooLarge(String),
 }
 
 impl Fetcher {
@@ -48,6 +76,7 @@ impl Fetcher {
         timeout: Duration,
         policy: RetryPolicy,
         budgets: HashMap<String, Limiter>,
+        limit: BodyLimit,
     ) -> anyhow::Result<Fetcher> {
         let client = reqwest::Client::builder()
             .read_timeout(timeout)
@@ -60,6 +89,7 @@ impl Fetcher {
         Ok(Fetcher {
             client,
             policy,
+            limit,
             budgets: Arc::new(budgets),
             waited_ms: Arc::default(),
         })
@@ -89,7 +119,8 @@ impl Fetcher {
         let retryable = |status: Option<u16>, _: &[(String, String)]| {
             status.is_none_or(crate::retry::is_retryable)
         };
-        self.send_judged(endpoint, what, retryable, build).await
+        self.send_judged(endpoint, what, retryable, self.limit, build)
+            .await
     }
 
     /// `send`, with `retryable(status, headers)` deciding which answers are
@@ -99,6 +130,7 @@ impl Fetcher {
         endpoint: Option<&str>,
         what: &str,
         retryable: impl Fn(Option<u16>, &[(String, String)]) -> bool,
+        limit: BodyLimit,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Response, FetchError> {
         let limiter = endpoint.and_then(|e| self.budgets.get(e));
@@ -134,7 +166,14 @@ impl Fetcher {
                         url.port_or_known_default().unwrap_or(0)
                     );
                     let outcome = match self.client.execute(request).await {
-                        Ok(resp) => read(resp).await,
+                        Ok(resp) => match read(resp, limit).await {
+                            Ok(r) => Ok(r),
+                            Err(ReadError::Transport(e)) => Err(e),
+                            Err(ReadError::TooLarge(e)) => {
+                                crate::metrics::request(&host, None);
+                                return Err(FetchError::TooLarge(format!("{what}: {e}")));
+                            }
+                        },
                         Err(e) => Err(describe(e)),
                     };
                     (host, outcome)
@@ -173,7 +212,8 @@ impl Fetcher {
     }
 }
 
-async fn read(resp: reqwest::Response) -> Result<Response, String> {
+/// Reads an answer, its body in pieces up to `limit`.
+async fn read(mut resp: reqwest::Response, limit: BodyLimit) -> Result<Response, ReadError> {
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -185,7 +225,29 @@ async fn read(resp: reqwest::Response) -> Result<Response, String> {
             )
         })
         .collect();
-    let body = resp.bytes().await.map_err(describe)?.to_vec();
+    let too_large = |seen: String| {
+        ReadError::TooLarge(format!(
+            "the answer is larger than the limit of {} MiB ({seen}; {} sets the limit)",
+            limit.bytes >> 20,
+            limit.flag
+        ))
+    };
+    let announced = resp.content_length();
+    if let Some(length) = announced.filter(|l| *l > limit.bytes as u64) {
+        return Err(too_large(format!("{length} bytes announced")));
+    }
+    // Known lengths are within the limit here; unknown ones grow as read.
+    let mut body = Vec::with_capacity(announced.unwrap_or(0) as usize);
+    while let Some(piece) = resp
+        .chunk()
+        .await
+        .map_err(|e| ReadError::Transport(describe(e)))?
+    {
+        if body.len() + piece.len() > limit.bytes {
+            return Err(too_large(format!("more than {} bytes sent", limit.bytes)));
+        }
+        body.extend_from_slice(&piece);
+    }
     Ok(Response {
         status,
         headers,

@@ -22,6 +22,12 @@ use crate::plugin::Plugin;
 use crate::state::StoredAsset;
 use crate::sync::{self, Outcome, Put, PutError, Sink};
 use crate::transport::{Failure, Transport};
+
+/// Recorded answers are in memory already.
+const UNLIMITED: crate::fetch::BodyLimit = crate::fetch::BodyLimit {
+    bytes: usize::MAX,
+    flag: "",
+};
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 use serde_json::Value;
@@ -186,6 +192,7 @@ impl Transport for Fixture {
         request: &Request,
         _what: &str,
         _answers: &crate::answers::AnswerRules,
+        _limit: crate::fetch::BodyLimit,
     ) -> Result<Response, Failure> {
         Ok(self.respond(request))
     }
@@ -226,6 +233,11 @@ pub fn produce(
         mode: fixture.mode.clone(),
         concurrency: 1,
         max_pages: crate::cli::DEFAULT_MAX_PAGES,
+        // Recorded answers are read already; a limit would change nothing.
+        limits: crate::fetch::BodyLimits {
+            listing: UNLIMITED,
+            follow_up: UNLIMITED,
+        },
         state: None,
         swaps: None,
         stop: None,

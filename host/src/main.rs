@@ -128,6 +128,7 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
             mode,
             concurrency: usize::from(args.common.net.concurrency),
             max_pages: args.common.net.max_pages,
+            limits: session.limits,
             state: None,
             swaps: None,
             stop: None,
@@ -225,6 +226,7 @@ fn upload_sync(
         mode: mode.clone(),
         concurrency: usize::from(common.net.concurrency),
         max_pages: common.net.max_pages,
+        limits: session.limits,
         state: Some(&mut *state),
         swaps,
         stop,
@@ -243,6 +245,7 @@ fn upload_sync(
             allow_mass: upload.allow_mass_delete,
         },
         deleted: 0,
+        limit: session.limits.follow_up,
     };
     if let (model::SyncMode::All, Some(pass)) = (&mode, finished.completed_pass) {
         finished.summary.deleted += runtime.block_on(deletes.confirmed_gone(pass))?;

@@ -20,6 +20,8 @@ pub struct Session {
     pub plugin: Plugin,
     pub endpoints: Endpoints,
     pub fetcher: Fetcher,
+    /// How large an answer may be.
+    pub limits: crate::fetch::BodyLimits,
     pub platform: String,
     /// Where `platform` came from, for `config show`.
     pub platform_source: String,
@@ -87,7 +89,8 @@ impl Session {
             max_wait: Duration::from_secs(args.net.max_wait_secs),
             ..RetryPolicy::default()
         };
-        let fetcher = Fetcher::new(timeout, policy, endpoints.limiters())?;
+        let limits = args.net.body_limits();
+        let fetcher = Fetcher::new(timeout, policy, endpoints.limiters(), limits.listing)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -96,6 +99,7 @@ impl Session {
             plugin,
             endpoints,
             fetcher,
+            limits,
             platform,
             platform_source,
             config,

@@ -145,6 +145,8 @@ pub struct Job<'a, T: Transport> {
     pub concurrency: usize,
     /// The most listing pages of one pass.
     pub max_pages: u64,
+    /// How large a listing page and a follow-up answer may be.
+    pub limits: crate::fetch::BodyLimits,
     /// Without a state (`--dry-run`) every record is processed and nothing is kept.
     pub state: Option<&'a mut State>,
     /// Checked plugins to switch to (from `serve`'s hot swap).
@@ -163,6 +165,7 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
         mode,
         concurrency,
         max_pages,
+        limits,
         mut state,
         swaps,
         stop,
@@ -185,10 +188,11 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
         let request = queue[0].clone();
         pages.admit(&request).map_err(SyncError::Listing)?;
         let response = transport
-            .get(&request, "listing page", &answers)
+            .get(&request, "listing page", &answers, limits.listing)
             .await
             .map_err(|e| match e {
                 Failure::Refused(message) => SyncError::Refused(message),
+                Failure::TooLarge(message) => SyncError::Listing(message),
                 Failure::Unreachable(message) => SyncError::Unreachable {
                     endpoint: request.endpoint.clone(),
                     message,
@@ -247,7 +251,8 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
             .map(|record| {
                 let answers = fetching.clone();
                 async move {
-                    let follow_ups = follow_ups(transport, &record, &answers).await;
+                    let follow_ups =
+                        follow_ups(transport, &record, &answers, limits.follow_up).await;
                     (record, follow_ups)
                 }
             })
@@ -283,6 +288,10 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
                         }
                         Err(FollowUpError::Refused(msg)) => {
                             fail(&mut batch, &mut summary, &record, &[], "plugin", msg, &provenance);
+                            continue;
+                        }
+                        Err(FollowUpError::TooLarge(msg)) => {
+                            fail(&mut batch, &mut summary, &record, &[], "fetch", msg, &provenance);
                             continue;
                         }
                     };
@@ -412,6 +421,8 @@ fn refuses_cursor(status: u16) -> bool {
 enum FollowUpError {
     /// The plugin planned a request the host refuses.
     Refused(String),
+    /// An answer was larger than the follow-ups' limit.
+    TooLarge(String),
     /// Rate limited beyond the cap: the sync stops.
     Paused(String),
 }
@@ -434,11 +445,12 @@ async fn follow_ups<T: Transport>(
     transport: &T,
     record: &SourceRecord,
     answers: &AnswerRules,
+    limit: crate::fetch::BodyLimit,
 ) -> Result<Vec<(Request, Response)>, FollowUpError> {
     let mut out = Vec::with_capacity(record.follow_ups.len());
     for request in &record.follow_ups {
         let what = format!("{} of {:?}", request.target, record.label);
-        let response = match transport.get(request, &what, answers).await {
+        let response = match transport.get(request, &what, answers, limit).await {
             Ok(r) => r,
             Err(Failure::Unreachable(message)) => Response {
                 status: 0,
@@ -447,6 +459,7 @@ async fn follow_ups<T: Transport>(
             },
             Err(Failure::Refused(message)) => return Err(FollowUpError::Refused(message)),
             Err(Failure::Paused(message)) => return Err(FollowUpError::Paused(message)),
+            Err(Failure::TooLarge(message)) => return Err(FollowUpError::TooLarge(message)),
         };
         out.push((request.clone(), response));
     }

@@ -4,7 +4,7 @@
 
 use crate::answers::AnswerRules;
 use crate::endpoints::Endpoints;
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::{BodyLimit, FetchError, Fetcher};
 use crate::model::{Request, Response, Verdict};
 
 /// Redirects followed for one request, as browsers and HTTP clients cap them.
@@ -19,24 +19,30 @@ pub enum Failure {
     Unreachable(String),
     /// A server asked for a wait longer than the cap.
     Paused(String),
+    /// The answer's body is larger than the request's limit.
+    TooLarge(String),
 }
 
 impl Failure {
     pub fn message(&self) -> &str {
         match self {
-            Failure::Refused(m) | Failure::Unreachable(m) | Failure::Paused(m) => m,
+            Failure::Refused(m)
+            | Failure::Unreachable(m)
+            | Failure::Paused(m)
+            | Failure::TooLarge(m) => m,
         }
     }
 }
 
 pub trait Transport {
     /// `what` names the request in logs; `answers` says which answers of the
-    /// request's endpoint are worth retrying.
+    /// request's endpoint are worth retrying; `limit` caps the body.
     fn get(
         &self,
         request: &Request,
         what: &str,
         answers: &AnswerRules,
+        limit: BodyLimit,
     ) -> impl Future<Output = Result<Response, Failure>>;
 }
 
@@ -55,6 +61,7 @@ impl Transport for Live<'_> {
         request: &Request,
         what: &str,
         answers: &AnswerRules,
+        limit: BodyLimit,
     ) -> Result<Response, Failure> {
         let refused = |message: String| Failure::Refused(message);
         let prepared = self
@@ -70,7 +77,7 @@ impl Transport for Live<'_> {
             let label = format!("{what} {url}");
             let response = self
                 .fetcher
-                .send_judged(Some(&request.endpoint), &label, retryable, |c| {
+                .send_judged(Some(&request.endpoint), &label, retryable, limit, |c| {
                     let mut req = c.get(url.clone());
                     for (name, value) in &prepared.headers {
                         req = req.header(name, value);
@@ -81,6 +88,7 @@ impl Transport for Live<'_> {
                 .map_err(|e| match e {
                     FetchError::Transport(message) => Failure::Unreachable(message),
                     gave_up @ FetchError::GaveUp { .. } => Failure::Paused(gave_up.to_string()),
+                    FetchError::TooLarge(message) => Failure::TooLarge(message),
                 })?;
             let Some(location) = redirect_location(&response) else {
                 return Ok(response);

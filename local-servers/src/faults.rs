@@ -36,6 +36,12 @@ pub enum Fault {
     /// whose total timeout is shorter than the whole transfer fails, one with only an idle
     /// timeout longer than `every` succeeds.
     Trickle { chunk: usize, every: Duration },
+    /// Answers 200 with a body that never ends (no `Content-Length`), as fast as the client
+    /// reads it: a client that reads whole bodies into memory grows without bound.
+    Endless,
+    /// Answers 200 with a body of this many bytes, announced in `Content-Length` and streamed
+    /// (the server holds none of it).
+    Huge(u64),
 }
 
 impl Fault {
@@ -254,7 +260,31 @@ pub(crate) async fn apply(State(faults): State<Faults>, request: Request, next: 
         Some(Fault::Trickle { chunk, every }) => {
             trickle(next.run(request).await, chunk, every).await
         }
+        Some(Fault::Endless) => {
+            let spaces = futures::stream::repeat_with(|| Ok::<_, Infallible>(filler(FILLER)));
+            Response::new(Body::from_stream(spaces))
+        }
+        Some(Fault::Huge(bytes)) => {
+            let full = bytes / FILLER as u64;
+            let rest = (bytes % FILLER as u64) as usize;
+            let pieces = futures::stream::iter((0..full).map(|_| FILLER).chain([rest]))
+                .map(|n| Ok::<_, Infallible>(filler(n)));
+            let mut response = Response::new(Body::from_stream(pieces));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes));
+            response
+        }
     }
+}
+
+/// The size of the pieces of `Endless` and `Huge` bodies.
+const FILLER: usize = 64 << 10;
+
+/// `n` bytes of JSON white space.
+fn filler(n: usize) -> Bytes {
+    static SPACES: [u8; FILLER] = [b' '; FILLER];
+    Bytes::from_static(&SPACES[..n])
 }
 
 /// `response` with its body sent in pieces of `chunk` bytes, each after a pause of `every`.

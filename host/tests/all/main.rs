@@ -12,6 +12,7 @@ mod follow_ups;
 mod http;
 mod listing;
 mod logs;
+mod misbehaving;
 mod modes;
 mod openml;
 mod pagination;
