@@ -40,7 +40,8 @@ struct Report {
 impl Report {
     fn add(&mut self, line: Line) {
         let mark = if line.ok { "ok  " } else { "FAIL" };
-        println!("{mark}  {}: {}", line.what, line.detail);
+        let detail = crate::secret::redact(&line.detail);
+        println!("{mark}  {}: {detail}", line.what);
         if line.ok {
             self.passed += 1;
         } else {

@@ -108,7 +108,7 @@ pub struct ServeArgs {
     pub upload: UploadArgs,
 
     /// Time between the starts of two incremental syncs, e.g. 30s, 15m, 1h.
-    #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "1h", value_parser = parse_period, value_name = "DURATION")]
     pub every: std::time::Duration,
 
     /// Start incremental syncs when this cron expression matches instead (UTC; 5 fields, or 6
@@ -118,7 +118,7 @@ pub struct ServeArgs {
 
     /// Time between two full passes (which also delete what the source no longer lists).
     /// The first sync of a service is a full pass.
-    #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "24h", value_parser = parse_period, value_name = "DURATION")]
     pub full_every: std::time::Duration,
 
     /// Start full passes when this cron expression matches instead, e.g. "0 3 * * *".
@@ -487,7 +487,18 @@ fn mib(n: u32) -> usize {
     usize::try_from(u64::from(n) << 20).unwrap_or(usize::MAX)
 }
 
-/// `90s`, `15m`, `1h`, `2d`, or plain seconds; more than zero.
+/// A schedule's period: a duration longer than zero (a zero period would
+/// start sync after sync without a pause).
+pub fn parse_period(s: &str) -> Result<std::time::Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err(format!(
+            "{s:?} is not a usable period: give one longer than zero, such as 15m or 1h"
+        )),
+        d => Ok(d),
+    }
+}
+
+/// `90s`, `15m`, `1h`, `2d`, or plain seconds.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let split = s
@@ -509,12 +520,8 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
             ));
         }
     };
-    match std::time::Duration::try_from_secs_f64(secs) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        _ => Err(format!(
-            "{s:?} is not a usable duration: give one longer than zero, such as 30s, 15m or 1h"
-        )),
-    }
+    std::time::Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("{s:?} is not a usable duration: give one such as 30s, 15m or 1h"))
 }
 
 /// The longest budget window a flag may set: a day.

@@ -33,7 +33,7 @@ fn headers(name: &str, value: String) -> Vec<(String, String)> {
 proptest! {
     #[test]
     fn duration_flags_give_a_duration_or_an_error(n in number(), unit in "(|ms|s|m|h|d|x)") {
-        if let Ok(d) = crate::cli::parse_duration(&format!("{n}{unit}")) {
+        if let Ok(d) = crate::cli::parse_period(&format!("{n}{unit}")) {
             prop_assert!(!d.is_zero());
             // Every use of a duration flag: the next start of `serve`.
             let now = Utc::now();
@@ -99,14 +99,14 @@ proptest! {
 #[test]
 fn the_values_from_the_field_reports_are_errors_not_panics() {
     // `serve --every 100000000000d` panicked in the schedule.
-    let every = crate::cli::parse_duration("100000000000d").unwrap();
+    let every = crate::cli::parse_period("100000000000d").unwrap();
     let now = Utc::now();
     assert_eq!(
         Schedule::Every(every).next(now, now),
         DateTime::<Utc>::MAX_UTC
     );
     assert!(
-        crate::cli::parse_duration("0s")
+        crate::cli::parse_period("0s")
             .unwrap_err()
             .contains("longer than zero")
     );

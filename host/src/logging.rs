@@ -22,7 +22,7 @@ pub fn init(args: &LogArgs) {
     );
     let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(directives))
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::secret::MaskedStderr)
         .with_target(false);
     match args.log_format {
         LogFormat::Text => logs

@@ -81,7 +81,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", secret::redact(&format!("{e:#}")));
             match e.downcast_ref::<SyncError>() {
                 Some(SyncError::Paused(_)) => ExitCode::from(3),
                 _ => ExitCode::from(2),

@@ -160,6 +160,7 @@ impl Health {
     }
 
     pub fn failing(&self, why: String) {
+        let why = crate::secret::redact(&why).into_owned();
         *self.0.lock().expect("not poisoned") = Some(why);
     }
 

@@ -1,11 +1,24 @@
-//! A secret that cannot be printed by accident.
+//! Secrets that cannot be printed by accident, and a mask for the text the
+//! host logs or stores.
+//!
+//! Every `Secret` (the client secret, each AIoD access token, an endpoint's
+//! token such as `HF_TOKEN`) is remembered for the life of the process, and
+//! `redact` replaces it with `***` in any text: a server's error body may
+//! quote the request's bearer token (some proxies and Keycloak error pages
+//! do), and that text then goes into a log line, an error or a dead letter.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::sync::RwLock;
 
 /// Holds a secret; `Debug` and `Display` show only that it is set.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
+    /// Remembers `value` for `redact` as well.
     pub fn new(value: String) -> Secret {
+        remember(&value);
         Secret(value)
     }
 
@@ -27,14 +40,79 @@ impl std::fmt::Display for Secret {
     }
 }
 
+/// Shorter values are not searched for: masking every "pw" would mangle the
+/// logs, and a value that short protects nothing anyway.
+const SHORTEST: usize = 6;
+/// Access tokens are renewed all the time; the latest ones are what a late
+/// error body may still quote.
+const REMEMBERED: usize = 64;
+
+static KNOWN: RwLock<VecDeque<String>> = RwLock::new(VecDeque::new());
+
+fn remember(value: &str) {
+    let value = value.trim();
+    if value.chars().count() < SHORTEST {
+        return;
+    }
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    if known.iter().any(|k| k == value) {
+        return;
+    }
+    if known.len() == REMEMBERED {
+        // The client secret and endpoint tokens come first and stay.
+        known.remove(REMEMBERED / 4);
+    }
+    known.push_back(value.to_string());
+}
+
+/// `text` with every secret the process knows replaced by `***`.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
+    let mut out = Cow::Borrowed(text);
+    for secret in known.iter() {
+        if out.contains(secret.as_str()) {
+            out = Cow::Owned(out.replace(secret.as_str(), "***"));
+        }
+    }
+    out
+}
+
+/// Standard error, masked: every log line passes through `redact`.
+pub struct MaskedStderr;
+
+impl std::io::Write for MaskedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The log formatter writes one whole event per call, so a secret is never split.
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr().write_all(redact(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn never_formats_its_value() {
-        let s = Secret::new("hunter2".into());
+        let s = Secret::new("hunter2-value".into());
         assert_eq!(format!("{s} {s:?} {s:#?}"), "*** Secret(***) Secret(***)");
-        assert_eq!(s.expose(), "hunter2");
+        assert_eq!(s.expose(), "hunter2-value");
+    }
+
+    #[test]
+    fn every_secret_is_masked_in_any_text() {
+        let token = Secret::new("eyJhbGciOi-token-4711".into());
+        let short = Secret::new("pw".into());
+        let text = "403: rejected Authorization: Bearer eyJhbGciOi-token-4711 (pw)";
+        assert_eq!(redact(text), "403: rejected Authorization: Bearer *** (pw)");
+        assert!(matches!(redact("nothing secret"), Cow::Borrowed(_)));
+        drop((token, short));
+        // Remembered for the life of the process, not of the value.
+        assert_eq!(redact("eyJhbGciOi-token-4711"), "***");
     }
 }

@@ -6,6 +6,7 @@
 //! the state as of its last commit, never half-written.
 
 use crate::model::{Request, Response};
+use crate::secret::redact;
 use anyhow::{Context as _, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -433,9 +434,10 @@ impl State {
                     d.record.label,
                     d.record.version,
                     d.stage,
-                    d.error,
-                    serde_json::to_string(&d.record)?,
-                    serde_json::to_string(&d.follow_ups)?,
+                    // What a server answered may quote a secret it was sent.
+                    redact(&d.error),
+                    redact(&serde_json::to_string(&d.record)?),
+                    redact(&serde_json::to_string(&d.follow_ups)?),
                     d.record_hash,
                     d.plugin,
                     at

@@ -306,6 +306,11 @@ impl LocalAiod {
         self.aiod.0.keycloak.revoke_all();
     }
 
+    /// The access tokens its Keycloak issued and still holds (not revoked).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.aiod.0.keycloak.issued_tokens()
+    }
+
     /// Service times: `write` for each POST, PUT and DELETE, `lookup` for each GET of one
     /// dataset, `list_page_per_1000` per 1000 datasets of a listing page. Requests with a service
     /// time are served one at a time, like the real single-process catalogue, whose throughput

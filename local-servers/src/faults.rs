@@ -42,6 +42,9 @@ pub enum Fault {
     /// Answers 200 with a body of this many bytes, announced in `Content-Length` and streamed
     /// (the server holds none of it).
     Huge(u64),
+    /// Answers this status with a JSON error that quotes the request's `Authorization` header,
+    /// as some proxies' and Keycloak's error pages do.
+    EchoAuthorization(u16),
 }
 
 impl Fault {
@@ -259,6 +262,17 @@ pub(crate) async fn apply(State(faults): State<Faults>, request: Request, next: 
         }
         Some(Fault::Trickle { chunk, every }) => {
             trickle(next.run(request).await, chunk, every).await
+        }
+        Some(Fault::EchoAuthorization(status)) => {
+            let authorization = request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default();
+            let body = json!({
+                "detail": format!("request rejected; it was sent with authorization: {authorization}")
+            });
+            Canned::json(status, body.to_string()).into_response()
         }
         Some(Fault::Endless) => {
             let spaces = futures::stream::repeat_with(|| Ok::<_, Infallible>(filler(FILLER)));

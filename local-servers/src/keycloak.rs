@@ -75,6 +75,12 @@ impl Keycloak {
         (Instant::now() < issued.expires).then(|| issued.principal.clone())
     }
 
+    /// Every token issued and still remembered (active or revoked-but-recent are the same
+    /// here: revoked ones are forgotten), e.g. to check a client never shows one.
+    pub(crate) fn issued_tokens(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
     /// Makes every token issued so far inactive.
     pub(crate) fn revoke_all(&self) {
         self.lock().clear();

@@ -215,7 +215,6 @@ fn extreme_numbers_are_refused_with_a_message() {
         ("--plugin-memory-mib", "99999999999", "--plugin-memory-mib"),
         ("--plugin-output-mib", "0", "--plugin-output-mib"),
         ("--plugin-cpu-ms", "18446744073709551615", "--plugin-cpu-ms"),
-        ("--progress-every", "0s", "longer than zero"),
         (
             "--progress-every",
             "1000000000000000000000000000d",

@@ -67,7 +67,7 @@ fn a_200_mb_listing_page_fails_before_it_is_read() {
 fn an_oversized_follow_up_costs_only_its_record() {
     let hf = LocalServer::start(HfState::generated(4)).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
-    hf.hf().inject(&"/parquet".to_string(), Fault::Endless, 1);
+    hf.hf().inject("/parquet", Fault::Endless, 1);
     let (out, peak_kb) = output_with_peak_rss(command(
         &hf,
         &aiod,
@@ -86,4 +86,65 @@ fn an_oversized_follow_up_costs_only_its_record() {
     assert!(text.contains("\"stage\":\"fetch\""), "{text}");
     assert!(text.contains("larger than the limit of 16 MiB"), "{text}");
     assert!(text.contains(&generated_id(0)), "{text}");
+}
+
+/// Every file of the state (the database and SQLite's journal beside it).
+fn state_files_text() -> String {
+    let dir = home().join(".local/share/aiod-host");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        text.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    text
+}
+
+/// A server error body that quotes the request's bearer token used to put
+/// the AIoD access token (and the Hugging Face token) into the logs and the
+/// state file.
+#[test]
+fn a_token_a_server_echoes_appears_in_no_log_state_or_listing() {
+    const HF_TOKEN: &str = "hf_echoed_token_0123456789";
+    let hf = LocalServer::start(HfState::generated(3).with_token(HF_TOKEN)).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    aiod.inject("POST", "/v2/datasets", Fault::EchoAuthorization(500), 1);
+    let run = |args: &[&str]| {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        command(&hf, &aiod, &all)
+            .env("HF_TOKEN", HF_TOKEN)
+            .args(["--upload-concurrency", "1", "--retries", "0"])
+            .args(["--app-log-level", "debug"])
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--mode", "all"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("it was sent with authorization: Bearer ***"),
+        "{err}"
+    );
+    // And the Hub's listing, quoting the Hugging Face token in its error.
+    hf.hf()
+        .inject("/api/datasets", Fault::EchoAuthorization(400), 1);
+    let listing = run(&["--mode", "since", "--value", "2020-01-01"]);
+    assert!(
+        stderr(&listing).contains("it was sent with authorization: Bearer ***"),
+        "{}",
+        stderr(&listing)
+    );
+    let failures = aiod_host().args(["failures", "--json"]).output().unwrap();
+    let listed = String::from_utf8(failures.stdout).unwrap();
+    assert!(listed.contains("Bearer ***"), "{listed}");
+
+    let tokens = aiod.issued_tokens();
+    assert!(!tokens.is_empty());
+    let stored = state_files_text();
+    let logs = [err, stderr(&listing)].concat();
+    for secret in tokens.iter().map(String::as_str).chain([HF_TOKEN, SECRET]) {
+        assert!(!logs.contains(secret), "{secret} in the logs:\n{logs}");
+        assert!(!stored.contains(secret), "{secret} in the state");
+        assert!(!listed.contains(secret), "{secret} in failures --json");
+    }
 }
