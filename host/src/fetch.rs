@@ -236,8 +236,9 @@ async fn read(mut resp: reqwest::Response, limit: BodyLimit) -> Result<Response,
     if let Some(length) = announced.filter(|l| *l > limit.bytes as u64) {
         return Err(too_large(format!("{length} bytes announced")));
     }
-    // Known lengths are within the limit here; unknown ones grow as read.
-    let mut body = Vec::with_capacity(announced.unwrap_or(0) as usize);
+    // Known lengths are within the limit here; what is reserved up front is
+    // still bounded, since a length is only what the server claims.
+    let mut body = Vec::with_capacity(announced.unwrap_or(0).min(1 << 20) as usize);
     while let Some(piece) = resp
         .chunk()
         .await

@@ -109,7 +109,11 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
     let mut session = Session::open(&args.common)?;
     let mode = match early_mode {
         Some(m) => m,
-        None => auto_since(&session.state(args.common.state.as_deref())?)?.context(
+        // Only read: a dry run must not be refused while a sync holds the state.
+        None => auto_since(&state::State::open(
+            &session.state_path(args.common.state.as_deref())?,
+        )?)?
+        .context(
             "--value auto needs a completed earlier sync in the state; run --mode all (or since a date) first",
         )?,
     };
@@ -196,13 +200,11 @@ fn upload_sync(
                 &aiod,
                 &platform,
                 &asset_types,
+                common.net.max_pages,
+                |page| state.import_assets(page),
             ))
             .context("cannot list the assets AIoD already has")?;
-        tracing::info!(
-            "{} assets of platform {platform} already in AIoD",
-            known.len()
-        );
-        state.import_assets(&known)?;
+        tracing::info!("{known} assets of platform {platform} already in AIoD");
     }
     let sink = aiod::upload::Uploader::new(
         aiod,

@@ -59,10 +59,12 @@ pub struct Response {
 }
 
 impl Response {
-    /// The start of the body as text, for messages.
+    /// The start of the body as text, for messages (secrets masked before
+    /// it is cut, so that no part of one is left).
     pub fn snippet(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
-        let text = text.trim();
+        let text = crate::secret::redact(text.trim());
+        let text = text.as_ref();
         match text.char_indices().nth(200) {
             Some((cut, _)) => format!("{}…", &text[..cut]),
             None => text.to_string(),

@@ -14,20 +14,24 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 pub struct Pages {
     asked: HashSet<u64>,
     max: u64,
+    /// Pages of the pass read by earlier runs.
+    done: u64,
 }
 
 impl Pages {
-    /// At most `max` pages per pass.
-    pub fn new(max: u64) -> Pages {
+    /// At most `max` pages per pass, of which `done` were read before (by
+    /// the runs that began a resumed pass).
+    pub fn new(max: u64, done: u64) -> Pages {
         Pages {
             asked: HashSet::new(),
             max,
+            done,
         }
     }
 
     /// Admits the next page request, or says why the listing must stop.
     pub fn admit(&mut self, request: &Request) -> Result<(), String> {
-        if self.asked.len() as u64 >= self.max {
+        if self.done + self.asked.len() as u64 >= self.max {
             return Err(format!(
                 "it has more than {} pages in one pass (--max-pages); the next would be {}",
                 self.max,
@@ -47,6 +51,7 @@ impl Pages {
     /// A new pass starts (e.g. after a refused stored cursor).
     pub fn restart(&mut self) {
         self.asked.clear();
+        self.done = 0;
     }
 }
 
@@ -66,11 +71,19 @@ fn shown(request: &Request) -> String {
 }
 
 /// The same page however its request is spelled: an absolute `next` link or
-/// a path, with its query in any order.
+/// a path, with its query in any order; its headers count (a plugin may page
+/// with a header, e.g. `Range`).
 fn fingerprint(request: &Request) -> u64 {
     let mut hasher = DefaultHasher::new();
     request.endpoint.hash(&mut hasher);
     normalised(request).hash(&mut hasher);
+    let mut headers: Vec<(String, &str)> = request
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.as_str()))
+        .collect();
+    headers.sort();
+    headers.hash(&mut hasher);
     hasher.finish()
 }
 
@@ -107,7 +120,7 @@ mod tests {
 
     #[test]
     fn a_link_back_to_a_page_already_read_ends_the_listing() {
-        let mut pages = Pages::new(100);
+        let mut pages = Pages::new(100, 0);
         let first = req("/api/datasets", &[("full", "true"), ("limit", "1000")]);
         pages.admit(&first).unwrap();
         pages
@@ -135,8 +148,27 @@ mod tests {
     }
 
     #[test]
+    fn a_page_with_other_headers_is_another_page() {
+        let mut pages = Pages::new(100, 0);
+        let mut first = req("/items", &[]);
+        first.headers = vec![("Range".into(), "items=0-999".into())];
+        let mut second = first.clone();
+        second.headers = vec![("range".into(), "items=1000-1999".into())];
+        pages.admit(&first).unwrap();
+        pages.admit(&second).unwrap();
+        assert!(pages.admit(&first).is_err());
+    }
+
+    #[test]
+    fn a_resumed_pass_counts_the_pages_read_before() {
+        let mut pages = Pages::new(3, 2);
+        pages.admit(&req("/p?cursor=3", &[])).unwrap();
+        assert!(pages.admit(&req("/p?cursor=4", &[])).is_err());
+    }
+
+    #[test]
     fn a_pass_has_a_ceiling_of_pages() {
-        let mut pages = Pages::new(2);
+        let mut pages = Pages::new(2, 0);
         pages.admit(&req("/p?cursor=1", &[])).unwrap();
         pages.admit(&req("/p?cursor=2", &[])).unwrap();
         let err = pages.admit(&req("/p?cursor=3", &[])).unwrap_err();

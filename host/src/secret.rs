@@ -54,26 +54,70 @@ fn remember(value: &str) {
     if value.chars().count() < SHORTEST {
         return;
     }
+    // As a server may quote it: verbatim, inside JSON, or form-encoded (as
+    // the client secret is sent to Keycloak).
+    let json = serde_json::to_string(value).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
     let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
-    if known.iter().any(|k| k == value) {
-        return;
+    for form in [value.to_string(), json, form] {
+        if known.contains(&form) {
+            continue;
+        }
+        if known.len() >= REMEMBERED {
+            // The client secret and endpoint tokens come first and stay.
+            known.remove(REMEMBERED / 4);
+        }
+        known.push_back(form);
     }
-    if known.len() == REMEMBERED {
-        // The client secret and endpoint tokens come first and stay.
-        known.remove(REMEMBERED / 4);
-    }
-    known.push_back(value.to_string());
 }
 
-/// `text` with every secret the process knows replaced by `***`.
+/// `text` with every secret the process knows replaced by `***`, also a
+/// secret's beginning where a message cut it off (`…`).
 pub fn redact(text: &str) -> Cow<'_, str> {
     let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
+    // Longest first, so that a secret inside another is not masked half.
+    let mut secrets: Vec<&str> = known.iter().map(String::as_str).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut out = Cow::Borrowed(text);
-    for secret in known.iter() {
-        if out.contains(secret.as_str()) {
-            out = Cow::Owned(out.replace(secret.as_str(), "***"));
+    for secret in &secrets {
+        if out.contains(secret) {
+            out = Cow::Owned(out.replace(secret, "***"));
         }
     }
+    if out.contains('…') {
+        out = Cow::Owned(mask_cut_beginnings(&out, &secrets));
+    }
+    out
+}
+
+/// The shortest beginning of a secret that is masked where text was cut.
+const SHORTEST_CUT: usize = 4;
+
+/// Masks the end of a secret's beginning right before each `…`.
+fn mask_cut_beginnings(text: &str, secrets: &[&str]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('…') {
+        let before = &rest[..at];
+        let cut = secrets
+            .iter()
+            .filter_map(|s| {
+                (SHORTEST_CUT..s.len())
+                    .rev()
+                    .filter(|&k| s.is_char_boundary(k))
+                    .find(|&k| before.ends_with(&s[..k]))
+            })
+            .max()
+            .unwrap_or(0);
+        out.push_str(&before[..before.len() - cut]);
+        if cut > 0 {
+            out.push_str("***");
+        }
+        out.push('…');
+        rest = &rest[at + '…'.len_utf8()..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -114,5 +158,25 @@ mod tests {
         drop((token, short));
         // Remembered for the life of the process, not of the value.
         assert_eq!(redact("eyJhbGciOi-token-4711"), "***");
+    }
+
+    #[test]
+    fn quoted_encoded_cut_and_nested_secrets_are_masked_too() {
+        let secret = Secret::new("s3cr3t+/\"quoted".into());
+        let inner = Secret::new("inner-part".into());
+        let outer = Secret::new("xx-inner-part-xx".into());
+        assert_eq!(
+            redact(r#"{"echo":"s3cr3t+/\"quoted"}"#),
+            r#"{"echo":"***"}"#
+        );
+        assert_eq!(
+            redact("client_secret=s3cr3t%2B%2F%22quoted&x=1"),
+            "client_secret=***&x=1"
+        );
+        assert_eq!(redact("a xx-inner-part-xx b inner-part"), "a *** b ***");
+        // A message cut the secret off after its first characters.
+        assert_eq!(redact("HTTP 500: Bearer xx-inn…"), "HTTP 500: Bearer ***…");
+        assert_eq!(redact("ends with xx…"), "ends with xx…");
+        drop((secret, inner, outer));
     }
 }

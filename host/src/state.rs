@@ -66,6 +66,8 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE records ADD COLUMN outcome TEXT NOT NULL DEFAULT 'done'; -- done, again, skipped
      ALTER TABLE assets ADD COLUMN label TEXT NOT NULL DEFAULT ''; -- its name in AIoD, if imported
      CREATE INDEX IF NOT EXISTS records_by_outcome ON records(outcome);",
+    // 2: listing pages read per pass, so that a resumed pass keeps its ceiling.
+    "ALTER TABLE passes ADD COLUMN pages INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// A pass over a platform's listing (`all` or `since`).
@@ -77,6 +79,8 @@ pub struct Pass {
     pub started_at: String,
     /// Requests still to make; empty when the listing is done.
     pub cursor: Vec<Request>,
+    /// Listing pages read so far.
+    pub pages: u64,
 }
 
 /// What we know of one asset in AIoD.
@@ -206,6 +210,8 @@ pub struct Batch {
     pub unchanged: Vec<String>,
     pub assets: Vec<UploadedAsset>,
     pub dead: Vec<DeadLetter>,
+    /// Listing pages this commit completes (0 when a page is left to redo).
+    pub pages: u64,
 }
 
 pub struct State {
@@ -316,7 +322,7 @@ impl State {
     pub fn open_pass(&self, kind: &str) -> Result<Option<Pass>> {
         self.conn
             .query_row(
-                "SELECT id, kind, since, started_at, cursor FROM passes
+                "SELECT id, kind, since, started_at, cursor, pages FROM passes
                  WHERE kind = ?1 AND completed_at IS NULL ORDER BY id DESC LIMIT 1",
                 params![kind],
                 pass_row,
@@ -350,6 +356,7 @@ impl State {
             since: since.map(str::to_string),
             started_at,
             cursor: cursor.to_vec(),
+            pages: 0,
         })
     }
 
@@ -360,6 +367,7 @@ impl State {
         cursor: &[Request],
         batch: Batch,
     ) -> Result<()> {
+        let batch_pages = i64::try_from(batch.pages).unwrap_or(i64::MAX);
         let tx = self.conn.transaction()?;
         // Outside a pass (`id` mode, `retry`), count as seen in the latest pass,
         // so that a resumed pass does not take the asset for gone.
@@ -455,7 +463,17 @@ impl State {
         }
         if let Some(id) = pass_id {
             // The page that empties the cursor completes the pass, in the same transaction.
-            tx.prepare_cached("UPDATE passes SET cursor = ?2, completed_at = CASE WHEN ?3 THEN ?4 END WHERE id = ?1")?.execute(params![id, serde_json::to_string(cursor)?, cursor.is_empty(), at])?;
+            tx.prepare_cached(
+                "UPDATE passes SET cursor = ?2, completed_at = CASE WHEN ?3 THEN ?4 END,
+                 pages = pages + ?5 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                serde_json::to_string(cursor)?,
+                cursor.is_empty(),
+                at,
+                batch_pages
+            ])?;
         }
         tx.commit()?;
         Ok(())
@@ -669,6 +687,7 @@ fn pass_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Pass>> {
         since: r.get(2)?,
         started_at: r.get(3)?,
         cursor: Vec::new(),
+        pages: r.get::<_, i64>(5)?.try_into().unwrap_or(0),
     };
     Ok(match cursor.as_deref().map(serde_json::from_str) {
         Some(Ok(cursor)) => Ok(Pass { cursor, ..pass }),
@@ -733,11 +752,15 @@ mod tests {
         let mut s = temp_state("pass");
         assert_eq!(s.open_pass("all").unwrap(), None);
         let p = s.begin_pass("all", None, &[req("/1")]).unwrap();
-        s.commit_page(Some(p.id), &[req("/2")], Batch::default())
-            .unwrap();
+        let read = Batch {
+            pages: 1,
+            ..Batch::default()
+        };
+        s.commit_page(Some(p.id), &[req("/2")], read).unwrap();
         let reopened = State::open(s.path()).unwrap();
         let open = reopened.open_pass("all").unwrap().unwrap();
         assert_eq!(open.cursor, [req("/2")]);
+        assert_eq!(open.pages, 1);
         assert_eq!(reopened.high_water_mark().unwrap(), None);
         // The last page empties the cursor and completes the pass at once.
         s.commit_page(Some(p.id), &[], Batch::default()).unwrap();
@@ -789,6 +812,7 @@ mod tests {
                 plugin: "plugin 0.1.0 abc".into(),
             }],
             dead: vec![dead.clone(), dead],
+            pages: 1,
         };
         s.commit_page(Some(p.id), &[], batch).unwrap();
         assert_eq!(s.done_version("a").unwrap().as_deref(), Some("v1"));

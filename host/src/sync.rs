@@ -180,7 +180,7 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
     let mut answers = Arc::new(plugin.answers().clone());
 
     let stopping = || stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
-    let mut pages = Pages::new(max_pages);
+    let mut pages = Pages::new(max_pages, pass.as_ref().map_or(0, |p| p.pass.pages));
     while !queue.is_empty() {
         if stopping() {
             return Err(SyncError::Stopped);
@@ -331,6 +331,7 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
         if let Some(next) = page.next {
             queue.insert(0, next);
         }
+        batch.pages = 1;
         if let Some(s) = &mut state {
             s.commit_page(pass_id, &queue, batch)?;
         }

@@ -55,7 +55,9 @@ struct KeycloakError {
 /// How long a token lives, as Keycloak says (`expires_in`, default 60 s),
 /// but renewed at least daily: an absurd value must not overflow a clock.
 pub fn lifetime(expires_in: Option<u64>) -> Duration {
-    Duration::from_secs(expires_in.unwrap_or(60).min(86_400))
+    // At least 10 s: a token per request would also churn the secrets that
+    // `secret::redact` remembers.
+    Duration::from_secs(expires_in.unwrap_or(60).clamp(10, 86_400))
 }
 
 fn renew_after(expires_in: Duration) -> Duration {
@@ -141,7 +143,11 @@ impl Tokens {
                         .join(": ")
                 })
                 .filter(|r| !r.is_empty())
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+                .unwrap_or_else(|| {
+                    // Masked before it is cut, so that no part of a secret is left.
+                    let text = String::from_utf8_lossy(&body);
+                    crate::secret::redact(&text).chars().take(200).collect()
+                });
             return Err(AuthError::Rejected {
                 client_id: self.client_id.clone(),
                 url: self.url.to_string(),

@@ -71,7 +71,9 @@ pub enum Created {
 /// The `detail` of an error body: a message, or pydantic's list rendered as `loc: msg`.
 pub fn detail_of(body: &[u8]) -> String {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return String::from_utf8_lossy(body).chars().take(500).collect();
+        // Masked before it is cut, so that no part of a secret is left.
+        let text = String::from_utf8_lossy(body);
+        return crate::secret::redact(&text).chars().take(500).collect();
     };
     match v.get("detail") {
         Some(Value::String(s)) => s.clone(),

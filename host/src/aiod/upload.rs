@@ -63,37 +63,70 @@ pub async fn preflight(aiod: &Aiod, platform: &str) -> anyhow::Result<()> {
 /// Pages through the platform's assets of each type, for the state to know
 /// which exist before the first sync (and their names, by which an asset
 /// that the platform no longer lists is looked up before it is deleted).
+/// Each page goes to `keep` as it comes, so memory does not grow with the
+/// catalogue; a listing that answers an asset twice (an offset ignored, a
+/// cache) or more than `max_pages` pages ends with an error. Returns how
+/// many assets were found.
 pub async fn import_catalogue(
     aiod: &Aiod,
     platform: &str,
     asset_types: &[String],
-) -> Result<Vec<KnownAsset>, ApiError> {
+    max_pages: u64,
+    mut keep: impl FnMut(&[KnownAsset]) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
     let schema = Schema::bundled();
-    let mut all = Vec::new();
+    let mut found = 0;
     for asset_type in asset_types {
         let Some(schema_name) = schema.request_schema(asset_type) else {
             continue;
         };
-        let mut offset = 0;
+        let mut seen = std::collections::HashSet::new();
+        let (mut offset, mut pages) = (0, 0);
         loop {
+            if pages >= max_pages {
+                anyhow::bail!(
+                    "AIoD's listing of {platform} {asset_type} has more than {max_pages} pages \
+                     (--max-pages)"
+                );
+            }
             let page = aiod.list(asset_type, platform, offset, LIST_PAGE).await?;
-            all.extend(page.iter().filter_map(|item| {
-                Some(KnownAsset {
-                    asset: stored(schema, schema_name, asset_type, item)?,
-                    name: item
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
+            pages += 1;
+            let known: Vec<KnownAsset> = page
+                .iter()
+                .filter_map(|item| {
+                    Some(KnownAsset {
+                        asset: stored(schema, schema_name, asset_type, item)?,
+                        name: item
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                    })
                 })
-            }));
+                .collect();
+            // Hashes, not the identifiers: memory stays small for a large catalogue.
+            let fresh = |k: &&KnownAsset| {
+                use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+                let hash =
+                    BuildHasherDefault::<DefaultHasher>::default().hash_one(&k.asset.identifier);
+                !seen.insert(hash)
+            };
+            if let Some(again) = known.iter().find(fresh) {
+                anyhow::bail!(
+                    "AIoD's listing of {platform} {asset_type} repeats itself: the page at \
+                     offset {offset} lists {} again",
+                    again.asset.identifier
+                );
+            }
+            keep(&known)?;
+            found += known.len() as u64;
             if page.len() < LIST_PAGE {
                 break;
             }
             offset += page.len();
         }
     }
-    Ok(all)
+    Ok(found)
 }
 
 fn stored(

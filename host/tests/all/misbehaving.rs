@@ -148,3 +148,48 @@ fn a_token_a_server_echoes_appears_in_no_log_state_or_listing() {
         assert!(!listed.contains(secret), "{secret} in failures --json");
     }
 }
+
+/// An AIoD (or a cache before it) that ignores the listing's offset used to
+/// make the first sync of a new state page for ever, keeping every page.
+#[test]
+fn an_aiod_listing_that_repeats_itself_ends_the_import() {
+    let hf = LocalServer::start(HfState::generated(1)).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    for i in 0..1000 {
+        aiod.insert(serde_json::json!({
+            "platform": "huggingface",
+            "platform_resource_identifier": format!("{i:024x}"),
+            "name": format!("someone/dataset-{i}"),
+        }));
+    }
+    let addr = aiod
+        .api_url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let path = "/v2/platforms/huggingface/datasets";
+    let (status, first_page) = http_get(&addr, &format!("{path}?offset=0&limit=1000")).unwrap();
+    assert_eq!(status, 200);
+    aiod.inject(
+        "GET",
+        path,
+        Fault::Status {
+            status: 200,
+            headers: Vec::new(),
+            content_type: "application/json".into(),
+            body: first_page,
+        },
+        100,
+    );
+    let before = aiod.count("GET", path);
+    let out = sync(&hf, &aiod, &["--mode", "all"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "AIoD's listing of huggingface datasets repeats itself: the page at offset 1000"
+        ),
+        "{err}"
+    );
+    assert_eq!(aiod.count("GET", path) - before, 2);
+}

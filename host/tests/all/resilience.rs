@@ -488,13 +488,14 @@ fn concurrent_uploads_share_one_token_refresh() {
 fn a_second_sync_on_a_busy_state_is_refused_at_once_and_the_first_is_unharmed() {
     let expected = clean_snapshot();
     let hf = LocalServer::start(source()).unwrap();
-    // 26 uploads of 100 ms: the first sync runs for seconds.
-    let aiod = LocalAiod::start(catalogue().with_latency(
-        Duration::from_millis(100),
-        Duration::ZERO,
-        Duration::ZERO,
-    ))
-    .unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    // The first sync's first upload is held for 8 s: long enough for two short commands.
+    aiod.inject(
+        "POST",
+        "/v2/datasets",
+        Fault::Delay(Duration::from_secs(8)),
+        1,
+    );
     let mut first = command(&hf, &aiod, &["run", "--mode", "all"])
         .stderr(std::process::Stdio::piped())
         .spawn()
