@@ -167,19 +167,24 @@ impl Connector {
         }
     }
 
+    /// The bindings of a plugin built for the latest contract; `None` for an
+    /// older one, which lacks the latest additions (the caller falls back).
+    pub fn latest(&self) -> Option<&latest::exports::aiod::connector::plugin::Guest> {
+        match self {
+            Connector::Latest(b) => Some(b.aiod_connector_plugin()),
+            Connector::V0_1_1(_) | Connector::V0_1_0(_) => None,
+        }
+    }
+
     /// The plugin's answer rules (added in 0.1.2), or `None` before them.
     pub fn answer_rules<T>(
         &self,
         s: &mut Store<T>,
         ctx: &wit::Context,
     ) -> wasmtime::Result<Option<Vec<wit::AnswerRule>>> {
-        match self {
-            Connector::Latest(b) => b
-                .aiod_connector_plugin()
-                .call_answer_rules(s, ctx)
-                .map(Some),
-            Connector::V0_1_1(_) | Connector::V0_1_0(_) => Ok(None),
-        }
+        self.latest()
+            .map(|p| p.call_answer_rules(s, ctx))
+            .transpose()
     }
 
     /// The lookup of a missing record (added in 0.1.2), or `None` before it.
@@ -189,16 +194,12 @@ impl Connector {
         ctx: &wit::Context,
         record: &wit::MissingRecord,
     ) -> wasmtime::Result<Option<Result<wit::Request, String>>> {
-        match self {
-            Connector::Latest(b) => b
-                .aiod_connector_plugin()
-                .call_lookup_request(s, ctx, record)
-                .map(Some),
-            Connector::V0_1_1(_) | Connector::V0_1_0(_) => Ok(None),
-        }
+        self.latest()
+            .map(|p| p.call_lookup_request(s, ctx, record))
+            .transpose()
     }
 
-    /// Reads a lookup's answer (0.1.2); only called where `lookup` exists.
+    /// Reads a lookup's answer (added in 0.1.2), or `None` before it.
     pub fn read_lookup<T>(
         &self,
         s: &mut Store<T>,
@@ -206,13 +207,9 @@ impl Connector {
         record: &wit::MissingRecord,
         response: &wit::Response,
     ) -> wasmtime::Result<Option<wit::Existence>> {
-        match self {
-            Connector::Latest(b) => b
-                .aiod_connector_plugin()
-                .call_read_lookup(s, ctx, record, response)
-                .map(Some),
-            Connector::V0_1_1(_) | Connector::V0_1_0(_) => Ok(None),
-        }
+        self.latest()
+            .map(|p| p.call_read_lookup(s, ctx, record, response))
+            .transpose()
     }
 }
 

@@ -290,13 +290,13 @@ impl Plugin {
 
     /// Whether the plugin can look up a missing record (contract 0.1.2).
     pub fn can_look_up(&self) -> bool {
-        matches!(self.bindings, Connector::Latest(_))
+        self.bindings.latest().is_some()
     }
 
     /// Whether its `skip` withdraws what AIoD holds of the record, as the
     /// contract says since 0.1.2; for an older plugin a skip only logs.
     pub fn skip_withdraws(&self) -> bool {
-        matches!(self.bindings, Connector::Latest(_))
+        self.bindings.latest().is_some()
     }
 
     /// Runs one call within the limits; a trap or a limit replaces the instance.
