@@ -108,16 +108,17 @@ impl Fetcher {
     }
 
     /// Sends the request `build` makes, within the budget of `endpoint` (if it
-    /// has one), retrying transient failures (`retry::is_retryable`). A
-    /// retryable status that persists is returned as the response.
+    /// has one), retrying transient failures (the host's default verdicts,
+    /// `answers`). A retryable status that persists is returned as the response.
     pub async fn send(
         &self,
         endpoint: Option<&str>,
         what: &str,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Response, FetchError> {
-        let retryable = |status: Option<u16>, _: &[(String, String)]| {
-            status.is_none_or(crate::retry::is_retryable)
+        let defaults = crate::answers::AnswerRules::default();
+        let retryable = |status: Option<u16>, headers: &[(String, String)]| {
+            defaults.verdict("", status, headers) == crate::model::Verdict::Retry
         };
         self.send_judged(endpoint, what, retryable, self.limit, build)
             .await

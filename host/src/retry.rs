@@ -104,32 +104,24 @@ pub fn retry_after(headers: &[(String, String)], now: SystemTime) -> Option<Dura
 /// `RateLimit: "api";r=<remaining>;t=<seconds until reset>` → (remaining, reset).
 pub fn rate_limit(headers: &[(String, String)]) -> Option<(u64, Duration)> {
     let value = header(headers, "ratelimit")?;
-    let mut remaining = None;
-    let mut reset = None;
-    for part in value.split(';') {
-        match part.trim().split_once('=') {
-            Some(("r", v)) => remaining = v.trim().parse().ok(),
-            Some(("t", v)) => reset = v.trim().parse().ok().map(Duration::from_secs),
-            _ => {}
-        }
-    }
-    Some((remaining?, reset?))
+    Some((param(value, "r")?, Duration::from_secs(param(value, "t")?)))
 }
 
 /// `RateLimit-Policy: "fixed window";"api";q=<quota>;w=<window seconds>` →
 /// (quota, window).
 pub fn rate_limit_policy(headers: &[(String, String)]) -> Option<(u64, Duration)> {
     let value = header(headers, "ratelimit-policy")?;
-    let mut quota = None;
-    let mut window = None;
-    for part in value.split(';') {
-        match part.trim().split_once('=') {
-            Some(("q", v)) => quota = v.trim().parse().ok(),
-            Some(("w", v)) => window = v.trim().parse().ok().map(Duration::from_secs),
-            _ => {}
-        }
-    }
-    Some((quota?, window?))
+    Some((param(value, "q")?, Duration::from_secs(param(value, "w")?)))
+}
+
+/// The number after `key=` among the `;`-separated parts of a header value.
+fn param(value: &str, key: &str) -> Option<u64> {
+    value
+        .split(';')
+        .find_map(|part| match part.trim().split_once('=') {
+            Some((k, v)) if k == key => v.trim().parse().ok(),
+            _ => None,
+        })
 }
 
 /// A cheap jitter source: spreading retries needs no cryptographic randomness.
