@@ -65,7 +65,9 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE records ADD COLUMN label TEXT NOT NULL DEFAULT '';
      ALTER TABLE records ADD COLUMN outcome TEXT NOT NULL DEFAULT 'done'; -- done, again, skipped
      ALTER TABLE assets ADD COLUMN label TEXT NOT NULL DEFAULT ''; -- its name in AIoD, if imported
-     CREATE INDEX IF NOT EXISTS records_by_outcome ON records(outcome);",
+     CREATE INDEX IF NOT EXISTS records_by_outcome ON records(outcome);
+     -- an asset found in AIoD is claimed by its platform id, per settled record
+     CREATE INDEX IF NOT EXISTS assets_by_pid ON assets(platform_resource_identifier);",
     // 2: listing pages read per pass, so that a resumed pass keeps its ceiling.
     "ALTER TABLE passes ADD COLUMN pages INTEGER NOT NULL DEFAULT 0;",
 ];
