@@ -55,8 +55,6 @@ pub struct Deletes<'a, T: Transport> {
     pub policy: DeletePolicy,
     /// How large a lookup's answer may be.
     pub limit: crate::fetch::BodyLimit,
-    /// Assets deleted so far in this run: the share allowed is per run.
-    pub deleted: u64,
 }
 
 /// The assets of one record the pass did not list.
@@ -98,7 +96,7 @@ impl<T: Transport> Deletes<'_, T> {
         }
         let missing = self.state.missing_assets(pass_id)?;
         // Judged before any lookup: a broken listing must not cost a lookup per asset.
-        if !self.permitted(missing.len())? {
+        if !self.permitted(missing.len(), 0)? {
             return Ok(0);
         }
         let candidates = by_record(missing);
@@ -153,9 +151,10 @@ impl<T: Transport> Deletes<'_, T> {
     }
 
     /// After any sync: withdraws the assets of records the plugin now skips
-    /// (it no longer publishes them, e.g. they became private). Returns how
-    /// many were deleted.
-    pub async fn skipped(&mut self) -> Result<u64> {
+    /// (it no longer publishes them, e.g. they became private), within what
+    /// the run may still delete after `deleted_before`. Returns how many were
+    /// deleted.
+    pub async fn skipped(&mut self, deleted_before: u64) -> Result<u64> {
         let skipped = self.state.skipped_assets()?;
         if skipped.is_empty() {
             return Ok(0);
@@ -167,7 +166,7 @@ impl<T: Transport> Deletes<'_, T> {
             );
             return Ok(0);
         }
-        if !self.permitted(skipped.len())? {
+        if !self.permitted(skipped.len(), deleted_before)? {
             return Ok(0);
         }
         let mut deleted = 0;
@@ -178,9 +177,10 @@ impl<T: Transport> Deletes<'_, T> {
         Ok(deleted)
     }
 
-    /// Whether deleting `more` assets keeps this run within the policy (logs why not).
-    fn permitted(&self, more: usize) -> Result<bool> {
-        let so_far = usize::try_from(self.deleted).unwrap_or(usize::MAX);
+    /// Whether deleting `more` assets after `so_far` keeps this run within the
+    /// policy (logs why not): the share allowed is per run.
+    fn permitted(&self, more: usize, so_far: u64) -> Result<bool> {
+        let so_far = usize::try_from(so_far).unwrap_or(usize::MAX);
         let total = self.state.asset_count()?;
         match permitted(&self.policy, more.saturating_add(so_far), total) {
             Ok(()) => Ok(true),
@@ -249,7 +249,6 @@ impl<T: Transport> Deletes<'_, T> {
                     "deleted from AIoD: {why}"
                 );
                 self.state.forget_asset(asset)?;
-                self.deleted += 1;
                 Ok(1)
             }
             Err(e) => {

@@ -246,13 +246,12 @@ fn upload_sync(
             max_share: upload.max_delete_share,
             allow_mass: upload.allow_mass_delete,
         },
-        deleted: 0,
         limit: session.limits.follow_up,
     };
     if let (model::SyncMode::All, Some(pass)) = (&mode, finished.completed_pass) {
         finished.summary.deleted += runtime.block_on(deletes.confirmed_gone(pass))?;
     }
-    finished.summary.deleted += runtime.block_on(deletes.skipped())?;
+    finished.summary.deleted += runtime.block_on(deletes.skipped(finished.summary.deleted))?;
     metrics::record_outcome("deleted", finished.summary.deleted);
     tracing::info!(
         "waited {:?} for request budgets and retries",
