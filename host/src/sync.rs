@@ -172,15 +172,22 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
         mut progress,
     } = job;
     let mut summary = Summary::default();
-    let (mut pass, mut queue) = resume_or_begin(plugin, &platform, &mode, state.as_deref_mut())?;
+    let resumed = resume(state.as_deref(), &mode)?;
     // The first request of a resumed pass is a stored cursor the source may no longer accept.
-    let mut stored_cursor = pass.as_ref().is_some_and(|p| p.resumed);
+    let mut stored_cursor = resumed.is_some();
+    let (mut pass, mut queue) = match resumed {
+        Some(pass) => {
+            let cursor = pass.cursor.clone();
+            (Some(pass), cursor)
+        }
+        None => begin(plugin, &platform, &mode, state.as_deref_mut())?,
+    };
     let mut provenance = plugin.provenance();
     // Shared with the follow-ups in flight; replaced when a swapped plugin brings its own.
     let mut answers = Arc::new(plugin.answers().clone());
 
     let stopping = || stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
-    let mut pages = Pages::new(max_pages, pass.as_ref().map_or(0, |p| p.pass.pages));
+    let mut pages = Pages::new(max_pages, pass.as_ref().map_or(0, |p| p.pages));
     while !queue.is_empty() {
         if stopping() {
             return Err(SyncError::Stopped);
@@ -204,13 +211,13 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
                 unreachable!("only a pass in a state is resumed")
             };
             tracing::warn!(
-                pass = p.pass.id,
+                pass = p.id,
                 "the source refused the stored cursor of this unfinished pass (HTTP {}: {}); \
                  the pass is abandoned (an abandoned pass deletes nothing) and a new one starts",
                 response.status,
                 response.snippet()
             );
-            s.abandon_pass(p.pass.id)?;
+            s.abandon_pass(p.id)?;
             (pass, queue) = begin(plugin, &platform, &mode, Some(s))?;
             pages.restart();
             continue;
@@ -318,7 +325,7 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
             }
         }
         drop(fetched);
-        let pass_id = pass.as_ref().map(|p| p.pass.id);
+        let pass_id = pass.as_ref().map(|p| p.id);
         if let Some(e) = halt {
             // This page is done again on the next run; what it finished is kept.
             if let Some(s) = &mut state {
@@ -339,17 +346,11 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
 
     // The last commit, with an empty cursor, completed the pass.
     progress.finish(&summary);
-    let completed_pass = pass.map(|p| p.pass.id);
+    let completed_pass = pass.map(|p| p.id);
     Ok(Finished {
         summary,
         completed_pass,
     })
-}
-
-/// A pass in the state, and whether this run resumed it.
-struct Current {
-    pass: Pass,
-    resumed: bool,
 }
 
 /// The pass's kind and `since` cutoff; `id` syncs run outside any pass.
@@ -361,33 +362,18 @@ fn pass_kind(mode: &SyncMode) -> Option<(&'static str, Option<&str>)> {
     }
 }
 
-/// The unfinished pass of this mode at its stored cursor, or a new one.
-fn resume_or_begin(
-    plugin: &mut Plugin,
-    platform: &str,
-    mode: &SyncMode,
-    state: Option<&mut State>,
-) -> Result<(Option<Current>, Vec<Request>), SyncError> {
-    let open = match (&state, pass_kind(mode)) {
-        (Some(s), Some((kind, since))) => s
-            .open_pass(kind)?
-            .filter(|p| p.since.as_deref() == since && !p.cursor.is_empty()),
-        _ => None,
+/// The unfinished pass of this mode, to resume at its stored cursor.
+fn resume(state: Option<&State>, mode: &SyncMode) -> Result<Option<Pass>, SyncError> {
+    let (Some(s), Some((kind, since))) = (state, pass_kind(mode)) else {
+        return Ok(None);
     };
-    match open {
-        Some(pass) => {
-            tracing::info!(pass = pass.id, started = %pass.started_at, "resuming an unfinished pass from its stored cursor");
-            let queue = pass.cursor.clone();
-            Ok((
-                Some(Current {
-                    pass,
-                    resumed: true,
-                }),
-                queue,
-            ))
-        }
-        None => begin(plugin, platform, mode, state),
+    let open = s
+        .open_pass(kind)?
+        .filter(|p| p.since.as_deref() == since && !p.cursor.is_empty());
+    if let Some(pass) = &open {
+        tracing::info!(pass = pass.id, started = %pass.started_at, "resuming an unfinished pass from its stored cursor");
     }
+    Ok(open)
 }
 
 /// A new pass (in the state, unless there is none or the mode has no passes)
@@ -397,16 +383,13 @@ fn begin(
     platform: &str,
     mode: &SyncMode,
     state: Option<&mut State>,
-) -> Result<(Option<Current>, Vec<Request>), SyncError> {
+) -> Result<(Option<Pass>, Vec<Request>), SyncError> {
     let starts = plugin.start(platform, mode).map_err(|e| match e {
         CallError::Refused(msg) => SyncError::ModeRefused(msg),
         broken => SyncError::Plugin(broken),
     })?;
     let pass = match (state, pass_kind(mode)) {
-        (Some(s), Some((kind, since))) => Some(Current {
-            pass: s.begin_pass(kind, since, &starts)?,
-            resumed: false,
-        }),
+        (Some(s), Some((kind, since))) => Some(s.begin_pass(kind, since, &starts)?),
         _ => None,
     };
     Ok((pass, starts))
