@@ -43,18 +43,24 @@ pub struct Fetcher {
     waited_ms: Arc<AtomicU64>,
 }
 
+/// A server (or a request budget) asked for a longer wait than the cap: the
+/// run stops resumably, and says what to wait for and how long.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} asked to wait {wait:?}, longer than the cap of {cap:?}")]
+pub struct Pause {
+    pub what: String,
+    pub wait: Duration,
+    pub cap: Duration,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
     /// No HTTP response at all, after the retries.
     #[error("{0}")]
     Transport(String),
     /// The server asked for a longer wait than the cap allows.
-    #[error("{what} asked to wait {wait:?}, longer than the cap of {cap:?}")]
-    GaveUp {
-        what: String,
-        wait: Duration,
-        cap: Duration,
-    },
+    #[error("{0}")]
+    GaveUp(Pause),
     /// The body is larger than the limit (not retried: it would be again).
     #[error("{0}")]
     TooLarge(String),
@@ -140,11 +146,11 @@ impl Fetcher {
             if let Some(l) = limiter {
                 let needed = l.wait_needed().await;
                 if needed > self.policy.max_wait {
-                    return Err(FetchError::GaveUp {
+                    return Err(FetchError::GaveUp(Pause {
                         what: format!("the request budget of {}", endpoint.unwrap_or("")),
                         wait: needed,
                         cap: self.policy.max_wait,
-                    });
+                    }));
                 }
                 let waited = l.acquire().await;
                 if !waited.is_zero() {
@@ -202,11 +208,11 @@ impl Fetcher {
                     retries += 1;
                 }
                 Decision::GiveUp(wait) => {
-                    return Err(FetchError::GaveUp {
+                    return Err(FetchError::GaveUp(Pause {
                         what: what.to_string(),
                         wait,
                         cap: self.policy.max_wait,
-                    });
+                    }));
                 }
             }
         }

@@ -1,8 +1,7 @@
 //! How far a sync has come: a progress bar with rate and ETA on a terminal,
-//! otherwise a log line every so often; and the records counters of
-//! `/metrics`, fed from the same updates.
+//! otherwise a log line every so often.
 
-use crate::sync::Summary;
+use crate::summary::Summary;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::{Duration, Instant};
 
@@ -35,13 +34,6 @@ pub struct Progress {
     total: Option<u64>,
     started: Instant,
     last_line: Instant,
-    /// What the counters already hold.
-    reported: Summary,
-}
-
-/// Records handled so far: what the bar counts and the rate measures.
-fn done(s: &Summary) -> u64 {
-    s.created + s.updated + s.unchanged + s.printed + s.skipped + s.failed
 }
 
 impl Progress {
@@ -67,7 +59,6 @@ impl Progress {
             total,
             started: now,
             last_line: now,
-            reported: Summary::default(),
         }
     }
 
@@ -77,8 +68,7 @@ impl Progress {
 
     /// The sync's counts so far.
     pub fn update(&mut self, now: &Summary) {
-        self.count(now);
-        let done = done(now);
+        let done = now.done();
         if let Some(bar) = &self.bar {
             bar.set_position(done);
             bar.set_message(format!(
@@ -96,7 +86,7 @@ impl Progress {
 
     /// `1200 of ~5000 records (24%), 310/s, ETA 12s; created 3, …`.
     fn line(&self, s: &Summary) -> String {
-        let done = done(s);
+        let done = s.done();
         let secs = self.started.elapsed().as_secs_f64().max(0.001);
         let rate = done as f64 / secs;
         let of = match self.total {
@@ -111,29 +101,6 @@ impl Progress {
             _ => String::new(),
         };
         format!("{done} records{of}, {rate:.0}/s; {s}")
-    }
-
-    /// Adds what changed since the last update to the `/metrics` counters.
-    fn count(&mut self, now: &Summary) {
-        let before = std::mem::replace(&mut self.reported, now.clone());
-        for (outcome, now, before) in [
-            ("seen", now.seen, before.seen),
-            ("created", now.created, before.created),
-            ("updated", now.updated, before.updated),
-            ("unchanged", now.unchanged, before.unchanged),
-            ("skipped", now.skipped, before.skipped),
-            ("failed", now.failed, before.failed),
-            ("deleted", now.deleted, before.deleted),
-        ] {
-            crate::metrics::record_outcome(outcome, now.saturating_sub(before));
-        }
-    }
-
-    pub fn finish(&mut self, last: &Summary) {
-        self.count(last);
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
     }
 }
 

@@ -3,6 +3,13 @@
 //! state, resume an unfinished pass, skip records that have not changed, and
 //! keep failed records as dead letters.
 //!
+//! A sync is a pipeline of named steps, each below on its own:
+//! [`Sync::open_pass`] (resume or begin), [`Sync::read_page`],
+//! [`Sync::split_unchanged`], then per page [`Sync::work_page`], which fetches
+//! follow-ups ([`follow_ups`]), maps in listing order ([`map`]), puts with
+//! bounded concurrency ([`upload`]) and settles in listing order
+//! ([`settle`]); and [`Sync::commit`].
+//!
 //! A bad record costs only that record; only problems that make the listing
 //! itself impossible (the plugin refuses the mode, the platform cannot be
 //! reached, the plugin cannot read a page) or that would fail every record
@@ -10,6 +17,7 @@
 //! outcomes, so a killed sync resumes at the page it was working on.
 
 use crate::answers::AnswerRules;
+use crate::fetch::{BodyLimits, Pause};
 use crate::model::{Asset, RecordError, Request, Response, SourceRecord, SyncMode};
 use crate::pages::Pages;
 use crate::plugin::{CallError, Plugin};
@@ -18,10 +26,12 @@ use crate::state::{
     Batch, DeadLetter, Pass, Settled, SettledRecord, State, StoredAsset, StoredFollowUp,
     StoredRecord, UploadedAsset,
 };
+use crate::summary::{Event, Summary, Tally};
 use crate::transport::{Failure, Transport};
 use futures::StreamExt;
-use serde::Serialize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
 
 /// Where mapped assets go: standard output for `--dry-run`, AIoD otherwise.
 pub trait Sink {
@@ -70,39 +80,7 @@ pub enum PutError {
     Fatal(String),
     /// AIoD asked for a longer wait than the cap: stop, resumable.
     #[error("{0}")]
-    Paused(String),
-}
-
-/// What a sync did, for the summary line.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub seen: u64,
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub printed: u64,
-    pub skipped: u64,
-    pub failed: u64,
-    pub deleted: u64,
-    pub pages: u64,
-    pub warnings: u64,
-}
-
-impl std::fmt::Display for Summary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "seen {}, created {}, updated {}, unchanged {}, skipped {}, failed {}",
-            self.seen, self.created, self.updated, self.unchanged, self.skipped, self.failed
-        )?;
-        if self.deleted > 0 {
-            write!(f, ", deleted {}", self.deleted)?;
-        }
-        if self.printed > 0 {
-            write!(f, ", printed {}", self.printed)?;
-        }
-        write!(f, " ({} pages, {} warnings)", self.pages, self.warnings)
-    }
+    Paused(Pause),
 }
 
 /// Problems that end a sync.
@@ -112,6 +90,7 @@ pub enum SyncError {
     ModeRefused(String),
     #[error("{0}")]
     Plugin(#[from] CallError),
+    /// A request outside the plugin's endpoints.
     #[error("{0}")]
     Refused(String),
     #[error("cannot reach endpoint {endpoint:?}: {message}")]
@@ -121,11 +100,22 @@ pub enum SyncError {
     #[error("{0}")]
     Upload(String),
     #[error("stopped: {0}; the cursor is saved, run the same command again to continue")]
-    Paused(String),
-    #[error("state: {0:#}")]
-    State(#[from] anyhow::Error),
+    Paused(Pause),
+    #[error("state database: {0:#}")]
+    State(#[source] anyhow::Error),
     #[error("stopped by a signal; the cursor is saved")]
     Stopped,
+}
+
+/// Every state call of a sync fails the same way: its database.
+trait StateResult<T> {
+    fn state(self) -> Result<T, SyncError>;
+}
+
+impl<T> StateResult<T> for anyhow::Result<T> {
+    fn state(self) -> Result<T, SyncError> {
+        self.map_err(SyncError::State)
+    }
 }
 
 /// How a sync ended.
@@ -146,56 +136,164 @@ pub struct Job<'a, T: Transport> {
     /// The most listing pages of one pass.
     pub max_pages: u64,
     /// How large a listing page and a follow-up answer may be.
-    pub limits: crate::fetch::BodyLimits,
+    pub limits: BodyLimits,
     /// Without a state (`--dry-run`) every record is processed and nothing is kept.
     pub state: Option<&'a mut State>,
     /// Checked plugins to switch to (from `serve`'s hot swap).
-    pub swaps: Option<&'a std::sync::mpsc::Receiver<Plugin>>,
+    pub swaps: Option<&'a Receiver<Plugin>>,
     /// Set by a signal: finish the current record, save the cursor, stop.
-    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
-    /// Shows how far the sync is, and feeds the records counters.
+    pub stop: Option<&'a AtomicBool>,
+    /// Shows how far the sync is.
     pub progress: Progress,
 }
 
 pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Finished, SyncError> {
-    let Job {
-        plugin,
-        transport,
-        platform,
-        mode,
-        concurrency,
-        max_pages,
-        limits,
-        mut state,
-        swaps,
-        stop,
-        mut progress,
-    } = job;
-    let mut summary = Summary::default();
-    let resumed = resume(state.as_deref(), &mode)?;
-    // The first request of a resumed pass is a stored cursor the source may no longer accept.
-    let mut stored_cursor = resumed.is_some();
-    let (mut pass, mut queue) = match resumed {
-        Some(pass) => {
-            let cursor = pass.cursor.clone();
-            (Some(pass), cursor)
-        }
-        None => begin(plugin, &platform, &mode, state.as_deref_mut())?,
-    };
-    let mut provenance = plugin.provenance();
-    // Shared with the follow-ups in flight; replaced when a swapped plugin brings its own.
-    let mut answers = Arc::new(plugin.answers().clone());
-
-    let stopping = || stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed));
-    let mut pages = Pages::new(max_pages, pass.as_ref().map_or(0, |p| p.pages));
-    while !queue.is_empty() {
-        if stopping() {
+    let mut sync = Sync::new(job, sink);
+    let mut listing = sync.open_pass()?;
+    while let Some(request) = listing.queue.first().cloned() {
+        if sync.stopping() {
             return Err(SyncError::Stopped);
         }
-        let request = queue[0].clone();
-        pages.admit(&request).map_err(SyncError::Listing)?;
-        let response = transport
-            .get(&request, "listing page", &answers, limits.listing)
+        listing.pages.admit(&request).map_err(SyncError::Listing)?;
+        let response = sync.read_page(&request).await?;
+        if std::mem::take(&mut listing.stored_cursor) && refuses_cursor(response.status) {
+            listing = sync.restart_pass(listing, &response)?;
+            continue;
+        }
+        let page = sync
+            .plugin
+            .handle_page(&sync.platform, &sync.mode, &request, &response)
+            .map_err(|e| match e {
+                CallError::Refused(msg) => SyncError::Listing(msg),
+                broken => SyncError::Plugin(broken),
+            })?;
+        sync.tally.add(Event::Page);
+        sync.tally.add(Event::Seen(page.records.len() as u64));
+        let mut batch = Batch::default();
+        let to_fetch = sync.split_unchanged(page.records, &mut batch)?;
+        let halt = sync.work_page(to_fetch, &mut batch).await?;
+        sync.commit(&mut listing, batch, halt.is_none().then_some(page.next))?;
+        if let Some(e) = halt {
+            return Err(e);
+        }
+    }
+    // The last commit, with an empty cursor, completed the pass.
+    Ok(Finished {
+        summary: sync.tally.finish(),
+        completed_pass: listing.pass.map(|p| p.id),
+    })
+}
+
+/// Where a pass is: what is left to ask for, and how much was asked.
+struct Listing {
+    /// `None` without a state, or in `id` mode.
+    pass: Option<Pass>,
+    /// Requests still to make; the first is the next page.
+    queue: Vec<Request>,
+    pages: Pages,
+    /// The first request is a stored cursor, which the source may no longer accept.
+    stored_cursor: bool,
+}
+
+/// A sync under way: the job, and the running plugin's identity.
+struct Sync<'a, T, S> {
+    plugin: &'a mut Plugin,
+    transport: &'a T,
+    sink: &'a S,
+    platform: String,
+    mode: SyncMode,
+    concurrency: usize,
+    max_pages: u64,
+    limits: BodyLimits,
+    state: Option<&'a mut State>,
+    swaps: Option<&'a Receiver<Plugin>>,
+    stop: Option<&'a AtomicBool>,
+    tally: Tally,
+    /// What "mapped by this plugin" means in the state; replaced by a swap.
+    provenance: String,
+    /// Shared with the follow-ups in flight; replaced by a swap.
+    answers: Arc<AnswerRules>,
+}
+
+impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
+    fn new(job: Job<'a, T>, sink: &'a S) -> Self {
+        let provenance = job.plugin.provenance();
+        let answers = Arc::new(job.plugin.answers().clone());
+        Sync {
+            plugin: job.plugin,
+            transport: job.transport,
+            sink,
+            platform: job.platform,
+            mode: job.mode,
+            concurrency: job.concurrency.max(1),
+            max_pages: job.max_pages,
+            limits: job.limits,
+            state: job.state,
+            swaps: job.swaps,
+            stop: job.stop,
+            tally: Tally::new(job.progress),
+            provenance,
+            answers,
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+
+    /// Step 1: the unfinished pass of this mode at its stored cursor, or a new
+    /// pass (in the state, unless there is none or the mode has no passes) at
+    /// the plugin's first requests.
+    fn open_pass(&mut self) -> Result<Listing, SyncError> {
+        if let Some(pass) = resume(self.state.as_deref(), &self.mode)? {
+            tracing::info!(pass = pass.id, started = %pass.started_at, "resuming an unfinished pass from its stored cursor");
+            return Ok(Listing {
+                queue: pass.cursor.clone(),
+                pages: Pages::new(self.max_pages, pass.pages),
+                pass: Some(pass),
+                stored_cursor: true,
+            });
+        }
+        let queue = self
+            .plugin
+            .start(&self.platform, &self.mode)
+            .map_err(|e| match e {
+                CallError::Refused(msg) => SyncError::ModeRefused(msg),
+                broken => SyncError::Plugin(broken),
+            })?;
+        let pass = match (self.state.as_deref_mut(), pass_kind(&self.mode)) {
+            (Some(s), Some((kind, since))) => Some(s.begin_pass(kind, since, &queue).state()?),
+            _ => None,
+        };
+        Ok(Listing {
+            pass,
+            queue,
+            pages: Pages::new(self.max_pages, 0),
+            stored_cursor: false,
+        })
+    }
+
+    /// The source no longer accepts the stored cursor: that pass is abandoned
+    /// (an abandoned pass deletes nothing) and a new one begins.
+    fn restart_pass(&mut self, listing: Listing, answer: &Response) -> Result<Listing, SyncError> {
+        let (Some(state), Some(pass)) = (self.state.as_deref_mut(), listing.pass) else {
+            unreachable!("only a pass in a state is resumed")
+        };
+        tracing::warn!(
+            pass = pass.id,
+            "the source refused the stored cursor of this unfinished pass (HTTP {}: {}); \
+             the pass is abandoned (an abandoned pass deletes nothing) and a new one starts",
+            answer.status,
+            answer.snippet()
+        );
+        state.abandon_pass(pass.id).state()?;
+        self.open_pass()
+    }
+
+    /// Step 2: one listing page, within the listing's body limit.
+    async fn read_page(&self, request: &Request) -> Result<Response, SyncError> {
+        self.transport
+            .get(request, "listing page", &self.answers, self.limits.listing)
             .await
             .map_err(|e| match e {
                 Failure::Refused(message) => SyncError::Refused(message),
@@ -204,66 +302,57 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
                     endpoint: request.endpoint.clone(),
                     message,
                 },
-                Failure::Paused(message) => SyncError::Paused(message),
-            })?;
-        if std::mem::take(&mut stored_cursor) && refuses_cursor(response.status) {
-            let (Some(s), Some(p)) = (state.as_deref_mut(), &pass) else {
-                unreachable!("only a pass in a state is resumed")
-            };
-            tracing::warn!(
-                pass = p.id,
-                "the source refused the stored cursor of this unfinished pass (HTTP {}: {}); \
-                 the pass is abandoned (an abandoned pass deletes nothing) and a new one starts",
-                response.status,
-                response.snippet()
-            );
-            s.abandon_pass(p.id)?;
-            (pass, queue) = begin(plugin, &platform, &mode, Some(s))?;
-            pages.restart();
-            continue;
-        }
-        let page = plugin
-            .handle_page(&platform, &mode, &request, &response)
-            .map_err(|e| match e {
-                CallError::Refused(msg) => SyncError::Listing(msg),
-                broken => SyncError::Plugin(broken),
-            })?;
-        summary.pages += 1;
-        summary.seen += page.records.len() as u64;
-        progress.update(&summary);
+                Failure::Paused(pause) => SyncError::Paused(pause),
+            })
+    }
 
-        let mut batch = Batch::default();
-        let mut to_fetch = Vec::with_capacity(page.records.len());
-        for record in page.records {
-            let unchanged = match &state {
-                Some(s) => {
-                    s.done_version(&record.id)? == Some(done_version(&record.version, &provenance))
-                }
-                None => false,
-            };
-            if unchanged && !record.version.is_empty() {
-                // Same source version as last uploaded: no follow-up, no upload.
-                summary.unchanged += 1;
+    /// Step 3: records of the version this plugin last mapped are unchanged:
+    /// no follow-up, no upload. The others are returned, in listing order.
+    fn split_unchanged(
+        &mut self,
+        records: Vec<SourceRecord>,
+        batch: &mut Batch,
+    ) -> Result<Vec<SourceRecord>, SyncError> {
+        let Some(state) = self.state.as_deref() else {
+            return Ok(records);
+        };
+        let mut changed = Vec::with_capacity(records.len());
+        for record in records {
+            let done = state.done_version(&record.id).state()?;
+            if !record.version.is_empty()
+                && done == Some(done_version(&record.version, &self.provenance))
+            {
+                self.tally.add(Event::Unchanged);
                 batch.unchanged.push(record.id);
             } else {
-                to_fetch.push(record);
+                changed.push(record);
             }
         }
-        // Follow-ups are fetched concurrently and records mapped in listing
-        // order; their uploads run `sink.in_flight()` at once, settled in
-        // listing order. A halt takes no new record but lets the uploads in
-        // flight finish, so what they wrote is kept.
-        let fetching = answers.clone();
-        let mut fetched = futures::stream::iter(to_fetch)
+        Ok(changed)
+    }
+
+    /// Steps 4 to 7 for one page's records: follow-ups are fetched
+    /// `concurrency` at once and records mapped in listing order; their
+    /// uploads run `sink.in_flight()` at once and are settled in listing
+    /// order. Returns what halts the sync, if anything did: a halt takes no
+    /// new record but lets the uploads in flight finish, so what they wrote
+    /// is kept.
+    async fn work_page(
+        &mut self,
+        records: Vec<SourceRecord>,
+        batch: &mut Batch,
+    ) -> Result<Option<SyncError>, SyncError> {
+        let (transport, sink, limit) = (self.transport, self.sink, self.limits.follow_up);
+        let answers = self.answers.clone();
+        let mut fetched = futures::stream::iter(records)
             .map(|record| {
-                let answers = fetching.clone();
+                let answers = answers.clone();
                 async move {
-                    let follow_ups =
-                        follow_ups(transport, &record, &answers, limits.follow_up).await;
+                    let follow_ups = follow_ups(transport, &record, &answers, limit).await;
                     (record, follow_ups)
                 }
             })
-            .buffered(concurrency.max(1));
+            .buffered(self.concurrency);
         let mut uploads = futures::stream::FuturesOrdered::new();
         let in_flight = sink.in_flight().max(1);
         let mut listed_all = false;
@@ -273,84 +362,101 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
             tokio::select! {
                 biased;
                 Some(uploaded) = uploads.next(), if !uploads.is_empty() => {
-                    if let Err(e) = settle(uploaded, &mut batch, &mut summary) {
+                    if let Err(e) = settle(uploaded, batch, &mut self.tally) {
                         halt.get_or_insert(e);
                     }
-                    progress.update(&summary);
                 }
-                next = fetched.next(), if room => {
-                    let Some((record, follow_ups)) = next else {
-                        listed_all = true;
-                        continue;
-                    };
-                    if stopping() {
-                        halt = Some(SyncError::Stopped);
-                        continue;
-                    }
-                    let follow_ups = match follow_ups {
-                        Ok(f) => f,
-                        Err(FollowUpError::Paused(msg)) => {
-                            halt = Some(SyncError::Paused(msg));
-                            continue;
-                        }
-                        Err(FollowUpError::Refused(msg)) => {
-                            fail(&mut batch, &mut summary, &record, &[], "plugin", msg, &provenance);
-                            continue;
-                        }
-                        Err(FollowUpError::TooLarge(msg)) => {
-                            fail(&mut batch, &mut summary, &record, &[], "fetch", msg, &provenance);
-                            continue;
-                        }
-                    };
-                    // A new plugin, already checked, takes over between two records.
-                    if let Some(rx) = swaps
-                        && take_swap(plugin, rx)
-                    {
-                        provenance = plugin.provenance();
-                        answers = Arc::new(plugin.answers().clone());
-                    }
-                    let ctx = RecordCtx {
-                        plugin: &mut *plugin,
-                        platform: &platform,
-                        state: state.as_deref(),
-                        provenance: &provenance,
-                        answers: &answers,
-                    };
-                    match map(ctx, record, follow_ups, &mut batch, &mut summary)? {
-                        Some(ready) => uploads.push_back(upload(sink, ready)),
-                        None => progress.update(&summary),
-                    }
-                }
+                next = fetched.next(), if room => match next {
+                    None => listed_all = true,
+                    Some(_) if self.stopping() => halt = Some(SyncError::Stopped),
+                    Some((record, follow_ups)) => match self.map_fetched(record, follow_ups, batch) {
+                        Ok(Some(ready)) => uploads.push_back(upload(sink, ready)),
+                        Ok(None) => {}
+                        Err(e) => halt = Some(e),
+                    },
+                },
                 else => break,
             }
         }
-        drop(fetched);
-        let pass_id = pass.as_ref().map(|p| p.id);
-        if let Some(e) = halt {
-            // This page is done again on the next run; what it finished is kept.
-            if let Some(s) = &mut state {
-                s.commit_page(pass_id, &queue, batch)?;
-            }
-            return Err(e);
-        }
-
-        queue.remove(0);
-        if let Some(next) = page.next {
-            queue.insert(0, next);
-        }
-        batch.pages = 1;
-        if let Some(s) = &mut state {
-            s.commit_page(pass_id, &queue, batch)?;
-        }
+        Ok(halt)
     }
 
-    // The last commit, with an empty cursor, completed the pass.
-    progress.finish(&summary);
-    let completed_pass = pass.map(|p| p.id);
-    Ok(Finished {
-        summary,
-        completed_pass,
-    })
+    /// Step 5 for one fetched record: a failed fetch settles it (or halts),
+    /// a waiting plugin swap takes over, then the record is mapped.
+    fn map_fetched(
+        &mut self,
+        record: SourceRecord,
+        follow_ups: Result<Vec<(Request, Response)>, FollowUpError>,
+        batch: &mut Batch,
+    ) -> Result<Option<Ready>, SyncError> {
+        let follow_ups = match follow_ups {
+            Ok(f) => f,
+            Err(FollowUpError::Paused(pause)) => return Err(SyncError::Paused(pause)),
+            Err(FollowUpError::Refused(msg)) => {
+                fail(
+                    batch,
+                    &mut self.tally,
+                    &record,
+                    &[],
+                    "plugin",
+                    msg,
+                    &self.provenance,
+                );
+                return Ok(None);
+            }
+            Err(FollowUpError::TooLarge(msg)) => {
+                fail(
+                    batch,
+                    &mut self.tally,
+                    &record,
+                    &[],
+                    "fetch",
+                    msg,
+                    &self.provenance,
+                );
+                return Ok(None);
+            }
+        };
+        // A new plugin, already checked, takes over between two records.
+        if let Some(rx) = self.swaps
+            && take_swap(self.plugin, rx)
+        {
+            self.provenance = self.plugin.provenance();
+            self.answers = Arc::new(self.plugin.answers().clone());
+        }
+        let ctx = RecordCtx {
+            plugin: &mut *self.plugin,
+            platform: &self.platform,
+            state: self.state.as_deref(),
+            provenance: &self.provenance,
+            answers: &self.answers,
+        };
+        map(ctx, record, follow_ups, batch, &mut self.tally)
+    }
+
+    /// Step 8: the page's outcomes and the cursor in one transaction. `next`
+    /// is `None` when the page is left to redo (a halt) and `Some(next link)`
+    /// when it is done; an empty cursor completes the pass.
+    fn commit(
+        &mut self,
+        listing: &mut Listing,
+        mut batch: Batch,
+        next: Option<Option<Request>>,
+    ) -> Result<(), SyncError> {
+        if let Some(next) = next {
+            listing.queue.remove(0);
+            if let Some(next) = next {
+                listing.queue.insert(0, next);
+            }
+            batch.pages = 1;
+        }
+        match self.state.as_deref_mut() {
+            Some(state) => state
+                .commit_page(listing.pass.as_ref().map(|p| p.id), &listing.queue, batch)
+                .state(),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The pass's kind and `since` cutoff; `id` syncs run outside any pass.
@@ -367,32 +473,9 @@ fn resume(state: Option<&State>, mode: &SyncMode) -> Result<Option<Pass>, SyncEr
     let (Some(s), Some((kind, since))) = (state, pass_kind(mode)) else {
         return Ok(None);
     };
-    let open = s
-        .open_pass(kind)?
-        .filter(|p| p.since.as_deref() == since && !p.cursor.is_empty());
-    if let Some(pass) = &open {
-        tracing::info!(pass = pass.id, started = %pass.started_at, "resuming an unfinished pass from its stored cursor");
-    }
-    Ok(open)
-}
-
-/// A new pass (in the state, unless there is none or the mode has no passes)
-/// at the plugin's first requests.
-fn begin(
-    plugin: &mut Plugin,
-    platform: &str,
-    mode: &SyncMode,
-    state: Option<&mut State>,
-) -> Result<(Option<Pass>, Vec<Request>), SyncError> {
-    let starts = plugin.start(platform, mode).map_err(|e| match e {
-        CallError::Refused(msg) => SyncError::ModeRefused(msg),
-        broken => SyncError::Plugin(broken),
-    })?;
-    let pass = match (state, pass_kind(mode)) {
-        (Some(s), Some((kind, since))) => Some(s.begin_pass(kind, since, &starts)?),
-        _ => None,
-    };
-    Ok((pass, starts))
+    Ok(s.open_pass(kind)
+        .state()?
+        .filter(|p| p.since.as_deref() == since && !p.cursor.is_empty()))
 }
 
 /// Whether an answer to a stored cursor says the source no longer accepts it:
@@ -408,11 +491,11 @@ enum FollowUpError {
     /// An answer was larger than the follow-ups' limit.
     TooLarge(String),
     /// Rate limited beyond the cap: the sync stops.
-    Paused(String),
+    Paused(Pause),
 }
 
 /// Switches to a new, already checked plugin if one is waiting; says whether it did.
-pub fn take_swap(plugin: &mut Plugin, swaps: &std::sync::mpsc::Receiver<Plugin>) -> bool {
+pub fn take_swap(plugin: &mut Plugin, swaps: &Receiver<Plugin>) -> bool {
     match swaps.try_recv() {
         Ok(new) => {
             tracing::info!(old = %plugin.describe(), new = %new.describe(), "plugin swapped");
@@ -442,7 +525,7 @@ async fn follow_ups<T: Transport>(
                 body: message.into_bytes(),
             },
             Err(Failure::Refused(message)) => return Err(FollowUpError::Refused(message)),
-            Err(Failure::Paused(message)) => return Err(FollowUpError::Paused(message)),
+            Err(Failure::Paused(pause)) => return Err(FollowUpError::Paused(pause)),
             Err(Failure::TooLarge(message)) => return Err(FollowUpError::TooLarge(message)),
         };
         out.push((request.clone(), response));
@@ -466,17 +549,17 @@ pub struct RecordCtx<'a> {
     pub answers: &'a AnswerRules,
 }
 
-/// Maps one record and puts its assets; outcomes go into `batch` and `summary`.
+/// Maps one record and puts its assets; outcomes go into `batch` and `tally`.
 pub async fn process<S: Sink>(
     ctx: RecordCtx<'_>,
     sink: &S,
     record: SourceRecord,
     follow_ups: Vec<(Request, Response)>,
     batch: &mut Batch,
-    summary: &mut Summary,
+    tally: &mut Tally,
 ) -> Result<(), SyncError> {
-    match map(ctx, record, follow_ups, batch, summary)? {
-        Some(ready) => settle(upload(sink, ready).await, batch, summary),
+    match map(ctx, record, follow_ups, batch, tally)? {
+        Some(ready) => settle(upload(sink, ready).await, batch, tally),
         None => Ok(()),
     }
 }
@@ -504,13 +587,13 @@ fn map(
     record: SourceRecord,
     follow_ups: Vec<(Request, Response)>,
     batch: &mut Batch,
-    summary: &mut Summary,
+    tally: &mut Tally,
 ) -> Result<Option<Ready>, SyncError> {
     let (id, label) = (record.id.clone(), record.label.clone());
     let mapped = match ctx.plugin.map_record(ctx.platform, &record, &follow_ups) {
         Ok(Ok(mapped)) => Ok(mapped),
         Ok(Err(RecordError::Skip(reason))) => {
-            summary.skipped += 1;
+            tally.add(Event::Skipped);
             tracing::info!(id, label, "record skipped: {reason}");
             // Before contract 0.1.2 a skip only meant "not now": what AIoD
             // holds of the record stays, as those plugins were written for.
@@ -535,7 +618,7 @@ fn map(
         Err(error) => {
             fail(
                 batch,
-                summary,
+                tally,
                 &record,
                 &follow_ups,
                 "plugin",
@@ -546,7 +629,7 @@ fn map(
         }
     };
     for warning in &mapped.warnings {
-        summary.warnings += 1;
+        tally.add(Event::Warning);
         tracing::warn!(id, label, "{warning}");
     }
     // Not final: an answer the plugin judges not ready, one still failing
@@ -558,7 +641,9 @@ fn map(
     let mut assets = Vec::with_capacity(mapped.assets.len());
     for asset in mapped.assets {
         let previous = match ctx.state {
-            Some(s) => s.asset(&asset.asset_type, &asset.platform_resource_identifier)?,
+            Some(s) => s
+                .asset(&asset.asset_type, &asset.platform_resource_identifier)
+                .state()?,
             None => None,
         };
         assets.push((asset, previous));
@@ -587,7 +672,7 @@ async fn upload<S: Sink>(sink: &S, mut ready: Ready) -> Uploaded {
 }
 
 /// Records what a record's puts did; an error ends the sync.
-fn settle(uploaded: Uploaded, batch: &mut Batch, summary: &mut Summary) -> Result<(), SyncError> {
+fn settle(uploaded: Uploaded, batch: &mut Batch, tally: &mut Tally) -> Result<(), SyncError> {
     let Uploaded { ready, puts } = uploaded;
     let Ready {
         record,
@@ -601,12 +686,12 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, summary: &mut Summary) -> Resul
     for put in puts {
         match put {
             Ok(put) => {
-                match put.outcome {
-                    Outcome::Created => summary.created += 1,
-                    Outcome::Updated => summary.updated += 1,
-                    Outcome::Unchanged => summary.unchanged += 1,
-                    Outcome::Printed => summary.printed += 1,
-                }
+                tally.add(match put.outcome {
+                    Outcome::Created => Event::Created,
+                    Outcome::Updated => Event::Updated,
+                    Outcome::Unchanged => Event::Unchanged,
+                    Outcome::Printed => Event::Printed,
+                });
                 batch.assets.extend(put.stored.map(|asset| UploadedAsset {
                     asset,
                     source_id: record.id.clone(),
@@ -626,7 +711,7 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, summary: &mut Summary) -> Resul
     if let Some((stage, error)) = failure {
         fail(
             batch,
-            summary,
+            tally,
             &record,
             &follow_ups,
             stage,
@@ -656,14 +741,14 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, summary: &mut Summary) -> Resul
 /// Logs a failed record and keeps it as a dead letter, with what is needed to retry it.
 fn fail(
     batch: &mut Batch,
-    summary: &mut Summary,
+    tally: &mut Tally,
     record: &SourceRecord,
     follow_ups: &[(Request, Response)],
     stage: &str,
     error: String,
     provenance: &str,
 ) {
-    summary.failed += 1;
+    tally.add(Event::Failed);
     tracing::error!(
         id = record.id,
         label = record.label,

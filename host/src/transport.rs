@@ -4,34 +4,27 @@
 
 use crate::answers::AnswerRules;
 use crate::endpoints::Endpoints;
-use crate::fetch::{BodyLimit, FetchError, Fetcher};
+use crate::fetch::{BodyLimit, FetchError, Fetcher, Pause};
 use crate::model::{Request, Response, Verdict};
 
 /// Redirects followed for one request, as browsers and HTTP clients cap them.
 const MAX_REDIRECTS: usize = 5;
 
 /// Why there is no response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Failure {
     /// The request is outside the plugin's declared endpoints.
+    #[error("{0}")]
     Refused(String),
     /// No response after the retries.
+    #[error("{0}")]
     Unreachable(String),
     /// A server asked for a wait longer than the cap.
-    Paused(String),
+    #[error("{0}")]
+    Paused(Pause),
     /// The answer's body is larger than the request's limit.
+    #[error("{0}")]
     TooLarge(String),
-}
-
-impl Failure {
-    pub fn message(&self) -> &str {
-        match self {
-            Failure::Refused(m)
-            | Failure::Unreachable(m)
-            | Failure::Paused(m)
-            | Failure::TooLarge(m) => m,
-        }
-    }
 }
 
 pub trait Transport {
@@ -87,7 +80,7 @@ impl Transport for Live<'_> {
                 .await
                 .map_err(|e| match e {
                     FetchError::Transport(message) => Failure::Unreachable(message),
-                    gave_up @ FetchError::GaveUp { .. } => Failure::Paused(gave_up.to_string()),
+                    FetchError::GaveUp(pause) => Failure::Paused(pause),
                     FetchError::TooLarge(message) => Failure::TooLarge(message),
                 })?;
             let Some(location) = redirect_location(&response) else {

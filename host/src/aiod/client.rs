@@ -34,7 +34,7 @@ pub enum ApiError {
     },
     /// AIoD asked for a longer wait than the cap allows.
     #[error("{0}")]
-    Paused(String),
+    Paused(crate::fetch::Pause),
 }
 
 impl ApiError {
@@ -181,12 +181,14 @@ impl Aiod {
             })
             .await
             .map_err(|e| match e {
-                FetchError::Transport(message) => ApiError::Transport {
-                    method,
-                    url: url.to_string(),
-                    message,
-                },
-                gave_up => ApiError::Paused(gave_up.to_string()),
+                FetchError::Transport(message) | FetchError::TooLarge(message) => {
+                    ApiError::Transport {
+                        method,
+                        url: url.to_string(),
+                        message,
+                    }
+                }
+                FetchError::GaveUp(pause) => ApiError::Paused(pause),
             })?;
         Ok((response.status, response.body))
     }

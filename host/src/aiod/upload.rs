@@ -150,7 +150,7 @@ fn stored(
 /// and which cost only this record.
 fn classify(e: ApiError, platform: &str) -> PutError {
     match (&e, e.status()) {
-        (ApiError::Paused(_), _) => PutError::Paused(e.to_string()),
+        (ApiError::Paused(pause), _) => PutError::Paused(pause.clone()),
         (ApiError::Auth(_), _) => PutError::Fatal(e.to_string()),
         (_, Some(401 | 403)) => PutError::Fatal(format!(
             "{e}. The client may upload only for platforms it has a platform_<name> role for; \

@@ -4,7 +4,6 @@
 use crate::aiod::settings::{self, Sourced};
 use crate::cli::CommonArgs;
 use crate::session::Session;
-use anyhow::Result;
 use std::process::ExitCode;
 
 const MASK: &str = "********";
@@ -17,7 +16,7 @@ fn sourced(key: &str, s: &Sourced<String>) {
     row(key, &s.value, &s.source);
 }
 
-pub fn show(args: &CommonArgs) -> Result<ExitCode> {
+pub fn show(args: &CommonArgs) -> super::Result<ExitCode> {
     let session = Session::open(args)?;
     let env = |var: &str| std::env::var(var).ok();
     match &session.config.path {

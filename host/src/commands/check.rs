@@ -115,7 +115,7 @@ pub fn check(mut args: CommonArgs) -> ExitCode {
                         ok(what, format!("GET {url} answered {}", r.status))
                     }
                     Ok(r) => fail(what, format!("GET {url} answered {}", r.status)),
-                    Err(e) => fail(what, format!("GET {url}: {}", e.message())),
+                    Err(e) => fail(what, format!("GET {url}: {e}")),
                 });
             }
         }

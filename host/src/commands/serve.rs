@@ -12,7 +12,8 @@ use crate::cli::ServeArgs;
 use crate::plugin::{Limits, Plugin};
 use crate::session::Session;
 use crate::sync::SyncError;
-use crate::{fixtures, metrics, model, upload_sync};
+use crate::upload_sync::upload_sync;
+use crate::{fixtures, metrics, model};
 use anyhow::Result;
 use chrono::Utc;
 use std::path::{Path, PathBuf};
@@ -27,7 +28,7 @@ const WATCH_EVERY: Duration = Duration::from_millis(300);
 /// How often an idle service looks for a signal, a swap or a due sync.
 const POLL: Duration = Duration::from_millis(100);
 
-pub fn serve(args: ServeArgs) -> Result<ExitCode> {
+pub fn serve(args: ServeArgs) -> super::Result<ExitCode> {
     let (incremental, full) = args.schedules().map_err(anyhow::Error::msg)?;
     let mut session = Session::open(&args.common)?;
     let mut state = session.state(args.common.state.as_deref())?;
@@ -63,11 +64,17 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         let now = Utc::now();
         if now < next_full.min(next_incremental) {
             crate::sync::take_swap(&mut session.plugin, &swaps);
-            std::thread::sleep(POLL.min((next_full.min(next_incremental) - now).to_std()?));
+            std::thread::sleep(
+                POLL.min(
+                    (next_full.min(next_incremental) - now)
+                        .to_std()
+                        .unwrap_or_default(),
+                ),
+            );
             continue;
         }
         let started = now;
-        let mode = match (started >= next_full, crate::auto_since(&state)?) {
+        let mode = match (started >= next_full, super::auto_since(&state)?) {
             (false, Some(since)) => since,
             _ => model::SyncMode::All,
         };
@@ -97,7 +104,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
                     next_full = full.next(started, Utc::now());
                 }
             }
-            Err(e) if matches!(e.downcast_ref::<SyncError>(), Some(SyncError::Stopped)) => {
+            Err(super::Error::Sync(SyncError::Stopped)) => {
                 metrics::sync_ended(kind, false);
                 break;
             }

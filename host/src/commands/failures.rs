@@ -1,0 +1,45 @@
+//! `aiod-host failures`: the dead letters of a state, for a person or (`--json`) a script.
+
+use super::Result;
+use crate::cli::FailuresArgs;
+use crate::state::State;
+use anyhow::Context as _;
+use std::process::ExitCode;
+
+pub fn failures(args: FailuresArgs) -> Result<ExitCode> {
+    let path = match args.state {
+        Some(p) => p,
+        None => {
+            crate::names::check("the platform name", &args.platform_name)
+                .map_err(anyhow::Error::msg)?;
+            crate::state::default_path(&args.platform_name)
+                .context("HOME is not set: give --state")?
+        }
+    };
+    if !path.exists() {
+        return Err(anyhow::anyhow!("no state database at {}", path.display()).into());
+    }
+    let state = State::open(&path)?;
+    let letters = state.dead_letters()?;
+    for d in &letters {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "id": d.record.id, "label": d.record.label, "version": d.record.version,
+                    "stage": d.stage, "error": d.error, "attempts": d.attempts,
+                    "failed_at": d.failed_at, "plugin": d.plugin, "record_hash": d.record_hash,
+                })
+            );
+        } else {
+            println!(
+                "{} ({})\n  stage:    {}\n  error:    {}\n  attempts: {}, last {}\n  plugin:   {}\n",
+                d.record.label, d.record.id, d.stage, d.error, d.attempts, d.failed_at, d.plugin
+            );
+        }
+    }
+    if !args.json {
+        println!("{} dead letter(s) in {}", letters.len(), path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
