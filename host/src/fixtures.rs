@@ -142,7 +142,7 @@ impl Fixture {
         Ok(out)
     }
 
-    fn respond(&self, request: &Request) -> Response {
+    pub(crate) fn respond(&self, request: &Request) -> Response {
         let (path, mut query) = split_target(&request.target);
         query.extend(request.query.iter().cloned());
         let found = self.responses.iter().find(|(r, _)| {

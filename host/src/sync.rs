@@ -119,6 +119,7 @@ impl<T> StateResult<T> for anyhow::Result<T> {
 }
 
 /// How a sync ended.
+#[derive(Debug)]
 pub struct Finished {
     pub summary: Summary,
     /// The pass, when a listing pass ran to its end.
@@ -775,3 +776,6 @@ fn fail(
         failed_at: String::new(),
     });
 }
+
+#[cfg(test)]
+mod tests;
