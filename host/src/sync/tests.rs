@@ -299,7 +299,7 @@ fn a_sync_puts_every_asset_in_listing_order_and_completes_its_pass() {
     assert_eq!(hub.parquet_asked(), NAMES);
     assert_eq!(
         finished.summary.to_string(),
-        "seen 6, created 6, updated 0, unchanged 0, skipped 0, failed 0 (3 pages, 0 warnings)"
+        "seen 6, created 6, updated 0, unchanged 0, skipped 0, failed 0 (3 pages, 1 warnings)"
     );
     assert!(finished.completed_pass.is_some());
     assert_eq!(
