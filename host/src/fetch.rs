@@ -287,3 +287,6 @@ pub fn describe(e: reqwest::Error) -> String {
         None => format!("{kind}{url}"),
     }
 }
+
+#[cfg(test)]
+mod tests;
