@@ -938,6 +938,43 @@ mod tests {
         assert_eq!(s.done_version("private").unwrap().as_deref(), Some("v2"));
     }
 
+    /// Written by aiod-host 0.1.0 (schema 2): a throwaway test drove that
+    /// release's `State` through an imported asset, a complete `all` pass (done,
+    /// again, skipped records, a dead letter with a follow-up), a `since` pass
+    /// abandoned, and an `all` pass left after its first page; then
+    /// `VACUUM INTO` wrote this file (checkpointed, no WAL beside it).
+    const RELEASE_0_1_0: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/state-0.1.0.sqlite");
+
+    fn copy_of(release: &str) -> (tempfile::TempDir, State) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        std::fs::copy(release, &path).unwrap();
+        let state = State::open(&path).unwrap();
+        (dir, state)
+    }
+
+    #[test]
+    fn a_state_written_by_release_0_1_0_reads_back() {
+        let (_dir, s) = copy_of(RELEASE_0_1_0);
+        let plugin = "huggingface 0.3.0 sha256:5f2b9c";
+        assert_eq!(
+            s.done_version("org/done").unwrap(),
+            Some(format!("2024-01-01T00:00:00.000Z\n{plugin}"))
+        );
+        assert_eq!(s.record_count().unwrap(), 4);
+        assert_eq!(s.asset_count().unwrap(), 3);
+        let letters = s.dead_letters().unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].record.id, "org/dead");
+        assert_eq!(letters[0].follow_ups[0].response().status, 200);
+        let open = s.open_pass("all").unwrap().unwrap();
+        assert_eq!((open.id, open.pages), (3, 1));
+        assert_eq!(open.cursor[0].query[1], ("cursor".into(), "c2".into()));
+        assert_eq!(s.open_pass("since").unwrap(), None);
+        assert_eq!(s.previous_complete_pass("all", open.id).unwrap(), Some(1));
+    }
+
     /// A state written before the schema had versions (records without
     /// labels) opens, keeps its data and gains the new columns.
     #[test]
