@@ -8,7 +8,8 @@
 use crate::model::{Request, Response};
 use crate::secret::redact;
 use anyhow::{Context as _, Result};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite_migration::{M, Migrations};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -57,19 +58,22 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 ";
 
-/// Changes to `SCHEMA`, in order; `PRAGMA user_version` counts those applied,
-/// so a state written by an earlier host is brought up to date on open (each
-/// step in one transaction), and one from a later host is refused.
-const MIGRATIONS: &[&str] = &[
+/// Changes to `SCHEMA`, in order: `PRAGMA user_version` counts those applied
+/// (as rusqlite_migration keeps it), so a state written by an earlier host is
+/// brought up to date on open, and one from a later host is refused. States
+/// made before the first change are at 0: `SCHEMA` stays as they have it.
+const MIGRATIONS: &[M<'static>] = &[
     // 1: what a missing record is looked up by, and how its last mapping ended.
-    "ALTER TABLE records ADD COLUMN label TEXT NOT NULL DEFAULT '';
-     ALTER TABLE records ADD COLUMN outcome TEXT NOT NULL DEFAULT 'done'; -- done, again, skipped
-     ALTER TABLE assets ADD COLUMN label TEXT NOT NULL DEFAULT ''; -- its name in AIoD, if imported
-     CREATE INDEX IF NOT EXISTS records_by_outcome ON records(outcome);
-     -- an asset found in AIoD is claimed by its platform id, per settled record
-     CREATE INDEX IF NOT EXISTS assets_by_pid ON assets(platform_resource_identifier);",
+    M::up(
+        "ALTER TABLE records ADD COLUMN label TEXT NOT NULL DEFAULT '';
+         ALTER TABLE records ADD COLUMN outcome TEXT NOT NULL DEFAULT 'done'; -- done, again, skipped
+         ALTER TABLE assets ADD COLUMN label TEXT NOT NULL DEFAULT ''; -- its name in AIoD, if imported
+         CREATE INDEX IF NOT EXISTS records_by_outcome ON records(outcome);
+         -- an asset found in AIoD is claimed by its platform id, per settled record
+         CREATE INDEX IF NOT EXISTS assets_by_pid ON assets(platform_resource_identifier);",
+    ),
     // 2: listing pages read per pass, so that a resumed pass keeps its ceiling.
-    "ALTER TABLE passes ADD COLUMN pages INTEGER NOT NULL DEFAULT 0;",
+    M::up("ALTER TABLE passes ADD COLUMN pages INTEGER NOT NULL DEFAULT 0;"),
 ];
 
 /// A pass over a platform's listing (`all` or `since`).
@@ -248,47 +252,23 @@ impl State {
     /// Opens the state to read (and in tests), beside whatever holds it.
     pub fn open(path: &Path) -> Result<State> {
         Self::create_dir(path)?;
-        let conn = Connection::open(path)
+        let mut conn = Connection::open(path)
             .with_context(|| format!("cannot open the state database {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Every transaction here writes: it takes the write lock as it begins,
+        // so a busy state is waited for rather than failing mid-transaction.
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot prepare the state database {}", path.display()))?;
-        let mut state = State {
+        migrate(&mut conn)
+            .with_context(|| format!("cannot update the state database {}", path.display()))?;
+        Ok(State {
             conn,
             path: path.to_path_buf(),
             _lock: None,
-        };
-        state
-            .migrate()
-            .with_context(|| format!("cannot update the state database {}", path.display()))?;
-        Ok(state)
-    }
-
-    /// Applies the migrations the state lacks, each in a write transaction
-    /// that re-reads the version, so two processes opening an old state
-    /// at once apply each step once.
-    fn migrate(&mut self) -> Result<()> {
-        let known = MIGRATIONS.len() as i64;
-        for (version, step) in (1..).zip(MIGRATIONS) {
-            let tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let applied: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-            if !(0..=known).contains(&applied) {
-                anyhow::bail!(
-                    "it was written by a newer aiod-host, or is damaged (state schema {applied}, \
-                     this one knows 0 to {known}); use that aiod-host, or another --state"
-                );
-            }
-            if applied < version {
-                tx.execute_batch(step)?;
-                tx.pragma_update(None, "user_version", version)?;
-            }
-            tx.commit()?;
-        }
-        Ok(())
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -681,6 +661,32 @@ impl State {
     }
 }
 
+/// Applies the migrations the state lacks, in one write transaction. Another
+/// process may migrate the same state between our reading its version and
+/// that transaction: ours then fails on steps already applied, and starts
+/// again from the version the other left.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let known = MIGRATIONS.len() as i64;
+    loop {
+        let applied = user_version(conn)?;
+        if !(0..=known).contains(&applied) {
+            anyhow::bail!(
+                "it was written by a newer aiod-host, or is damaged (state schema {applied}, \
+                 this one knows 0 to {known}); use that aiod-host, or another --state"
+            );
+        }
+        match Migrations::from_slice(MIGRATIONS).to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(_) if user_version(conn)? != applied => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn user_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
 fn pass_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Pass>> {
     let cursor: Option<String> = r.get(4)?;
     let pass = Pass {
@@ -975,6 +981,34 @@ mod tests {
         assert_eq!(s.previous_complete_pass("all", open.id).unwrap(), Some(1));
     }
 
+    /// Two hosts open an old state at once, both waiting behind a third
+    /// writer: the one that migrates second finds the steps applied and goes on.
+    #[test]
+    fn a_state_migrated_meanwhile_by_another_host_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let mut blocker = Connection::open(&path).unwrap();
+        blocker.pragma_update(None, "journal_mode", "WAL").unwrap();
+        blocker.execute_batch(SCHEMA).unwrap();
+        let writing = blocker
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+        let opening: Vec<_> = (0..2)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || State::open(&path).map(drop))
+            })
+            .collect();
+        // Time for both to read the old version and wait for the write lock.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        writing.commit().unwrap();
+        for o in opening {
+            o.join().unwrap().unwrap();
+        }
+        let s = State::open(&path).unwrap();
+        assert_eq!(user_version(&s.conn).unwrap(), MIGRATIONS.len() as i64);
+    }
+
     /// A state written before the schema had versions (records without
     /// labels) opens, keeps its data and gains the new columns.
     #[test]
@@ -1007,6 +1041,10 @@ mod tests {
         drop(s);
         // Opening again applies nothing twice.
         drop(State::open(&path).unwrap());
+        assert_eq!(
+            user_version(&Connection::open(&path).unwrap()).unwrap(),
+            MIGRATIONS.len() as i64
+        );
 
         Connection::open(&path)
             .unwrap()
