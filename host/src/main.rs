@@ -296,13 +296,7 @@ fn retry(args: cli::CommonArgs) -> Result<ExitCode> {
         );
         summary.seen += 1;
         let mut batch = state::Batch::default();
-        let record = model::SourceRecord {
-            id: letter.record.id,
-            label: letter.record.label,
-            version: letter.record.version,
-            data: letter.record.data,
-            follow_ups: letter.record.follow_ups,
-        };
+        let record = letter.record;
         let follow_ups = letter
             .follow_ups
             .iter()

@@ -5,7 +5,7 @@
 //! Every change is one transaction (WAL journal), so a killed process leaves
 //! the state as of its last commit, never half-written.
 
-use crate::model::{Request, Response};
+use crate::model::{Request, Response, SourceRecord};
 use crate::secret::redact;
 use anyhow::{Context as _, Result};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -126,19 +126,9 @@ impl StoredFollowUp {
     }
 }
 
-/// The source record of a dead letter, as the plugin returned it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredRecord {
-    pub id: String,
-    pub label: String,
-    pub version: String,
-    pub data: String,
-    pub follow_ups: Vec<Request>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
-    pub record: StoredRecord,
+    pub record: SourceRecord,
     pub follow_ups: Vec<StoredFollowUp>,
     pub stage: String,
     pub error: String,
@@ -626,36 +616,21 @@ impl State {
             "SELECT record, follow_ups, stage, error, record_hash, plugin, attempts, failed_at
              FROM dead_letters ORDER BY failed_at, source_id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                DeadLetter {
-                    record: StoredRecord {
-                        id: String::new(),
-                        label: String::new(),
-                        version: String::new(),
-                        data: String::new(),
-                        follow_ups: vec![],
-                    },
-                    follow_ups: vec![],
-                    stage: r.get(2)?,
-                    error: r.get(3)?,
-                    record_hash: r.get(4)?,
-                    plugin: r.get(5)?,
-                    attempts: r.get(6)?,
-                    failed_at: r.get(7)?,
-                },
-            ))
-        })?;
+        let mut rows = stmt.query([])?;
         let mut out = Vec::new();
-        for row in rows {
-            let (record, follow_ups, mut d) = row?;
-            d.record =
-                serde_json::from_str(&record).context("a dead letter's record is unreadable")?;
-            d.follow_ups = serde_json::from_str(&follow_ups)
-                .context("a dead letter's follow-ups are unreadable")?;
-            out.push(d);
+        while let Some(r) = rows.next()? {
+            out.push(DeadLetter {
+                record: serde_json::from_str(&r.get::<_, String>(0)?)
+                    .context("a dead letter's record is unreadable")?,
+                follow_ups: serde_json::from_str(&r.get::<_, String>(1)?)
+                    .context("a dead letter's follow-ups are unreadable")?,
+                stage: r.get(2)?,
+                error: r.get(3)?,
+                record_hash: r.get(4)?,
+                plugin: r.get(5)?,
+                attempts: r.get(6)?,
+                failed_at: r.get(7)?,
+            });
         }
         Ok(out)
     }
@@ -796,7 +771,7 @@ mod tests {
         let mut s = temp_state("records");
         let p = s.begin_pass("all", None, &[]).unwrap();
         let dead = DeadLetter {
-            record: StoredRecord {
+            record: SourceRecord {
                 id: "b".into(),
                 label: "B".into(),
                 version: "v1".into(),

@@ -16,7 +16,7 @@ use crate::plugin::{CallError, Plugin};
 use crate::progress::Progress;
 use crate::state::{
     Batch, DeadLetter, Pass, Settled, SettledRecord, State, StoredAsset, StoredFollowUp,
-    StoredRecord, UploadedAsset,
+    UploadedAsset,
 };
 use crate::transport::{Failure, Transport};
 use futures::StreamExt;
@@ -671,13 +671,7 @@ fn fail(
         "record failed: {error}"
     );
     batch.dead.push(DeadLetter {
-        record: StoredRecord {
-            id: record.id.clone(),
-            label: record.label.clone(),
-            version: record.version.clone(),
-            data: record.data.clone(),
-            follow_ups: record.follow_ups.clone(),
-        },
+        record: record.clone(),
         follow_ups: follow_ups
             .iter()
             .map(|(q, r)| StoredFollowUp::new(q, r))
