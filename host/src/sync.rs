@@ -15,8 +15,8 @@ use crate::pages::Pages;
 use crate::plugin::{CallError, Plugin};
 use crate::progress::Progress;
 use crate::state::{
-    Batch, DeadLetter, Pass, Settled, SettledRecord, State, StoredAsset, StoredFollowUp,
-    UploadedAsset,
+    Batch, DeadLetter, Done, Pass, PassKind, Settled, SettledRecord, State, StoredAsset,
+    StoredFollowUp, UploadedAsset,
 };
 use crate::transport::{Failure, Transport};
 use futures::StreamExt;
@@ -354,10 +354,10 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
 }
 
 /// The pass's kind and `since` cutoff; `id` syncs run outside any pass.
-fn pass_kind(mode: &SyncMode) -> Option<(&'static str, Option<&str>)> {
+fn pass_kind(mode: &SyncMode) -> Option<(PassKind, Option<&str>)> {
     match mode {
-        SyncMode::All => Some(("all", None)),
-        SyncMode::Since(t) => Some(("since", Some(t.as_str()))),
+        SyncMode::All => Some((PassKind::All, None)),
+        SyncMode::Since(t) => Some((PassKind::Since, Some(t.as_str()))),
         SyncMode::Id(_) => None,
     }
 }
@@ -452,8 +452,11 @@ async fn follow_ups<T: Transport>(
 
 /// What "done" means for a record: this version, mapped by this plugin. A new
 /// or fixed plugin therefore maps every record again, as a fixed mapping should.
-fn done_version(version: &str, provenance: &str) -> String {
-    format!("{version}\n{provenance}")
+fn done_version(version: &str, provenance: &str) -> Done {
+    Done {
+        version: version.to_string(),
+        plugin: provenance.to_string(),
+    }
 }
 
 /// What `process` needs besides the record.
@@ -520,7 +523,7 @@ fn map(
                 Settled::Done
             };
             batch.settled.push(SettledRecord {
-                version: done_version(&record.version, ctx.provenance),
+                done: done_version(&record.version, ctx.provenance),
                 id: record.id,
                 label: record.label,
                 outcome,
@@ -645,7 +648,7 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, summary: &mut Summary) -> Resul
         None => Settled::Done,
     };
     batch.settled.push(SettledRecord {
-        version: done_version(&record.version, &provenance),
+        done: done_version(&record.version, &provenance),
         id: record.id,
         label: record.label,
         outcome,
