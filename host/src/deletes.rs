@@ -16,7 +16,7 @@
 use crate::aiod::client::Aiod;
 use crate::model::{Existence, MissingRecord};
 use crate::plugin::{CallError, Plugin};
-use crate::state::{MissingAsset, State, StoredAsset};
+use crate::state::{MissingAsset, PassKind, State, StoredAsset};
 use crate::transport::{Failure, Transport};
 use anyhow::Result;
 
@@ -100,7 +100,7 @@ impl<T: Transport> Deletes<'_, T> {
             return Ok(0);
         }
         let candidates = by_record(missing);
-        let previous = self.state.previous_complete_pass("all", pass_id)?;
+        let previous = self.state.previous_complete_pass(PassKind::All, pass_id)?;
         let (mut deleted, mut exist, mut unknown) = (0, 0, 0);
         for candidate in candidates {
             let asked = if self.plugin.can_look_up() {

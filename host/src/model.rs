@@ -72,7 +72,8 @@ impl Response {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A record as the plugin listed it; stored as JSON with a dead letter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceRecord {
     pub id: String,
     pub label: String,

@@ -5,10 +5,12 @@
 //! Every change is one transaction (WAL journal), so a killed process leaves
 //! the state as of its last commit, never half-written.
 
-use crate::model::{Request, Response};
+use crate::model::{Request, Response, SourceRecord};
 use crate::secret::redact;
 use anyhow::{Context as _, Result};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, ToSql, TransactionBehavior, params};
+use rusqlite_migration::{M, Migrations};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -57,26 +59,101 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 ";
 
-/// Changes to `SCHEMA`, in order; `PRAGMA user_version` counts those applied,
-/// so a state written by an earlier host is brought up to date on open (each
-/// step in one transaction), and one from a later host is refused.
-const MIGRATIONS: &[&str] = &[
+/// Changes to `SCHEMA`, in order: `PRAGMA user_version` counts those applied
+/// (as rusqlite_migration keeps it), so a state written by an earlier host is
+/// brought up to date on open, and one from a later host is refused. States
+/// made before the first change are at 0: `SCHEMA` stays as they have it.
+const MIGRATIONS: &[M<'static>] = &[
     // 1: what a missing record is looked up by, and how its last mapping ended.
-    "ALTER TABLE records ADD COLUMN label TEXT NOT NULL DEFAULT '';
-     ALTER TABLE records ADD COLUMN outcome TEXT NOT NULL DEFAULT 'done'; -- done, again, skipped
-     ALTER TABLE assets ADD COLUMN label TEXT NOT NULL DEFAULT ''; -- its name in AIoD, if imported
-     CREATE INDEX IF NOT EXISTS records_by_outcome ON records(outcome);
-     -- an asset found in AIoD is claimed by its platform id, per settled record
-     CREATE INDEX IF NOT EXISTS assets_by_pid ON assets(platform_resource_identifier);",
+    M::up(
+        "ALTER TABLE records ADD COLUMN label TEXT NOT NULL DEFAULT '';
+         ALTER TABLE records ADD COLUMN outcome TEXT NOT NULL DEFAULT 'done'; -- done, again, skipped
+         ALTER TABLE assets ADD COLUMN label TEXT NOT NULL DEFAULT ''; -- its name in AIoD, if imported
+         CREATE INDEX IF NOT EXISTS records_by_outcome ON records(outcome);
+         -- an asset found in AIoD is claimed by its platform id, per settled record
+         CREATE INDEX IF NOT EXISTS assets_by_pid ON assets(platform_resource_identifier);",
+    ),
     // 2: listing pages read per pass, so that a resumed pass keeps its ceiling.
-    "ALTER TABLE passes ADD COLUMN pages INTEGER NOT NULL DEFAULT 0;",
+    M::up("ALTER TABLE passes ADD COLUMN pages INTEGER NOT NULL DEFAULT 0;"),
+    // 3: one value per column. A pass's status had been told by `completed_at`
+    // (NULL, a time, or 'abandoned'); a record's version had been stored as
+    // "{version}\n{plugin}", with the provenance of the plugin that mapped it.
+    M::up(
+        "ALTER TABLE passes ADD COLUMN status TEXT NOT NULL DEFAULT 'open'
+             CHECK (status IN ('open', 'complete', 'abandoned'));
+         UPDATE passes SET
+             status = CASE completed_at WHEN 'abandoned' THEN 'abandoned' ELSE 'complete' END,
+             completed_at = NULLIF(completed_at, 'abandoned')
+         WHERE completed_at IS NOT NULL;
+         ALTER TABLE records ADD COLUMN plugin TEXT NOT NULL DEFAULT ''; -- name version digest
+         UPDATE records SET
+             version = substr(version, 1, instr(version, char(10)) - 1),
+             plugin = substr(version, instr(version, char(10)) + 1)
+         WHERE instr(version, char(10)) > 0;",
+    ),
 ];
 
-/// A pass over a platform's listing (`all` or `since`).
+/// An enum stored as text: each variant and its spelling in the state.
+macro_rules! stored_as_text {
+    ($name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        impl ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(match self {
+                    $($name::$variant => $text,)+
+                }))
+            }
+        }
+
+        impl FromSql for $name {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                match value.as_str()? {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(FromSqlError::Other(
+                        format!("{other:?} is not a {}", stringify!($name)).into(),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+/// Which listing a pass reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassKind {
+    /// Every record.
+    All,
+    /// The records modified since a cutoff.
+    Since,
+}
+
+stored_as_text!(PassKind {
+    All = "all",
+    Since = "since",
+});
+
+/// Where a pass stands. Only a complete pass advances the high-water mark
+/// or leads to deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassStatus {
+    /// Pages still to read, from its cursor.
+    Open,
+    /// Its last page is read.
+    Complete,
+    /// Given up unfinished (e.g. its stored cursor was refused).
+    Abandoned,
+}
+
+stored_as_text!(PassStatus {
+    Open = "open",
+    Complete = "complete",
+    Abandoned = "abandoned",
+});
+
+/// An open pass over a platform's listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pass {
     pub id: i64,
-    pub kind: String,
+    pub kind: PassKind,
     pub since: Option<String>,
     pub started_at: String,
     /// Requests still to make; empty when the listing is done.
@@ -122,19 +199,9 @@ impl StoredFollowUp {
     }
 }
 
-/// The source record of a dead letter, as the plugin returned it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredRecord {
-    pub id: String,
-    pub label: String,
-    pub version: String,
-    pub data: String,
-    pub follow_ups: Vec<Request>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
-    pub record: StoredRecord,
+    pub record: SourceRecord,
     pub follow_ups: Vec<StoredFollowUp>,
     pub stage: String,
     pub error: String,
@@ -174,14 +241,19 @@ pub enum Settled {
     Skipped,
 }
 
-impl Settled {
-    fn as_str(self) -> &'static str {
-        match self {
-            Settled::Done => "done",
-            Settled::Again => "again",
-            Settled::Skipped => "skipped",
-        }
-    }
+stored_as_text!(Settled {
+    Done = "done",
+    Again = "again",
+    Skipped = "skipped",
+});
+
+/// What a settled record was settled as: its version, mapped by this plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    /// The record's version at the source.
+    pub version: String,
+    /// Provenance of the plugin that mapped it: name, version and digest.
+    pub plugin: String,
 }
 
 /// A record settled on this page.
@@ -189,8 +261,7 @@ impl Settled {
 pub struct SettledRecord {
     pub id: String,
     pub label: String,
-    /// What "done" means for it (its version and the plugin that mapped it).
-    pub version: String,
+    pub done: Done,
     pub outcome: Settled,
 }
 
@@ -248,47 +319,23 @@ impl State {
     /// Opens the state to read (and in tests), beside whatever holds it.
     pub fn open(path: &Path) -> Result<State> {
         Self::create_dir(path)?;
-        let conn = Connection::open(path)
+        let mut conn = Connection::open(path)
             .with_context(|| format!("cannot open the state database {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Every transaction here writes: it takes the write lock as it begins,
+        // so a busy state is waited for rather than failing mid-transaction.
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot prepare the state database {}", path.display()))?;
-        let mut state = State {
+        migrate(&mut conn)
+            .with_context(|| format!("cannot update the state database {}", path.display()))?;
+        Ok(State {
             conn,
             path: path.to_path_buf(),
             _lock: None,
-        };
-        state
-            .migrate()
-            .with_context(|| format!("cannot update the state database {}", path.display()))?;
-        Ok(state)
-    }
-
-    /// Applies the migrations the state lacks, each in a write transaction
-    /// that re-reads the version, so two processes opening an old state
-    /// at once apply each step once.
-    fn migrate(&mut self) -> Result<()> {
-        let known = MIGRATIONS.len() as i64;
-        for (version, step) in (1..).zip(MIGRATIONS) {
-            let tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let applied: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-            if !(0..=known).contains(&applied) {
-                anyhow::bail!(
-                    "it was written by a newer aiod-host, or is damaged (state schema {applied}, \
-                     this one knows 0 to {known}); use that aiod-host, or another --state"
-                );
-            }
-            if applied < version {
-                tx.execute_batch(step)?;
-                tx.pragma_update(None, "user_version", version)?;
-            }
-            tx.commit()?;
-        }
-        Ok(())
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -321,12 +368,12 @@ impl State {
     }
 
     /// The unfinished pass of this kind, if any.
-    pub fn open_pass(&self, kind: &str) -> Result<Option<Pass>> {
+    pub fn open_pass(&self, kind: PassKind) -> Result<Option<Pass>> {
         self.conn
             .query_row(
                 "SELECT id, kind, since, started_at, cursor, pages FROM passes
-                 WHERE kind = ?1 AND completed_at IS NULL ORDER BY id DESC LIMIT 1",
-                params![kind],
+                 WHERE kind = ?1 AND status = ?2 ORDER BY id DESC LIMIT 1",
+                params![kind, PassStatus::Open],
                 pass_row,
             )
             .optional()?
@@ -336,25 +383,31 @@ impl State {
     /// Starts a pass; an unfinished pass of the same kind is abandoned.
     pub fn begin_pass(
         &mut self,
-        kind: &str,
+        kind: PassKind,
         since: Option<&str>,
         cursor: &[Request],
     ) -> Result<Pass> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "UPDATE passes SET completed_at = 'abandoned' WHERE kind = ?1 AND completed_at IS NULL",
-            params![kind],
+            "UPDATE passes SET status = ?2 WHERE kind = ?1 AND status = ?3",
+            params![kind, PassStatus::Abandoned, PassStatus::Open],
         )?;
         let started_at = now();
         tx.execute(
-            "INSERT INTO passes (kind, since, started_at, cursor) VALUES (?1, ?2, ?3, ?4)",
-            params![kind, since, started_at, serde_json::to_string(cursor)?],
+            "INSERT INTO passes (kind, since, started_at, cursor, status) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                kind,
+                since,
+                started_at,
+                serde_json::to_string(cursor)?,
+                PassStatus::Open
+            ],
         )?;
         let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(Pass {
             id,
-            kind: kind.to_string(),
+            kind,
             since: since.map(str::to_string),
             started_at,
             cursor: cursor.to_vec(),
@@ -379,18 +432,20 @@ impl State {
         };
         let at = now();
         for r in &batch.settled {
-            // A record to map again keeps no version, so the next pass maps it.
-            let version = match r.outcome {
-                Settled::Again => "",
-                Settled::Done | Settled::Skipped => &r.version,
-            };
             tx.prepare_cached(
-                "INSERT INTO records (source_id, version, last_seen_pass, label, outcome)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(source_id) DO UPDATE SET version = ?2,
-                     last_seen_pass = MAX(last_seen_pass, ?3), label = ?4, outcome = ?5",
+                "INSERT INTO records (source_id, version, plugin, last_seen_pass, label, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(source_id) DO UPDATE SET version = ?2, plugin = ?3,
+                     last_seen_pass = MAX(last_seen_pass, ?4), label = ?5, outcome = ?6",
             )?
-            .execute(params![r.id, version, seen, r.label, r.outcome.as_str()])?;
+            .execute(params![
+                r.id,
+                r.done.version,
+                r.done.plugin,
+                seen,
+                r.label,
+                r.outcome
+            ])?;
             tx.prepare_cached("DELETE FROM dead_letters WHERE source_id = ?1")?
                 .execute(params![r.id])?;
         }
@@ -466,15 +521,18 @@ impl State {
         if let Some(id) = pass_id {
             // The page that empties the cursor completes the pass, in the same transaction.
             tx.prepare_cached(
-                "UPDATE passes SET cursor = ?2, completed_at = CASE WHEN ?3 THEN ?4 END,
-                 pages = pages + ?5 WHERE id = ?1",
+                "UPDATE passes SET cursor = ?2, pages = pages + ?5,
+                     status = CASE WHEN ?3 THEN ?6 ELSE status END,
+                     completed_at = CASE WHEN ?3 THEN ?4 ELSE completed_at END
+                 WHERE id = ?1",
             )?
             .execute(params![
                 id,
                 serde_json::to_string(cursor)?,
                 cursor.is_empty(),
                 at,
-                batch_pages
+                batch_pages,
+                PassStatus::Complete
             ])?;
         }
         tx.commit()?;
@@ -487,24 +545,30 @@ impl State {
         Ok(self
             .conn
             .query_row(
-                "SELECT started_at FROM passes WHERE completed_at IS NOT NULL
-                 AND completed_at != 'abandoned' ORDER BY started_at DESC LIMIT 1",
-                [],
+                "SELECT started_at FROM passes WHERE status = ?1
+                 ORDER BY started_at DESC LIMIT 1",
+                params![PassStatus::Complete],
                 |r| r.get(0),
             )
             .optional()?)
     }
 
-    /// The version of a record whose assets were all uploaded, unless it is a dead letter.
-    pub fn done_version(&self, source_id: &str) -> Result<Option<String>> {
+    /// What a record was last settled as, unless it is to be mapped again
+    /// or is a dead letter.
+    pub fn done_version(&self, source_id: &str) -> Result<Option<Done>> {
         // Prepared once per connection: this runs for every listed record.
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT version FROM records WHERE source_id = ?1
+                "SELECT version, plugin FROM records WHERE source_id = ?1 AND outcome != ?2
                  AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE source_id = ?1)",
             )?
-            .query_row(params![source_id], |r| r.get(0))
+            .query_row(params![source_id, Settled::Again], |r| {
+                Ok(Done {
+                    version: r.get(0)?,
+                    plugin: r.get(1)?,
+                })
+            })
             .optional()?)
     }
 
@@ -598,13 +662,12 @@ impl State {
     }
 
     /// The complete pass of `kind` before `pass_id`, if any.
-    pub fn previous_complete_pass(&self, kind: &str, pass_id: i64) -> Result<Option<i64>> {
+    pub fn previous_complete_pass(&self, kind: PassKind, pass_id: i64) -> Result<Option<i64>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT MAX(id) FROM passes WHERE kind = ?1 AND id < ?2
-                 AND completed_at IS NOT NULL AND completed_at != 'abandoned'",
-                params![kind, pass_id],
+                "SELECT MAX(id) FROM passes WHERE kind = ?1 AND id < ?2 AND status = ?3",
+                params![kind, pass_id, PassStatus::Complete],
                 |r| r.get(0),
             )
             .optional()?
@@ -635,8 +698,8 @@ impl State {
     /// never completes, so it never deletes.
     pub fn abandon_pass(&mut self, pass_id: i64) -> Result<()> {
         self.conn.execute(
-            "UPDATE passes SET completed_at = 'abandoned' WHERE id = ?1 AND completed_at IS NULL",
-            params![pass_id],
+            "UPDATE passes SET status = ?2 WHERE id = ?1 AND status = ?3",
+            params![pass_id, PassStatus::Abandoned, PassStatus::Open],
         )?;
         Ok(())
     }
@@ -646,39 +709,50 @@ impl State {
             "SELECT record, follow_ups, stage, error, record_hash, plugin, attempts, failed_at
              FROM dead_letters ORDER BY failed_at, source_id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                DeadLetter {
-                    record: StoredRecord {
-                        id: String::new(),
-                        label: String::new(),
-                        version: String::new(),
-                        data: String::new(),
-                        follow_ups: vec![],
-                    },
-                    follow_ups: vec![],
-                    stage: r.get(2)?,
-                    error: r.get(3)?,
-                    record_hash: r.get(4)?,
-                    plugin: r.get(5)?,
-                    attempts: r.get(6)?,
-                    failed_at: r.get(7)?,
-                },
-            ))
-        })?;
+        let mut rows = stmt.query([])?;
         let mut out = Vec::new();
-        for row in rows {
-            let (record, follow_ups, mut d) = row?;
-            d.record =
-                serde_json::from_str(&record).context("a dead letter's record is unreadable")?;
-            d.follow_ups = serde_json::from_str(&follow_ups)
-                .context("a dead letter's follow-ups are unreadable")?;
-            out.push(d);
+        while let Some(r) = rows.next()? {
+            out.push(DeadLetter {
+                record: serde_json::from_str(&r.get::<_, String>(0)?)
+                    .context("a dead letter's record is unreadable")?,
+                follow_ups: serde_json::from_str(&r.get::<_, String>(1)?)
+                    .context("a dead letter's follow-ups are unreadable")?,
+                stage: r.get(2)?,
+                error: r.get(3)?,
+                record_hash: r.get(4)?,
+                plugin: r.get(5)?,
+                attempts: r.get(6)?,
+                failed_at: r.get(7)?,
+            });
         }
         Ok(out)
     }
+}
+
+/// Applies the migrations the state lacks, in one write transaction. Another
+/// process may migrate the same state between our reading its version and
+/// that transaction: ours then fails on steps already applied, and starts
+/// again from the version the other left.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let known = MIGRATIONS.len() as i64;
+    loop {
+        let applied = user_version(conn)?;
+        if !(0..=known).contains(&applied) {
+            anyhow::bail!(
+                "it was written by a newer aiod-host, or is damaged (state schema {applied}, \
+                 this one knows 0 to {known}); use that aiod-host, or another --state"
+            );
+        }
+        match Migrations::from_slice(MIGRATIONS).to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(_) if user_version(conn)? != applied => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn user_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
 }
 
 fn pass_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Pass>> {
@@ -752,21 +826,21 @@ mod tests {
     #[test]
     fn a_pass_resumes_from_its_cursor_and_completes_into_the_mark() {
         let mut s = temp_state("pass");
-        assert_eq!(s.open_pass("all").unwrap(), None);
-        let p = s.begin_pass("all", None, &[req("/1")]).unwrap();
+        assert_eq!(s.open_pass(PassKind::All).unwrap(), None);
+        let p = s.begin_pass(PassKind::All, None, &[req("/1")]).unwrap();
         let read = Batch {
             pages: 1,
             ..Batch::default()
         };
         s.commit_page(Some(p.id), &[req("/2")], read).unwrap();
         let reopened = State::open(s.path()).unwrap();
-        let open = reopened.open_pass("all").unwrap().unwrap();
+        let open = reopened.open_pass(PassKind::All).unwrap().unwrap();
         assert_eq!(open.cursor, [req("/2")]);
         assert_eq!(open.pages, 1);
         assert_eq!(reopened.high_water_mark().unwrap(), None);
         // The last page empties the cursor and completes the pass at once.
         s.commit_page(Some(p.id), &[], Batch::default()).unwrap();
-        assert_eq!(s.open_pass("all").unwrap(), None);
+        assert_eq!(s.open_pass(PassKind::All).unwrap(), None);
         assert_eq!(s.high_water_mark().unwrap(), Some(p.started_at));
     }
 
@@ -788,9 +862,9 @@ mod tests {
     #[test]
     fn records_assets_and_dead_letters() {
         let mut s = temp_state("records");
-        let p = s.begin_pass("all", None, &[]).unwrap();
+        let p = s.begin_pass(PassKind::All, None, &[]).unwrap();
         let dead = DeadLetter {
-            record: StoredRecord {
+            record: SourceRecord {
                 id: "b".into(),
                 label: "B".into(),
                 version: "v1".into(),
@@ -817,7 +891,7 @@ mod tests {
             pages: 1,
         };
         s.commit_page(Some(p.id), &[], batch).unwrap();
-        assert_eq!(s.done_version("a").unwrap().as_deref(), Some("v1"));
+        assert_eq!(s.done_version("a").unwrap(), Some(done("v1")));
         assert_eq!(s.done_version("b").unwrap(), None);
         assert_eq!(s.asset("datasets", "a").unwrap(), Some(asset("a", "h1")));
         let letters = s.dead_letters().unwrap();
@@ -834,11 +908,18 @@ mod tests {
         assert!(s.dead_letters().unwrap().is_empty());
     }
 
+    fn done(version: &str) -> Done {
+        Done {
+            version: version.into(),
+            plugin: "plugin 0.1.0 abc".into(),
+        }
+    }
+
     fn settled(id: &str, version: &str, outcome: Settled) -> SettledRecord {
         SettledRecord {
             id: id.into(),
             label: format!("label-{id}"),
-            version: version.into(),
+            done: done(version),
             outcome,
         }
     }
@@ -855,7 +936,7 @@ mod tests {
         let mut s = temp_state("unseen");
         s.import_assets(&[known("gone", "h"), known("kept", "h"), known("listed", "h")])
             .unwrap();
-        let p = s.begin_pass("all", None, &[]).unwrap();
+        let p = s.begin_pass(PassKind::All, None, &[]).unwrap();
         let batch = Batch {
             settled: vec![settled("src-kept", "v", Settled::Done)],
             assets: vec![UploadedAsset {
@@ -866,7 +947,7 @@ mod tests {
             ..Batch::default()
         };
         s.commit_page(Some(p.id), &[], batch).unwrap();
-        let second = s.begin_pass("all", None, &[]).unwrap();
+        let second = s.begin_pass(PassKind::All, None, &[]).unwrap();
         s.commit_page(Some(second.id), &[], Batch::default())
             .unwrap();
         let missing = s.missing_assets(second.id).unwrap();
@@ -891,18 +972,18 @@ mod tests {
             ]
         );
         assert_eq!(
-            s.previous_complete_pass("all", second.id).unwrap(),
+            s.previous_complete_pass(PassKind::All, second.id).unwrap(),
             Some(p.id)
         );
-        assert_eq!(s.previous_complete_pass("all", p.id).unwrap(), None);
+        assert_eq!(s.previous_complete_pass(PassKind::All, p.id).unwrap(), None);
         s.forget_asset(&missing[0].asset).unwrap();
         assert_eq!(s.asset_count().unwrap(), 2);
     }
 
     #[test]
-    fn a_record_to_map_again_keeps_no_version_and_a_skipped_one_withdraws_its_assets() {
+    fn a_record_to_map_again_is_not_done_and_a_skipped_one_withdraws_its_assets() {
         let mut s = temp_state("outcomes");
-        let p = s.begin_pass("all", None, &[]).unwrap();
+        let p = s.begin_pass(PassKind::All, None, &[]).unwrap();
         let uploaded = |id: &str| UploadedAsset {
             asset: asset(id, "h"),
             source_id: id.into(),
@@ -917,17 +998,17 @@ mod tests {
             ..Batch::default()
         };
         s.commit_page(Some(p.id), &[], batch).unwrap();
-        assert_eq!(s.done_version("again").unwrap().as_deref(), Some(""));
+        assert_eq!(s.done_version("again").unwrap(), None);
         assert!(s.skipped_assets().unwrap().is_empty());
 
-        let p = s.begin_pass("all", None, &[]).unwrap();
+        let p = s.begin_pass(PassKind::All, None, &[]).unwrap();
         let batch = Batch {
             settled: vec![settled("private", "v2", Settled::Skipped)],
             ..Batch::default()
         };
         s.commit_page(Some(p.id), &[], batch).unwrap();
         // Skipped is settled: it costs nothing until it changes.
-        assert_eq!(s.done_version("private").unwrap().as_deref(), Some("v2"));
+        assert_eq!(s.done_version("private").unwrap(), Some(done("v2")));
         let skipped = s.skipped_assets().unwrap();
         assert_eq!(
             skipped,
@@ -935,7 +1016,221 @@ mod tests {
         );
         s.forget_asset(&skipped[0].0).unwrap();
         assert!(s.skipped_assets().unwrap().is_empty());
-        assert_eq!(s.done_version("private").unwrap().as_deref(), Some("v2"));
+        assert_eq!(s.done_version("private").unwrap(), Some(done("v2")));
+    }
+
+    /// Written by aiod-host 0.1.0 (state schema 2, commit c3dee6b): a throwaway
+    /// `#[ignore]` test drove that release's `State` API through an imported
+    /// asset, a complete `all` pass (done, again and skipped records, a dead
+    /// letter with a follow-up), a `since` pass abandoned after a page, and an
+    /// `all` pass left after its first page; `VACUUM INTO` then wrote this
+    /// file (self-contained: no WAL beside it).
+    const RELEASE_0_1_0: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/state-0.1.0.sqlite");
+
+    fn copy_of(release: &str) -> (tempfile::TempDir, State) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        std::fs::copy(release, &path).unwrap();
+        let state = State::open(&path).unwrap();
+        (dir, state)
+    }
+
+    /// Each pass: id, kind, status, whether it has a completion time.
+    fn passes(s: &State) -> Vec<(i64, PassKind, PassStatus, bool)> {
+        let mut stmt = s
+            .conn
+            .prepare("SELECT id, kind, status, completed_at IS NOT NULL FROM passes ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_state_written_by_release_0_1_0_is_migrated_and_reads_back() {
+        let (_dir, mut s) = copy_of(RELEASE_0_1_0);
+        assert_eq!(user_version(&s.conn).unwrap(), MIGRATIONS.len() as i64);
+        s.bind_catalogue("http://localhost:8000/v2").unwrap();
+
+        use {PassKind::*, PassStatus::*};
+        assert_eq!(
+            passes(&s),
+            [
+                (1, All, Complete, true),
+                (2, Since, Abandoned, false),
+                (3, All, Open, false)
+            ]
+        );
+        let first_started: String = s
+            .conn
+            .query_row("SELECT started_at FROM passes WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(s.high_water_mark().unwrap(), Some(first_started));
+
+        let done = |version: &str| {
+            Some(Done {
+                version: version.into(),
+                plugin: "huggingface 0.3.0 sha256:5f2b9c".into(),
+            })
+        };
+        assert_eq!(
+            s.done_version("org/done").unwrap(),
+            done("2024-01-01T00:00:00.000Z")
+        );
+        assert_eq!(
+            s.done_version("org/skipped").unwrap(),
+            done("2024-01-03T00:00:00.000Z")
+        );
+        assert_eq!(s.done_version("org/again").unwrap(), None);
+        assert_eq!(s.done_version("org/dead").unwrap(), None);
+        assert_eq!(s.record_count().unwrap(), 4);
+        assert_eq!(
+            s.asset("datasets", "org/done").unwrap(),
+            Some(asset("org/done", "h-org/done"))
+        );
+        assert_eq!(s.asset_count().unwrap(), 3);
+
+        let letters = s.dead_letters().unwrap();
+        assert_eq!(letters.len(), 1);
+        let parquet = Request {
+            endpoint: "hub".into(),
+            target: "/api/datasets/org/dead/parquet".into(),
+            query: vec![],
+            headers: vec![],
+        };
+        assert_eq!(
+            letters[0].record,
+            SourceRecord {
+                id: "org/dead".into(),
+                label: "Dead dataset".into(),
+                version: "2024-03-01T00:00:00.000Z".into(),
+                data: r#"{"id":"org/dead","private":false}"#.into(),
+                follow_ups: vec![parquet.clone()],
+            }
+        );
+        assert_eq!(letters[0].follow_ups[0].request, parquet);
+        assert_eq!(
+            letters[0].follow_ups[0].response().body,
+            br#"{"parquet_files":[]}"#
+        );
+        assert_eq!(
+            (letters[0].stage.as_str(), letters[0].attempts),
+            ("upload", 1)
+        );
+
+        // The unfinished pass resumes at its cursor, and completes.
+        let open = s.open_pass(All).unwrap().unwrap();
+        assert_eq!(
+            (open.id, open.kind, open.since, open.pages),
+            (3, All, None, 1)
+        );
+        assert_eq!(
+            open.cursor,
+            [Request {
+                endpoint: "hub".into(),
+                target: "/api/datasets".into(),
+                query: vec![("limit".into(), "2".into()), ("cursor".into(), "c2".into())],
+                headers: vec![],
+            }]
+        );
+        assert_eq!(s.open_pass(Since).unwrap(), None);
+        assert_eq!(s.previous_complete_pass(All, open.id).unwrap(), Some(1));
+        let last = Batch {
+            pages: 1,
+            ..Batch::default()
+        };
+        s.commit_page(Some(open.id), &[], last).unwrap();
+        assert_eq!(passes(&s)[2], (3, All, Complete, true));
+        assert_eq!(s.high_water_mark().unwrap(), Some(open.started_at));
+    }
+
+    /// Step 3 alone, on the values a state at schema 2 can hold.
+    #[test]
+    fn migration_3_gives_passes_a_status_and_splits_done_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            Migrations::from_slice(&MIGRATIONS[..2])
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute_batch(
+                "INSERT INTO passes (id, kind, started_at, completed_at) VALUES
+                     (1, 'all', 't1', 't2'), (2, 'all', 't3', 'abandoned'), (3, 'all', 't4', NULL);
+                 INSERT INTO records (source_id, version, last_seen_pass) VALUES
+                     ('mapped', 'v1' || char(10) || 'p 1 d', 1),
+                     ('older', 'v2', 1),
+                     ('again', '', 1),
+                     ('lines', 'v3' || char(10) || 'p' || char(10) || 'q', 1);",
+            )
+            .unwrap();
+        }
+        let s = State::open(&path).unwrap();
+        use {PassKind::*, PassStatus::*};
+        assert_eq!(
+            passes(&s),
+            [
+                (1, All, Complete, true),
+                (2, All, Abandoned, false),
+                (3, All, Open, false)
+            ]
+        );
+        let mut stmt = s
+            .conn
+            .prepare("SELECT source_id, version, plugin FROM records ORDER BY source_id")
+            .unwrap();
+        let records: Vec<(String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected = [
+            ("again", "", ""),
+            ("lines", "v3", "p\nq"),
+            ("mapped", "v1", "p 1 d"),
+            ("older", "v2", ""),
+        ]
+        .map(|(id, v, p)| (id.to_string(), v.to_string(), p.to_string()));
+        assert_eq!(records, expected);
+        // Only the three statuses are stored.
+        assert!(
+            s.conn
+                .execute("UPDATE passes SET status = 'done' WHERE id = 1", [])
+                .is_err()
+        );
+    }
+
+    /// Two hosts open an old state at once, both waiting behind a third
+    /// writer: the one that migrates second finds the steps applied and goes on.
+    #[test]
+    fn a_state_migrated_meanwhile_by_another_host_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let mut blocker = Connection::open(&path).unwrap();
+        blocker.pragma_update(None, "journal_mode", "WAL").unwrap();
+        blocker.execute_batch(SCHEMA).unwrap();
+        let writing = blocker
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+        let opening: Vec<_> = (0..2)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || State::open(&path).map(drop))
+            })
+            .collect();
+        // Time for both to read the old version and wait for the write lock.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        writing.commit().unwrap();
+        for o in opening {
+            o.join().unwrap().unwrap();
+        }
+        let s = State::open(&path).unwrap();
+        assert_eq!(user_version(&s.conn).unwrap(), MIGRATIONS.len() as i64);
     }
 
     /// A state written before the schema had versions (records without
@@ -957,7 +1252,13 @@ mod tests {
             .unwrap();
         }
         let s = State::open(&path).unwrap();
-        assert_eq!(s.done_version("a").unwrap().as_deref(), Some("v"));
+        assert_eq!(
+            s.done_version("a").unwrap(),
+            Some(Done {
+                version: "v".into(),
+                plugin: String::new()
+            })
+        );
         let (label, outcome): (String, String) = s
             .conn
             .query_row(
@@ -970,6 +1271,10 @@ mod tests {
         drop(s);
         // Opening again applies nothing twice.
         drop(State::open(&path).unwrap());
+        assert_eq!(
+            user_version(&Connection::open(&path).unwrap()).unwrap(),
+            MIGRATIONS.len() as i64
+        );
 
         Connection::open(&path)
             .unwrap()

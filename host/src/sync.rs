@@ -23,8 +23,8 @@ use crate::pages::Pages;
 use crate::plugin::{CallError, Plugin};
 use crate::progress::Progress;
 use crate::state::{
-    Batch, DeadLetter, Pass, Settled, SettledRecord, State, StoredAsset, StoredFollowUp,
-    StoredRecord, UploadedAsset,
+    Batch, DeadLetter, Done, Pass, PassKind, Settled, SettledRecord, State, StoredAsset,
+    StoredFollowUp, UploadedAsset,
 };
 use crate::summary::{Event, Summary, Tally};
 use crate::transport::{Failure, Transport};
@@ -461,10 +461,10 @@ impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
 }
 
 /// The pass's kind and `since` cutoff; `id` syncs run outside any pass.
-fn pass_kind(mode: &SyncMode) -> Option<(&'static str, Option<&str>)> {
+fn pass_kind(mode: &SyncMode) -> Option<(PassKind, Option<&str>)> {
     match mode {
-        SyncMode::All => Some(("all", None)),
-        SyncMode::Since(t) => Some(("since", Some(t.as_str()))),
+        SyncMode::All => Some((PassKind::All, None)),
+        SyncMode::Since(t) => Some((PassKind::Since, Some(t.as_str()))),
         SyncMode::Id(_) => None,
     }
 }
@@ -536,8 +536,11 @@ async fn follow_ups<T: Transport>(
 
 /// What "done" means for a record: this version, mapped by this plugin. A new
 /// or fixed plugin therefore maps every record again, as a fixed mapping should.
-fn done_version(version: &str, provenance: &str) -> String {
-    format!("{version}\n{provenance}")
+fn done_version(version: &str, provenance: &str) -> Done {
+    Done {
+        version: version.to_string(),
+        plugin: provenance.to_string(),
+    }
 }
 
 /// What `process` needs besides the record.
@@ -604,7 +607,7 @@ fn map(
                 Settled::Done
             };
             batch.settled.push(SettledRecord {
-                version: done_version(&record.version, ctx.provenance),
+                done: done_version(&record.version, ctx.provenance),
                 id: record.id,
                 label: record.label,
                 outcome,
@@ -731,7 +734,7 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, tally: &mut Tally) -> Result<()
         None => Settled::Done,
     };
     batch.settled.push(SettledRecord {
-        version: done_version(&record.version, &provenance),
+        done: done_version(&record.version, &provenance),
         id: record.id,
         label: record.label,
         outcome,
@@ -757,13 +760,7 @@ fn fail(
         "record failed: {error}"
     );
     batch.dead.push(DeadLetter {
-        record: StoredRecord {
-            id: record.id.clone(),
-            label: record.label.clone(),
-            version: record.version.clone(),
-            data: record.data.clone(),
-            follow_ups: record.follow_ups.clone(),
-        },
+        record: record.clone(),
         follow_ups: follow_ups
             .iter()
             .map(|(q, r)| StoredFollowUp::new(q, r))

@@ -4,7 +4,6 @@
 use super::{Result, summary_exit_code};
 use crate::aiod::upload::{self, Uploader};
 use crate::cli::CommonArgs;
-use crate::model::SourceRecord;
 use crate::progress::Progress;
 use crate::session::Session;
 use crate::state::Batch;
@@ -37,13 +36,6 @@ pub fn retry(args: CommonArgs) -> Result<ExitCode> {
         );
         tally.add(Event::Seen(1));
         let mut batch = Batch::default();
-        let record = SourceRecord {
-            id: letter.record.id,
-            label: letter.record.label,
-            version: letter.record.version,
-            data: letter.record.data,
-            follow_ups: letter.record.follow_ups,
-        };
         let follow_ups = letter
             .follow_ups
             .iter()
@@ -57,7 +49,12 @@ pub fn retry(args: CommonArgs) -> Result<ExitCode> {
             answers: &answers,
         };
         runtime.block_on(sync::process(
-            ctx, &sink, record, follow_ups, &mut batch, &mut tally,
+            ctx,
+            &sink,
+            letter.record,
+            follow_ups,
+            &mut batch,
+            &mut tally,
         ))?;
         state.commit_page(None, &[], batch)?;
     }

@@ -280,7 +280,7 @@ fn done_by(state: &State, hub: &Hub, provenance: &str) -> Vec<(String, bool)> {
         .iter()
         .filter_map(|id| {
             let done = state.done_version(id).unwrap()?;
-            Some((id.to_string(), done.ends_with(&format!("\n{provenance}"))))
+            Some((id.to_string(), done.plugin == provenance))
         })
         .collect()
 }
@@ -303,7 +303,7 @@ fn a_sync_puts_every_asset_in_listing_order_and_completes_its_pass() {
     );
     assert!(finished.completed_pass.is_some());
     assert!(
-        state.open_pass("all").unwrap().is_none(),
+        state.open_pass(PassKind::All).unwrap().is_none(),
         "no unfinished pass"
     );
     assert!(state.high_water_mark().unwrap().is_some());
@@ -362,7 +362,10 @@ fn a_kill_during_a_page_loses_only_that_page_which_the_next_run_redoes() {
     });
     assert!(killed);
     assert_eq!(sink.ids(), &hub.ids()[..3]);
-    let open = state.open_pass("all").unwrap().expect("an unfinished pass");
+    let open = state
+        .open_pass(PassKind::All)
+        .unwrap()
+        .expect("an unfinished pass");
     assert_eq!(
         open.cursor[0].target,
         "http://hub.test/api/datasets?full=true&cursor=2"
@@ -401,7 +404,7 @@ fn an_upload_that_ends_the_sync_keeps_what_was_put_and_the_page_is_redone() {
     );
     assert_eq!(done_by(&state, &hub, &hf.provenance()).len(), 3);
     assert_eq!(
-        state.open_pass("all").unwrap().unwrap().cursor[0].target,
+        state.open_pass(PassKind::All).unwrap().unwrap().cursor[0].target,
         "http://hub.test/api/datasets?full=true&cursor=2"
     );
 
@@ -428,7 +431,10 @@ fn a_pause_stops_the_sync_resumably_at_the_page_it_was_on() {
         other => panic!("expected a pause, got {:?}", other.map(|f| f.summary)),
     }
     assert_eq!(sink.ids(), &hub.ids()[..4]);
-    let open = state.open_pass("all").unwrap().expect("an unfinished pass");
+    let open = state
+        .open_pass(PassKind::All)
+        .unwrap()
+        .expect("an unfinished pass");
     assert_eq!(
         open.cursor[0].target,
         "http://hub.test/api/datasets?full=true&cursor=4"
@@ -519,7 +525,7 @@ fn a_stored_cursor_the_source_refuses_abandons_the_pass_and_a_new_one_runs() {
         ..Recording::default()
     };
     sync(&hub, &sink, Some(&mut state), &mut hf, None).unwrap_err();
-    let abandoned = state.open_pass("all").unwrap().unwrap().id;
+    let abandoned = state.open_pass(PassKind::All).unwrap().unwrap().id;
     hub.expired_cursors.set(1);
     let finished = sync(&hub, &Recording::default(), Some(&mut state), &mut hf, None).unwrap();
     // The refused stored cursor, then a new pass from the first page.
@@ -527,7 +533,9 @@ fn a_stored_cursor_the_source_refuses_abandons_the_pass_and_a_new_one_runs() {
     let completed = finished.completed_pass.expect("the new pass completed");
     assert_ne!(completed, abandoned);
     assert_eq!(
-        state.previous_complete_pass("all", completed).unwrap(),
+        state
+            .previous_complete_pass(PassKind::All, completed)
+            .unwrap(),
         None,
         "the abandoned pass never completed"
     );
