@@ -271,3 +271,6 @@ impl Sink for Uploader {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
