@@ -7,6 +7,10 @@
 //! `{"loc": ["body", …], "msg": …, "type": …}`. It is stricter than pydantic in
 //! one way: it does not coerce (a number is not accepted for a string), so what
 //! passes here passes there.
+//!
+//! Hand-written rather than `jsonschema`: the catalogue judges bodies with
+//! pydantic v1, not a JSON-schema validator, and its error locations and
+//! messages, which operators read in dead letters, are pydantic's.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value, json};

@@ -5,6 +5,10 @@
 //! down, unless an operator set one (hub-docs `rate-limits.md`: the Hub sends
 //! both on every answer; PRO, Team and Enterprise accounts get larger quotas
 //! than the free one the plugin documents).
+//!
+//! Hand-written rather than `governor` or a token bucket: the budget must count
+//! fixed windows the way the server does and be corrected by the server's own
+//! counts mid-window, which those crates have no way to take.
 
 use crate::retry::{rate_limit, rate_limit_policy};
 use std::time::Duration;

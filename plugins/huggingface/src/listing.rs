@@ -37,9 +37,9 @@ pub struct ListingPage {
 /// exactly once (new ones only appear at the head, before the cursor).
 /// Without `sort` the Hub orders by `trendingScore`, which moves daily: a
 /// dataset whose score rises during a pass jumps ahead of the cursor and is
-/// never listed (huggingface_hub issue #2741). `since` lists by
+/// never listed (https://github.com/huggingface/huggingface_hub/issues/2741). `since` lists by
 /// `lastModified`, newest first, and stops at the cutoff. The Hub sorts
-/// descending only (`direction` is deprecated, huggingface_hub PR #3630).
+/// descending only (`direction` is deprecated, https://github.com/huggingface/huggingface_hub/pull/3630).
 pub fn start(mode: &Mode) -> Result<Planned, String> {
     let listing = |sort: &str| Planned {
         endpoint: HUB,
