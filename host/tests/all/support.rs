@@ -37,19 +37,12 @@ pub fn test_plugin(file: &str) -> PathBuf {
 
 thread_local! {
     /// A HOME of this test's own (tests run on their own threads, or processes
-    /// under nextest): its state database and config files are not shared.
-    static HOME: PathBuf = {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "aiod-host-test-home-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    };
+    /// under nextest): its state database and config files are not shared, and
+    /// it is removed when the test's thread ends.
+    static HOME: tempfile::TempDir = tempfile::Builder::new()
+        .prefix("aiod-host-test-home-")
+        .tempdir()
+        .unwrap();
 }
 
 /// Run flags for tests against local servers: no budget to wait for, quick retries.
@@ -64,7 +57,7 @@ pub const FAST: [&str; 6] = [
 
 /// This test's HOME (empty unless the test puts something there).
 pub fn home() -> PathBuf {
-    HOME.with(Clone::clone)
+    HOME.with(|home| home.path().to_path_buf())
 }
 
 /// `aiod-host` with a clean environment: no inherited endpoint, token or AIoD
