@@ -41,8 +41,11 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     let status = session
         .runtime
         .block_on(metrics::serve(args.status_addr, health.clone()))?;
+    // The bound address, not the one asked for: with port 0 this line is how
+    // an operator (or a test) learns the port.
+    tracing::info!("status server listening on http://{status} (/metrics, /healthz)");
     tracing::info!(
-        "status on http://{status} (/metrics, /healthz); incremental syncs {}, full passes {}",
+        "incremental syncs {}, full passes {}",
         incremental.describe(),
         full.describe()
     );
