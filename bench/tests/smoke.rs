@@ -30,9 +30,11 @@ fn smoke_run_measures_every_part() {
         "{} is missing: run `cargo xtask build-plugins` (or `cargo xtask test`)",
         plugin.display()
     );
-    let work = std::env::temp_dir().join(format!("aiod-bench-smoke-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    let markdown = work.join("results.md");
+    let work = tempfile::Builder::new()
+        .prefix("aiod-bench-smoke-")
+        .tempdir()
+        .unwrap();
+    let markdown = work.path().join("results.md");
     let out = Command::new(bench)
         .arg("--smoke")
         .arg("--host")
@@ -40,7 +42,7 @@ fn smoke_run_measures_every_part() {
         .arg("--plugin")
         .arg(&plugin)
         .arg("--work-dir")
-        .arg(&work)
+        .arg(work.path())
         .arg("--markdown")
         .arg(&markdown)
         .output()
@@ -71,5 +73,4 @@ fn smoke_run_measures_every_part() {
             "{part} missing:\n{markdown}"
         );
     }
-    let _ = std::fs::remove_dir_all(&work);
 }

@@ -6,7 +6,8 @@
 //! datasets-server's 500 with `X-Error-Code: ConfigNamesError` is final (a
 //! cached job error) and one with `ResponseNotReady` is for the next pass.
 
-use crate::model::{AnswerRule, Response, Verdict};
+use crate::model::{AnswerRule, Headers as _, Response, Verdict};
+use http::HeaderName;
 
 /// A plugin's answer rules; empty means the host's defaults throughout.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -83,16 +84,14 @@ fn header_matches(rule: &AnswerRule, headers: &[(String, String)]) -> bool {
     let Some(name) = &rule.header else {
         return true;
     };
-    headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .any(|(_, v)| {
-            rule.values.is_empty()
-                || rule
-                    .values
-                    .iter()
-                    .any(|want| want.eq_ignore_ascii_case(v.trim()))
-        })
+    // No answer carries a header by a name that is not one.
+    let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+        return false;
+    };
+    // Values are tokens like `ResponseNotReady`, compared as the plugin wrote them but for case.
+    headers.header_values(&name).any(|v| {
+        rule.values.is_empty() || rule.values.iter().any(|want| want.eq_ignore_ascii_case(v))
+    })
 }
 
 #[cfg(test)]

@@ -125,7 +125,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "EXPR", conflicts_with = "full_every")]
     pub full_cron: Option<String>,
 
-    /// Address for /metrics (Prometheus) and /healthz; port 0 picks a free one (logged).
+    /// Address for /metrics (Prometheus) and /healthz; port 0 picks a free one, logged as
+    /// "status server listening on http://ADDR".
     #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR")]
     pub status_addr: std::net::SocketAddr,
 }

@@ -4,6 +4,7 @@
 use crate::budget::Limiter;
 use crate::model::{EndpointDecl, Request};
 use crate::secret::Secret;
+use http::header::AUTHORIZATION;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use url::Url;
@@ -180,11 +181,14 @@ impl Endpoints {
         let mut headers: Vec<(String, String)> = req
             .headers
             .iter()
-            .filter(|(n, _)| !n.eq_ignore_ascii_case("authorization"))
+            .filter(|(n, _)| AUTHORIZATION != n.as_str())
             .cloned()
             .collect();
         if let Some(token) = self.tokens.get(&req.endpoint) {
-            headers.push(("authorization".into(), format!("Bearer {}", token.expose())));
+            headers.push((
+                AUTHORIZATION.to_string(),
+                format!("Bearer {}", token.expose()),
+            ));
         }
         Ok(Prepared { url, headers })
     }

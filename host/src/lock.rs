@@ -69,9 +69,8 @@ mod tests {
 
     #[test]
     fn a_second_holder_is_refused_with_the_first_ones_pid_until_it_lets_go() {
-        let dir = std::env::temp_dir().join(format!("aiod-host-lock-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let state = dir.join("s.sqlite");
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.sqlite");
         let first = acquire(&state).unwrap();
         let err = acquire(&state).unwrap_err().to_string();
         assert!(
@@ -83,6 +82,6 @@ mod tests {
         );
         drop(first);
         let _again = acquire(&state).unwrap();
-        assert_eq!(path_for(&state), dir.join("s.sqlite.lock"));
+        assert_eq!(path_for(&state), dir.path().join("s.sqlite.lock"));
     }
 }

@@ -2,6 +2,7 @@
 //! bindings are converted to and from these in `plugin`, so that a new
 //! contract version changes only that module.
 
+use http::HeaderName;
 use serde::{Deserialize, Serialize};
 
 /// An endpoint a plugin declares.
@@ -69,6 +70,29 @@ impl Response {
             Some((cut, _)) => format!("{}…", &text[..cut]),
             None => text.to_string(),
         }
+    }
+}
+
+/// Lookups in the header lists that cross the plugin boundary (names as
+/// received, order and repeats kept). Names compare as `http::HeaderName`s do,
+/// ignoring case; this is the one place a header is looked up by name.
+pub trait Headers {
+    /// The first value of `name`, trimmed.
+    fn header(&self, name: &HeaderName) -> Option<&str>;
+
+    /// Every value of `name`, trimmed, in order.
+    fn header_values<'a>(&'a self, name: &HeaderName) -> impl Iterator<Item = &'a str>;
+}
+
+impl Headers for [(String, String)] {
+    fn header(&self, name: &HeaderName) -> Option<&str> {
+        self.header_values(name).next()
+    }
+
+    fn header_values<'a>(&'a self, name: &HeaderName) -> impl Iterator<Item = &'a str> {
+        self.iter()
+            .filter(move |(n, _)| name == n.as_str())
+            .map(|(_, v)| v.trim())
     }
 }
 
@@ -150,4 +174,45 @@ pub enum Existence {
     Exists,
     Gone(String),
     Unknown(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::{LOCATION, RETRY_AFTER};
+
+    fn list(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn header_names_match_in_any_case_and_values_are_trimmed() {
+        let headers = list(&[("Retry-After", " 3 "), ("X-Error-Code", "ResponseNotReady")]);
+        assert_eq!(headers.header(&RETRY_AFTER), Some("3"));
+        let code = HeaderName::from_static("x-error-code");
+        assert_eq!(headers.header(&code), Some("ResponseNotReady"));
+        assert_eq!(headers.header(&LOCATION), None);
+        assert_eq!(list(&[]).header(&LOCATION), None);
+    }
+
+    #[test]
+    fn repeated_headers_give_the_first_or_all_in_order() {
+        let headers = list(&[
+            ("x-error-code", "a"),
+            ("location", "/x"),
+            ("X-ERROR-CODE", "b"),
+        ]);
+        let code = HeaderName::from_static("x-error-code");
+        assert_eq!(headers.header(&code), Some("a"));
+        assert_eq!(headers.header_values(&code).collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_name_that_is_not_a_header_name_matches_nothing() {
+        let headers = list(&[("retry after", "3"), ("retry-after ", "4")]);
+        assert_eq!(headers.header(&RETRY_AFTER), None);
+    }
 }

@@ -7,7 +7,14 @@
 //! backoff with jitter. A wait longer than the cap is not waited: the caller
 //! stops cleanly instead.
 
+use crate::model::Headers as _;
+use http::HeaderName;
+use http::header::RETRY_AFTER;
 use std::time::{Duration, SystemTime};
+
+/// Hugging Face's rate-limit headers (IETF draft names, not in `http`).
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -77,16 +84,9 @@ pub fn decide(
     }
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
-}
-
 /// `Retry-After: 120` or `Retry-After: Wed, 21 Oct 2015 07:28:00 GMT`.
 pub fn retry_after(headers: &[(String, String)], now: SystemTime) -> Option<Duration> {
-    let value = header(headers, "retry-after")?;
+    let value = headers.header(&RETRY_AFTER)?;
     if let Ok(secs) = value.parse::<f64>() {
         // A wait beyond any cap is as good as "very long"; never overflow.
         return Duration::try_from_secs_f64(secs)
@@ -103,14 +103,14 @@ pub fn retry_after(headers: &[(String, String)], now: SystemTime) -> Option<Dura
 
 /// `RateLimit: "api";r=<remaining>;t=<seconds until reset>` → (remaining, reset).
 pub fn rate_limit(headers: &[(String, String)]) -> Option<(u64, Duration)> {
-    let value = header(headers, "ratelimit")?;
+    let value = headers.header(&RATELIMIT)?;
     Some((param(value, "r")?, Duration::from_secs(param(value, "t")?)))
 }
 
 /// `RateLimit-Policy: "fixed window";"api";q=<quota>;w=<window seconds>` →
 /// (quota, window).
 pub fn rate_limit_policy(headers: &[(String, String)]) -> Option<(u64, Duration)> {
-    let value = header(headers, "ratelimit-policy")?;
+    let value = headers.header(&RATELIMIT_POLICY)?;
     Some((param(value, "q")?, Duration::from_secs(param(value, "w")?)))
 }
 

@@ -5,7 +5,8 @@
 use crate::answers::AnswerRules;
 use crate::endpoints::Endpoints;
 use crate::fetch::{BodyLimit, FetchError, Fetcher, Pause};
-use crate::model::{Request, Response, Verdict};
+use crate::model::{Headers as _, Request, Response, Verdict};
+use http::header::LOCATION;
 
 /// Redirects followed for one request, as browsers and HTTP clients cap them.
 const MAX_REDIRECTS: usize = 5;
@@ -113,10 +114,5 @@ fn redirect_location(response: &Response) -> Option<&str> {
     if !matches!(response.status, 301 | 302 | 303 | 307 | 308) {
         return None;
     }
-    response
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("location"))
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
+    response.headers.header(&LOCATION).filter(|v| !v.is_empty())
 }

@@ -42,8 +42,11 @@ pub fn serve(args: ServeArgs) -> super::Result<ExitCode> {
     let status = session
         .runtime
         .block_on(metrics::serve(args.status_addr, health.clone()))?;
+    // The bound address, not the one asked for: with port 0 this line is how
+    // an operator (or a test) learns the port.
+    tracing::info!("status server listening on http://{status} (/metrics, /healthz)");
     tracing::info!(
-        "status on http://{status} (/metrics, /healthz); incremental syncs {}, full passes {}",
+        "incremental syncs {}, full passes {}",
         incremental.describe(),
         full.describe()
     );
@@ -147,16 +150,18 @@ fn watch(
     reload: Arc<AtomicBool>,
     swaps: Sender<Plugin>,
 ) {
-    let mut seen = digest_of(&path);
+    let mut watched = Watched {
+        stamp: Stamp::of(&path),
+        digest: digest_of(&path),
+    };
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(WATCH_EVERY);
             let asked = reload.swap(false, Ordering::Relaxed);
-            let digest = digest_of(&path);
-            if digest == seen && !asked {
+            let changed = watched.changed(Stamp::of(&path), || digest_of(&path));
+            if !changed && !asked {
                 continue;
             }
-            seen = digest;
             match check(&path, &running, limits) {
                 Ok(plugin) => {
                     tracing::info!(plugin = %plugin.describe(), "new plugin accepted; it takes over at the next record");
@@ -168,6 +173,54 @@ fn watch(
             }
         }
     });
+}
+
+/// What tells versions of the plugin file apart without reading it: a deploy
+/// that renames a new file into place changes the inode, one that writes in
+/// place the size or the modification time. (A same-size rewrite within the
+/// file system's time resolution goes unseen; SIGHUP checks anyway.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    inode: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt as _;
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Stamp {
+            inode: meta.ino(),
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
+/// The plugin file as the watcher last saw it; `None`: it could not be read.
+#[derive(Debug)]
+struct Watched {
+    stamp: Option<Stamp>,
+    digest: Option<String>,
+}
+
+impl Watched {
+    /// Whether the contents changed since the last look. A plugin can be tens
+    /// of megabytes, so `digest` (reading and hashing it) runs only when the
+    /// stamp changed; a touched file with the same contents is no change.
+    fn changed(&mut self, stamp: Option<Stamp>, digest: impl FnOnce() -> Option<String>) -> bool {
+        if stamp == self.stamp {
+            return false;
+        }
+        self.stamp = stamp;
+        let digest = digest();
+        if digest == self.digest {
+            return false;
+        }
+        self.digest = digest;
+        true
+    }
 }
 
 fn digest_of(path: &Path) -> Option<String> {
@@ -209,4 +262,53 @@ fn check(path: &Path, running: &model::PluginInfo, limits: Limits) -> Result<Plu
         tracing::info!(fixtures = %dir.display(), "new plugin passes its fixtures");
     }
     Ok(plugin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn stamp(inode: u64, len: u64, secs: u64) -> Option<Stamp> {
+        Some(Stamp {
+            inode,
+            len,
+            modified: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs)),
+        })
+    }
+
+    fn digest(text: &str) -> Option<String> {
+        Some(text.to_string())
+    }
+
+    #[test]
+    fn the_file_is_hashed_only_when_its_stamp_changed() {
+        let mut watched = Watched {
+            stamp: stamp(1, 10, 100),
+            digest: digest("a"),
+        };
+        let not_read = || -> Option<String> { panic!("hashed an unchanged file") };
+        assert!(!watched.changed(stamp(1, 10, 100), not_read));
+
+        // Touched, same contents: read once, no change, and not read again.
+        assert!(!watched.changed(stamp(1, 10, 200), || digest("a")));
+        assert!(!watched.changed(stamp(1, 10, 200), not_read));
+
+        // Written in place, renamed into place, grown: each a change.
+        assert!(watched.changed(stamp(1, 10, 300), || digest("b")));
+        assert!(watched.changed(stamp(2, 10, 300), || digest("c")));
+        assert!(watched.changed(stamp(2, 11, 300), || digest("d")));
+        assert!(!watched.changed(stamp(2, 11, 300), not_read));
+    }
+
+    #[test]
+    fn a_file_that_goes_away_or_comes_back_is_a_change() {
+        let mut watched = Watched {
+            stamp: stamp(1, 10, 100),
+            digest: digest("a"),
+        };
+        assert!(watched.changed(None, || None));
+        assert!(!watched.changed(None, || panic!("no file to hash")));
+        assert!(watched.changed(stamp(3, 10, 400), || digest("a")));
+    }
 }

@@ -31,10 +31,9 @@ fn assert_fails_with(out: &Output, code: i32, message: &str) {
     assert!(out.stdout.is_empty(), "nothing may be printed on stdout");
 }
 
+/// A file in this test's HOME, removed with it.
 fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("aiod-host-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let path = home().join(name);
     std::fs::write(&path, bytes).unwrap();
     path
 }

@@ -146,73 +146,101 @@ fn home_config(text: &str) -> std::path::PathBuf {
     path
 }
 
-#[test]
-fn tokens_revoked_in_the_middle_of_a_run_are_replaced() {
-    let expected = clean_snapshot();
-    let hf = LocalServer::start(source()).unwrap();
-    let aiod = LocalAiod::start(catalogue().with_latency(
+/// The local Keycloak's token endpoint: one request per token the host gets.
+const TOKEN_PATH: &str = "/aiod-auth/realms/aiod/protocol/openid-connect/token";
+
+/// The writes the local AIoD received (it stores each before it answers).
+fn writes(aiod: &LocalAiod) -> usize {
+    aiod.count("POST", "/v2/datasets")
+}
+
+/// A local AIoD whose every write takes 40 ms, so a run of `source()` lasts
+/// long enough to be interrupted at a chosen write.
+fn slow_catalogue() -> LocalAiod {
+    LocalAiod::start(catalogue().with_latency(
         Duration::from_millis(40),
         Duration::ZERO,
         Duration::ZERO,
     ))
-    .unwrap();
-    let child = command(&hf, &aiod, &["run", "--mode", "all"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    for _ in 0..3 {
-        std::thread::sleep(Duration::from_millis(250));
+    .unwrap()
+}
+
+#[test]
+fn tokens_revoked_in_the_middle_of_a_run_are_replaced() {
+    let expected = clean_snapshot();
+    let hf = LocalServer::start(source()).unwrap();
+    let aiod = slow_catalogue();
+    let tokens = || aiod.count("POST", TOKEN_PATH);
+    let host = Running::start(command(&hf, &aiod, &["run", "--mode", "all"]));
+    // Each revocation comes with at least 15 of the 26 writes still to do, and
+    // the next waits until the host has replaced the revoked token.
+    for (revoked, after_writes) in [1, 6, 11].into_iter().enumerate() {
+        wait_for(
+            &format!("{after_writes} writes"),
+            Duration::from_secs(60),
+            || writes(&aiod) >= after_writes,
+        );
         aiod.revoke_tokens();
+        wait_for(
+            &format!("a token to replace revoked token {}", revoked + 1),
+            Duration::from_secs(30),
+            || tokens() > revoked + 1,
+        );
     }
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (exit, err) = host.wait();
+    assert!(exit.success(), "{err}");
+    assert_eq!(tokens(), 4, "one new token per revocation:\n{err}");
     assert_same_catalogue(&expected, &aiod, "revoked tokens");
 }
 
 #[test]
 fn a_sync_killed_at_any_point_resumes_without_losses_or_duplicates() {
     let expected = clean_snapshot();
-    for kill_after_ms in [150, 450, 900] {
+    // Within the first page of 7, at the start of the second, within the third.
+    for kill_at in [1, 8, 17] {
+        let what = format!("killed at write {kill_at}");
         let hf = LocalServer::start(source()).unwrap();
-        let aiod = LocalAiod::start(catalogue().with_latency(
-            Duration::from_millis(40),
-            Duration::ZERO,
-            Duration::ZERO,
-        ))
-        .unwrap();
-        // Each kill happens in a fresh HOME, so each starts from an empty state.
-        let state = home().join(format!("killed-{kill_after_ms}.sqlite"));
+        let aiod = slow_catalogue();
+        let state = home().join(format!("killed-{kill_at}.sqlite"));
         let state_arg = ["--state", state.to_str().unwrap()];
-        let mut child = command(
+        let host = Running::start(command(
             &hf,
             &aiod,
             &["run", "--mode", "all", state_arg[0], state_arg[1]],
-        )
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-        std::thread::sleep(Duration::from_millis(kill_after_ms));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        let before = aiod.assets().len();
+        ));
+        wait_for(&what, Duration::from_secs(60), || writes(&aiod) >= kill_at);
+        // Writes from now on are stored but not answered in time: the host,
+        // stuck on its uploads in flight, cannot get further before the kill.
+        aiod.set_latency(Duration::from_secs(60), Duration::ZERO, Duration::ZERO);
+        host.kill();
+        aiod.set_latency(Duration::ZERO, Duration::ZERO, Duration::ZERO);
+
+        // The crash left a partial catalogue: what AIoD received, whether the
+        // host heard the answer or not, and nothing twice.
+        let received = writes(&aiod);
+        assert!(
+            (kill_at..26).contains(&received),
+            "{what}: {received} writes received"
+        );
+        wait_for(
+            "every write received to be stored",
+            Duration::from_secs(10),
+            || aiod.assets().len() == received,
+        );
+        assert_eq!(snapshot(&aiod).len(), received, "{what}");
+
         let err = ok(&sync(
             &hf,
             &aiod,
             &["--mode", "all", state_arg[0], state_arg[1]],
         ));
-        assert_same_catalogue(
-            &expected,
-            &aiod,
-            &format!("killed after {kill_after_ms} ms"),
-        );
-        if before > 0 && before < 26 {
-            assert!(err.contains("resuming an unfinished pass"), "{err}");
-        }
-        let posts = aiod.count("POST", "/v2/datasets");
         assert!(
-            posts <= 26 + 7,
-            "killed after {kill_after_ms} ms: {posts} POSTs"
+            err.contains("resuming an unfinished pass"),
+            "{what}:\n{err}"
         );
+        assert_same_catalogue(&expected, &aiod, &what);
+        let posts = writes(&aiod);
+        assert!(posts <= 26 + 7, "{what}: {posts} POSTs");
     }
 }
 
@@ -451,29 +479,18 @@ fn concurrent_uploads_share_one_token_refresh() {
         Duration::ZERO,
     ))
     .unwrap();
-    let tokens = || {
-        aiod.count(
-            "POST",
-            "/aiod-auth/realms/aiod/protocol/openid-connect/token",
-        )
-    };
-    let child = command(
+    let tokens = || aiod.count("POST", TOKEN_PATH);
+    let host = Running::start(command(
         &hf,
         &aiod,
         &["run", "--mode", "all", "--upload-concurrency", "4"],
-    )
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
-    let started = Instant::now();
-    while aiod.count("POST", "/v2/datasets") < 2 {
-        assert!(started.elapsed() < Duration::from_secs(30), "no uploads");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    ));
+    wait_for("two uploads", Duration::from_secs(30), || {
+        writes(&aiod) >= 2
+    });
     aiod.revoke_tokens();
-    let out = child.wait_with_output().unwrap();
-    let err = stderr(&out);
-    assert!(out.status.success(), "{err}");
+    let (exit, err) = host.wait();
+    assert!(exit.success(), "{err}");
     assert!(err.contains("created 24"), "{err}");
     assert_eq!(
         tokens(),
@@ -496,24 +513,15 @@ fn a_second_sync_on_a_busy_state_is_refused_at_once_and_the_first_is_unharmed() 
         Fault::Delay(Duration::from_secs(8)),
         1,
     );
-    let mut first = command(&hf, &aiod, &["run", "--mode", "all"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while aiod.count("POST", "/v2/datasets") < 1 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the first sync never uploaded"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let mut first = Running::start(command(&hf, &aiod, &["run", "--mode", "all"]));
+    wait_for(
+        "the first sync's first upload",
+        Duration::from_secs(30),
+        || writes(&aiod) >= 1,
+    );
     let second = sync(&hf, &aiod, &["--mode", "all"]);
     // Refused while the first still runs: it did not wait for it.
-    assert!(
-        first.try_wait().unwrap().is_none(),
-        "the second waited for the first"
-    );
+    assert!(first.is_running(), "the second waited for the first");
     assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
     let err = stderr(&second);
     assert!(
@@ -526,13 +534,9 @@ fn a_second_sync_on_a_busy_state_is_refused_at_once_and_the_first_is_unharmed() 
     // Read-only commands do not take the lock.
     let out = aiod_host().arg("failures").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        first.try_wait().unwrap().is_none(),
-        "the first sync ended too soon to tell"
-    );
-    let first = first.wait_with_output().unwrap();
-    let err = stderr(&first);
-    assert!(first.status.success(), "{err}");
+    assert!(first.is_running(), "the first sync ended too soon to tell");
+    let (exit, err) = first.wait();
+    assert!(exit.success(), "{err}");
     assert!(err.contains("created 26,"), "{err}");
     assert_same_catalogue(&expected, &aiod, "a second sync refused meanwhile");
 }

@@ -4,15 +4,7 @@ use crate::support::*;
 use local_servers::{AiodState, HfState, LocalAiod, LocalServer, generated_id};
 use serde_json::json;
 use std::path::Path;
-use std::time::{Duration, Instant};
-
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use std::time::Duration;
 
 /// Replaces a file the way a deploy does: write beside it, then rename.
 fn deploy(bytes: &[u8], to: &Path) {
@@ -105,29 +97,33 @@ fn a_new_plugin_takes_over_while_serving_and_a_broken_one_is_rejected() {
 
 /// A running `serve` as a test drives it: its log, its status address, signals.
 struct Service {
-    child: std::process::Child,
-    log: std::path::PathBuf,
+    host: Running,
     status: String,
 }
 
 impl Service {
+    /// Starts it with the status server on a port of its choosing, and waits
+    /// until it logs which.
     fn start(mut cmd: std::process::Command, plugin: &Path, args: &[&str]) -> Service {
-        let log = home().join(format!("serve-{}.log", closed_port()));
-        let status = format!("127.0.0.1:{}", closed_port());
-        let child = cmd
-            .arg("serve")
+        cmd.arg("serve")
             .args(FAST)
-            .args(["--status-addr", &status, "--plugin"])
+            .args(["--status-addr", "127.0.0.1:0", "--plugin"])
             .arg(plugin)
-            .args(args)
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Service { child, log, status }
+            .args(args);
+        let mut host = Running::start(cmd);
+        let listening = "status server listening on http://";
+        let line = host.wait_for_line(listening, Duration::from_secs(60));
+        let status = line
+            .split(listening)
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap()
+            .to_string();
+        Service { host, status }
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.host.log()
     }
 
     fn get(&self, path: &str) -> (u16, String) {
@@ -142,28 +138,13 @@ impl Service {
     }
 
     fn signal(&self, which: &str) {
-        let sent = std::process::Command::new("kill")
-            .args([which, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        self.host.signal(which);
     }
 
     /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+    fn terminate(self) -> (std::process::ExitStatus, String) {
         self.signal("-TERM");
-        let exit = self.child.wait().unwrap();
-        (exit, self.log())
-    }
-}
-
-/// A test that fails before `terminate` must not leave its service running.
-impl Drop for Service {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.host.wait()
     }
 }
 

@@ -3,7 +3,8 @@
 use local_servers::{AiodState, LocalAiod, LocalServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -37,19 +38,12 @@ pub fn test_plugin(file: &str) -> PathBuf {
 
 thread_local! {
     /// A HOME of this test's own (tests run on their own threads, or processes
-    /// under nextest): its state database and config files are not shared.
-    static HOME: PathBuf = {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "aiod-host-test-home-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    };
+    /// under nextest): its state database and config files are not shared, and
+    /// it is removed when the test's thread ends.
+    static HOME: tempfile::TempDir = tempfile::Builder::new()
+        .prefix("aiod-host-test-home-")
+        .tempdir()
+        .unwrap();
 }
 
 /// Run flags for tests against local servers: no budget to wait for, quick retries.
@@ -64,7 +58,7 @@ pub const FAST: [&str; 6] = [
 
 /// This test's HOME (empty unless the test puts something there).
 pub fn home() -> PathBuf {
-    HOME.with(Clone::clone)
+    HOME.with(|home| home.path().to_path_buf())
 }
 
 /// `aiod-host` with a clean environment: no inherited endpoint, token or AIoD
@@ -230,6 +224,100 @@ pub fn assert_json_eq(what: &str, expected: &Value, actual: &Value) {
         diffs.len(),
         diffs.join("\n")
     );
+}
+
+/// Polls `done` until it holds; fails the test if it does not within `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// An `aiod-host` running in the background, its standard error going to a
+/// file the test reads while it runs (a pipe nobody reads would block it).
+/// Dropped while it runs, it is killed: a failing test leaves nothing behind.
+pub struct Running {
+    child: Child,
+    stderr: tempfile::NamedTempFile,
+}
+
+impl Running {
+    pub fn start(mut cmd: Command) -> Running {
+        let stderr = tempfile::NamedTempFile::new_in(home()).unwrap();
+        let child = cmd
+            .stderr(stderr.reopen().unwrap())
+            .spawn()
+            .expect("aiod-host runs");
+        Running { child, stderr }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.stderr.path()).unwrap()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Waits for a complete log line containing `text` and returns it; fails
+    /// the test if the process ends first or the line does not come in `timeout`.
+    pub fn wait_for_line(&mut self, text: &str, timeout: Duration) -> String {
+        let mut found = None;
+        wait_for(&format!("{text:?} in the log"), timeout, || {
+            let log = self.log();
+            found = log
+                .split_inclusive('\n')
+                .find(|l| l.ends_with('\n') && l.contains(text))
+                .map(|l| l.trim_end().to_string());
+            if found.is_none()
+                && let Some(exit) = self.child.try_wait().unwrap()
+            {
+                panic!("aiod-host ended ({exit}) without logging {text:?}:\n{log}");
+            }
+            found.is_some()
+        });
+        found.unwrap()
+    }
+
+    /// Sends a signal, e.g. `-HUP`.
+    pub fn signal(&self, which: &str) {
+        let sent = Command::new("kill")
+            .args([which, &self.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {which} {}", self.id());
+    }
+
+    /// Waits for it to end: its exit status and its whole log.
+    pub fn wait(mut self) -> (ExitStatus, String) {
+        let exit = self.child.wait().unwrap();
+        (exit, self.log())
+    }
+
+    /// SIGKILL: no chance to save anything.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// A loopback port with nothing listening on it.

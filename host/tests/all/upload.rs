@@ -366,9 +366,8 @@ fn a_missing_secret_says_where_it_was_looked_for() {
 fn the_secret_can_come_from_an_env_file() {
     let hf = LocalServer::start(HfState::generated(2)).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
-    let dir = std::env::temp_dir().join(format!("aiod-host-envfile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(".env");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(".env");
     std::fs::write(
         &file,
         format!("CLIENT_SECRET={SECRET}\nPLATFORM_NAME=huggingface\n"),
@@ -458,9 +457,8 @@ fn the_unversioned_api_is_used_when_version_is_empty() {
 fn the_sdk_config_file_is_read_and_unknown_keys_only_warn() {
     let hf = LocalServer::start(HfState::generated(2)).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
-    let dir = std::env::temp_dir().join(format!("aiod-host-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("config.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
         format!(
