@@ -498,30 +498,11 @@ pub fn parse_period(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-/// `90s`, `15m`, `1h`, `2d`, or plain seconds.
+/// A duration in humantime's syntax: `30s`, `15m`, `1h`, `1d`, `500ms`, `1.5h`, `1h 30m`.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: f64 = n
-        .parse()
-        .map_err(|_| format!("expected a duration such as 30s, 15m or 1h, got {s:?}"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86400.0,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {s:?}; use ms, s, m, h or d"
-            ));
-        }
-    };
-    std::time::Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("{s:?} is not a usable duration: give one such as 30s, 15m or 1h"))
+    humantime::parse_duration(s.trim()).map_err(|e| {
+        format!("{s:?} is not a usable duration ({e}): give one such as 30s, 15m or 1h")
+    })
 }
 
 /// The longest budget window a flag may set: a day.
@@ -591,6 +572,19 @@ mod tests {
             parse_duration("250ms"),
             Ok(std::time::Duration::from_millis(250))
         );
+        assert_eq!(
+            parse_duration("1.5h"),
+            Ok(std::time::Duration::from_secs(5400))
+        );
+        assert_eq!(
+            parse_duration("1d"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
         assert!(parse_duration("soon").is_err());
+        assert!(
+            parse_duration("1000000000000000000000000000d")
+                .unwrap_err()
+                .contains("not a usable duration")
+        );
     }
 }
