@@ -1,9 +1,13 @@
 //! The command line.
 
 use crate::aiod::upload::ExistingStrategy;
+use crate::config::{Source, Sourced};
 use crate::mode::ModeArg;
 use crate::schedule::Schedule;
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -40,6 +44,87 @@ pub enum Command {
     /// The configuration in effect.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+impl Command {
+    /// The common arguments of a command that runs a plugin.
+    pub fn common_mut(&mut self) -> Option<&mut CommonArgs> {
+        match self {
+            Command::Run(args) => Some(&mut args.common),
+            Command::Serve(args) => Some(&mut args.common),
+            Command::Retry(args)
+            | Command::Check(args)
+            | Command::Config(ConfigCommand::Show(args)) => Some(args),
+            Command::Failures(_) | Command::Plugin(_) => None,
+        }
+    }
+}
+
+/// Parses the command line, and remembers where each common argument's value came from.
+pub fn parse() -> Cli {
+    try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+pub fn try_parse_from<I, T>(argv: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(argv)?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+    let (mut leaf, mut leaf_command) = (&matches, &command);
+    while let Some((name, sub)) = leaf.subcommand() {
+        leaf_command = leaf_command
+            .find_subcommand(name)
+            .expect("clap matched a subcommand it defines");
+        leaf = sub;
+    }
+    if let Some(common) = cli.command.common_mut() {
+        common.given = Given::of(leaf, leaf_command);
+    }
+    Ok(cli)
+}
+
+/// Where each value clap took came from, by argument id: its flag or its environment
+/// variable. Values left at their defaults are not listed.
+#[derive(Debug, Clone, Default)]
+pub struct Given(BTreeMap<String, Source>);
+
+impl Given {
+    fn of(matches: &ArgMatches, command: &clap::Command) -> Given {
+        let sources = command.get_arguments().filter_map(|arg| {
+            let id = arg.get_id().as_str();
+            let source = match matches.value_source(id)? {
+                ValueSource::CommandLine => Source::Flag(format!("--{}", arg.get_long()?)),
+                ValueSource::EnvVariable => {
+                    Source::Env(arg.get_env()?.to_string_lossy().into_owned())
+                }
+                _ => return None,
+            };
+            Some((id.to_string(), source))
+        });
+        Given(sources.collect())
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Source> {
+        self.0.get(id)
+    }
+
+    /// `value` of the argument `id`, with where it came from.
+    pub fn sourced<T: Clone>(&self, id: &str, value: &Option<T>) -> Option<Sourced<T>> {
+        let value = value.clone()?;
+        let source = self
+            .get(id)
+            .expect("`parse` notes the source of every value clap takes")
+            .clone();
+        Some(Sourced { value, source })
+    }
+
+    #[cfg(test)]
+    pub fn insert(&mut self, id: &str, source: Source) {
+        self.0.insert(id.to_string(), source);
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +332,9 @@ pub struct CommonArgs {
 
     #[command(flatten)]
     pub logs: LogArgs,
+
+    #[arg(skip)]
+    pub given: Given,
 }
 
 /// What a plugin may use; a call that exceeds a limit costs only its record.
@@ -384,66 +472,6 @@ pub struct AiodArgs {
     /// environment win [default: ~/.aiod/<plugin name>/.env, e.g. ~/.aiod/huggingface/.env].
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
-}
-
-impl AiodArgs {
-    /// The AIoD settings given as flags or environment variables, and where each came from.
-    pub fn overrides(&self) -> crate::aiod::settings::Overrides {
-        let mut origins = std::collections::BTreeMap::new();
-        for (key, given, flag, env) in [
-            (
-                "api_server",
-                &self.api_server,
-                "--api-server",
-                "AIOD_API_SERVER",
-            ),
-            (
-                "version",
-                &self.api_version,
-                "--api-version",
-                "AIOD_API_VERSION",
-            ),
-            (
-                "auth_server",
-                &self.auth_server,
-                "--auth-server",
-                "AIOD_AUTH_SERVER",
-            ),
-            ("realm", &self.realm, "--realm", "AIOD_REALM"),
-            (
-                "client_id",
-                &self.client_id,
-                "--client-id",
-                "AIOD_CLIENT_ID",
-            ),
-        ] {
-            if given.is_some() {
-                origins.insert(key, origin(flag, env));
-            }
-        }
-        crate::aiod::settings::Overrides {
-            api_server: self.api_server.clone(),
-            version: self.api_version.clone(),
-            auth_server: self.auth_server.clone(),
-            realm: self.realm.clone(),
-            client_id: self.client_id.clone(),
-            origins,
-        }
-    }
-}
-
-/// Where a value clap took from `flag` or its variable `env` came from (the flag wins).
-pub fn origin(flag: &str, env: &str) -> String {
-    let on_command_line = std::env::args().any(|a| {
-        a == flag
-            || a.strip_prefix(flag)
-                .is_some_and(|rest| rest.starts_with('='))
-    });
-    if on_command_line {
-        format!("flag {flag}")
-    } else {
-        format!("environment variable {env}")
-    }
 }
 
 /// Log levels, named as in today's Python connector.

@@ -37,7 +37,6 @@ mod transport;
 
 use aiod::upload::ExistingStrategy;
 use anyhow::{Context as _, Result};
-use clap::Parser;
 use session::Session;
 use std::process::ExitCode;
 use sync::SyncError;
@@ -47,7 +46,7 @@ use sync::SyncError;
 const AUTO_SINCE_OVERLAP: chrono::Duration = chrono::Duration::minutes(10);
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let result = match cli.command {
         cli::Command::Run(args) => {
             logging::init(&args.common.logs);
@@ -110,9 +109,7 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
     let mode = match early_mode {
         Some(m) => m,
         // Only read: a dry run must not be refused while a sync holds the state.
-        None => auto_since(&state::State::open(
-            &session.state_path(args.common.state.as_deref())?,
-        )?)?
+        None => auto_since(&state::State::open(&session.config.state()?.value)?)?
         .context(
             "--value auto needs a completed earlier sync in the state; run --mode all (or since a date) first",
         )?,
@@ -122,13 +119,13 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
         // A dry run keeps no state: it shows every asset, as uploading from scratch would.
         let transport = transport::Live {
             fetcher: &session.fetcher,
-            endpoints: &session.endpoints,
+            endpoints: &session.config.endpoints,
         };
         let sink = dry_run::DryRun::new(std::io::BufWriter::new(std::io::stdout().lock()));
         let job = sync::Job {
             plugin: &mut session.plugin,
             transport: &transport,
-            platform: session.platform.clone(),
+            platform: session.config.platform.value.clone(),
             mode,
             concurrency: usize::from(args.common.net.concurrency),
             max_pages: args.common.net.max_pages,
@@ -144,7 +141,7 @@ fn run(args: cli::RunArgs) -> Result<ExitCode> {
         return Ok(exit_code(&finished.summary));
     }
 
-    let mut state = session.state(args.common.state.as_deref())?;
+    let mut state = session.state()?;
     let summary = upload_sync(
         &mut session,
         &args.common,
@@ -179,7 +176,7 @@ fn upload_sync(
     swaps: Option<&std::sync::mpsc::Receiver<plugin::Plugin>>,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<sync::Summary> {
-    let aiod = session.aiod(common)?;
+    let aiod = session.aiod()?;
     state.bind_catalogue(&aiod.catalogue())?;
     let new_state = state.asset_count()? == 0;
     let listing = match upload.existing {
@@ -187,7 +184,7 @@ fn upload_sync(
         ExistingStrategy::Lookup => false,
         ExistingStrategy::Auto => mode == model::SyncMode::All,
     };
-    let platform = session.platform.clone();
+    let platform = session.config.platform.value.clone();
     let asset_types = session.plugin.info().asset_types.clone();
     let runtime = session.runtime.handle().clone();
     runtime
@@ -214,7 +211,7 @@ fn upload_sync(
     );
     let transport = transport::Live {
         fetcher: &session.fetcher,
-        endpoints: &session.endpoints,
+        endpoints: &session.config.endpoints,
     };
     // A full listing is about as long as the last one: the records the state knows.
     let total = match mode {
@@ -240,7 +237,7 @@ fn upload_sync(
         state,
         plugin: &mut session.plugin,
         transport: &transport,
-        platform: &session.platform,
+        platform: &session.config.platform.value,
         policy: deletes::DeletePolicy {
             enabled: !upload.no_delete,
             max_share: upload.max_delete_share,
@@ -274,15 +271,15 @@ pub fn auto_since(state: &state::State) -> Result<Option<model::SyncMode>> {
 
 fn retry(args: cli::CommonArgs) -> Result<ExitCode> {
     let mut session = Session::open(&args)?;
-    let mut state = session.state(args.state.as_deref())?;
+    let mut state = session.state()?;
     let letters = state.dead_letters()?;
     if letters.is_empty() {
         eprintln!("no dead letters in {}", state.path().display());
         return Ok(ExitCode::SUCCESS);
     }
-    let aiod = session.aiod(&args)?;
+    let aiod = session.aiod()?;
     state.bind_catalogue(&aiod.catalogue())?;
-    let platform = session.platform.clone();
+    let platform = session.config.platform.value.clone();
     let runtime = session.runtime.handle().clone();
     runtime.block_on(aiod::upload::preflight(&aiod, &platform))?;
     let sink = aiod::upload::Uploader::new(aiod, platform.clone(), false, 1);
