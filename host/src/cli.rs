@@ -6,7 +6,7 @@ use crate::mode::ModeArg;
 use crate::schedule::Schedule;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -169,15 +169,15 @@ pub struct FailuresArgs {
     #[arg(long, env = "AIOD_HOST_STATE", value_name = "FILE")]
     pub state: Option<PathBuf>,
 
-    /// The platform whose state to read.
+    /// The platform whose state to read [default: the only platform with a state database
+    /// in ~/.local/share/aiod-host/].
     #[arg(
         long,
         env = "PLATFORM_NAME",
         hide_env_values = true,
-        default_value = "huggingface",
         value_name = "NAME"
     )]
-    pub platform_name: String,
+    pub platform_name: Option<String>,
 
     /// One JSON object per line instead of text.
     #[arg(long)]
@@ -315,13 +315,13 @@ pub struct CommonArgs {
     pub config: Option<PathBuf>,
 
     /// Base URL of a plugin endpoint, e.g. --endpoint hub=http://127.0.0.1:8900. Overrides the
-    /// endpoint's environment variable (HF_ENDPOINT, HF_DATASETS_SERVER_ENDPOINT for the Hugging
-    /// Face plugin), the config file and the plugin's default. Repeatable.
+    /// endpoint's environment variable (the plugin's endpoint variables, see `aiod-host plugin
+    /// inspect`), the config file and the plugin's default. Repeatable.
     #[arg(long, value_name = "NAME=URL", value_parser = parse_endpoint)]
     pub endpoint: Vec<(String, String)>,
 
     /// AIoD platform name put on every asset [default: PLATFORM_NAME from the env file, else the
-    /// plugin's platform, e.g. huggingface].
+    /// plugin's platform].
     #[arg(
         long,
         env = "PLATFORM_NAME",
@@ -370,7 +370,7 @@ pub const DEFAULT_MAX_PAGES: u64 = 100_000;
 #[derive(Debug, Args)]
 pub struct NetArgs {
     /// The most listing pages one pass may have; a listing that goes on stops there with an
-    /// error (the default is far above Hugging Face's 500-odd pages of 1,000).
+    /// error (the default is far above the pages of a full listing of a large platform).
     #[arg(long, default_value_t = DEFAULT_MAX_PAGES, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pages: u64,
 
@@ -383,7 +383,7 @@ pub struct NetArgs {
     #[arg(long, default_value_t = 16, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=4_096))]
     pub max_follow_up_mib: u32,
 
-    /// Follow-up requests (e.g. the parquet list of each dataset) in flight at once.
+    /// Follow-up requests (the plugin's further requests about a record) in flight at once.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 
@@ -394,8 +394,7 @@ pub struct NetArgs {
     pub budget: Vec<(String, (u32, std::time::Duration))>,
 
     /// Retries of a request that failed transiently (408, 429, 5xx, timeouts, connection
-    /// errors), unless the plugin says the answer is final (e.g. a permanent datasets-server
-    /// error) or one for the next pass.
+    /// errors), unless the plugin says the answer is final or one for the next pass.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub retries: u32,
 
@@ -469,9 +468,23 @@ pub struct AiodArgs {
     pub client_id: Option<String>,
 
     /// Dotenv file with CLIENT_SECRET (and optionally PLATFORM_NAME); variables already in the
-    /// environment win [default: ~/.aiod/<plugin name>/.env, e.g. ~/.aiod/huggingface/.env].
+    /// environment win [default: ~/.aiod/<plugin name>/.env].
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
+}
+
+/// The environment variables the command line reads, e.g. `AIOD_API_SERVER`.
+pub fn variables() -> BTreeSet<String> {
+    fn collect(command: &clap::Command, into: &mut BTreeSet<String>) {
+        let vars = command.get_arguments().filter_map(|arg| arg.get_env());
+        into.extend(vars.map(|var| var.to_string_lossy().into_owned()));
+        for sub in command.get_subcommands() {
+            collect(sub, into);
+        }
+    }
+    let mut vars = BTreeSet::new();
+    collect(&Cli::command(), &mut vars);
+    vars
 }
 
 /// Log levels, named as in today's Python connector.

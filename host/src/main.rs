@@ -432,16 +432,7 @@ fn plugin_diff(
 }
 
 fn failures(args: cli::FailuresArgs) -> Result<ExitCode> {
-    let path = match args.state {
-        Some(p) => p,
-        None => {
-            names::check("the platform name", &args.platform_name).map_err(anyhow::Error::msg)?;
-            state::default_path(&args.platform_name).context("HOME is not set: give --state")?
-        }
-    };
-    if !path.exists() {
-        anyhow::bail!("no state database at {}", path.display());
-    }
+    let path = config::state_to_read(args.state, args.platform_name.as_deref())?;
     let state = state::State::open(&path)?;
     let letters = state.dead_letters()?;
     for d in &letters {

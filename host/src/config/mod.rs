@@ -12,9 +12,10 @@ use crate::cli::CommonArgs;
 use crate::endpoints::{self, Endpoints};
 use crate::model::PluginInfo;
 use crate::plugin::Plugin;
-use anyhow::{Context as _, Result};
+use crate::state;
+use anyhow::{Context as _, Result, bail};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The timeout of one request unless the config file sets `request_timeout_seconds`.
@@ -204,12 +205,58 @@ pub fn load(args: &CommonArgs) -> Result<(Resolved, Plugin)> {
         env_file: &env_file,
         plugin: plugin.info(),
         env: &|var| std::env::var(var).ok(),
-        default_state: crate::state::default_path,
+        default_state: state::default_path,
     })?;
     for line in resolved.endpoints.describe() {
         tracing::info!("{line}");
     }
     Ok((resolved, plugin))
+}
+
+/// The state `failures` reads: `explicit`, else the platform's, else the only one there is.
+pub fn state_to_read(explicit: Option<PathBuf>, platform: Option<&str>) -> Result<PathBuf> {
+    let path = match (explicit, platform) {
+        (Some(path), _) => path,
+        (None, Some(platform)) => {
+            crate::names::check("the platform name", platform).map_err(anyhow::Error::msg)?;
+            state::default_path(platform).context("HOME is not set: give --state")?
+        }
+        (None, None) => {
+            let dir = state::default_dir().context("HOME is not set: give --state")?;
+            only_state_in(&dir)?
+        }
+    };
+    if !path.exists() {
+        bail!("no state database at {}", path.display());
+    }
+    Ok(path)
+}
+
+/// The one state database in `dir`; none or several are an error that says what to give.
+fn only_state_in(dir: &Path) -> Result<PathBuf> {
+    let mut states: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| Some(e.ok()?.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "sqlite"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+    };
+    states.sort();
+    match states.len() {
+        1 => Ok(states.remove(0)),
+        0 => bail!("no state database in {}: give --state FILE", dir.display()),
+        _ => bail!(
+            "several state databases in {} ({}): give --platform-name NAME or --state FILE",
+            dir.display(),
+            states
+                .iter()
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -468,6 +515,26 @@ mod tests {
             url(&args(&[]), &file, &env).contains("(from environment variable EXAMPLE_ENDPOINT")
         );
         assert!(url(&args(&[]), &file, &[]).contains("= http://file/ (from the config file"));
+    }
+
+    #[test]
+    fn failures_reads_the_only_state_there_is() {
+        let dir = std::env::temp_dir().join(format!("aiod-host-states-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let err = only_state_in(&dir).unwrap_err().to_string();
+        assert!(err.starts_with("no state database in "), "{err}");
+        std::fs::create_dir_all(&dir).unwrap();
+        for file in ["one.sqlite", "one.sqlite-wal", "one.sqlite.lock"] {
+            std::fs::write(dir.join(file), "").unwrap();
+        }
+        assert_eq!(only_state_in(&dir).unwrap(), dir.join("one.sqlite"));
+        std::fs::write(dir.join("two.sqlite"), "").unwrap();
+        let err = only_state_in(&dir).unwrap_err().to_string();
+        assert!(
+            err.contains("(one.sqlite, two.sqlite): give --platform-name NAME or --state FILE"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
