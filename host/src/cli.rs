@@ -65,6 +65,7 @@ pub fn parse() -> Cli {
     try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
 }
 
+/// As `parse`, from `argv`; a wrong command line is an error, not an exit.
 pub fn try_parse_from<I, T>(argv: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,

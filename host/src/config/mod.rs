@@ -105,8 +105,8 @@ pub struct Inputs<'a> {
     pub default_state: fn(&str) -> Option<PathBuf>,
 }
 
-/// Each setting from the first place that has it: flag, environment, env file, config file,
-/// the plugin, default (see each setting for which of them apply).
+/// Each setting from the first place that has it, in this order: its flag, the flag's
+/// environment variable, the env file, the config file, the plugin, the default.
 pub fn resolve(inputs: &Inputs<'_>) -> Result<Resolved> {
     let Inputs {
         args,
