@@ -1,9 +1,13 @@
 //! The command line.
 
 use crate::aiod::upload::ExistingStrategy;
+use crate::config::{Source, Sourced};
 use crate::mode::ModeArg;
 use crate::schedule::Schedule;
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -40,6 +44,88 @@ pub enum Command {
     /// The configuration in effect.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+impl Command {
+    /// The common arguments of a command that runs a plugin.
+    pub fn common_mut(&mut self) -> Option<&mut CommonArgs> {
+        match self {
+            Command::Run(args) => Some(&mut args.common),
+            Command::Serve(args) => Some(&mut args.common),
+            Command::Retry(args)
+            | Command::Check(args)
+            | Command::Config(ConfigCommand::Show(args)) => Some(args),
+            Command::Failures(_) | Command::Plugin(_) => None,
+        }
+    }
+}
+
+/// Parses the command line, and remembers where each common argument's value came from.
+pub fn parse() -> Cli {
+    try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+/// As `parse`, from `argv`; a wrong command line is an error, not an exit.
+pub fn try_parse_from<I, T>(argv: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(argv)?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+    let (mut leaf, mut leaf_command) = (&matches, &command);
+    while let Some((name, sub)) = leaf.subcommand() {
+        leaf_command = leaf_command
+            .find_subcommand(name)
+            .expect("clap matched a subcommand it defines");
+        leaf = sub;
+    }
+    if let Some(common) = cli.command.common_mut() {
+        common.given = Given::of(leaf, leaf_command);
+    }
+    Ok(cli)
+}
+
+/// Where each value clap took came from, by argument id: its flag or its environment
+/// variable. Values left at their defaults are not listed.
+#[derive(Debug, Clone, Default)]
+pub struct Given(BTreeMap<String, Source>);
+
+impl Given {
+    fn of(matches: &ArgMatches, command: &clap::Command) -> Given {
+        let sources = command.get_arguments().filter_map(|arg| {
+            let id = arg.get_id().as_str();
+            let source = match matches.value_source(id)? {
+                ValueSource::CommandLine => Source::Flag(format!("--{}", arg.get_long()?)),
+                ValueSource::EnvVariable => {
+                    Source::Env(arg.get_env()?.to_string_lossy().into_owned())
+                }
+                _ => return None,
+            };
+            Some((id.to_string(), source))
+        });
+        Given(sources.collect())
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Source> {
+        self.0.get(id)
+    }
+
+    /// `value` of the argument `id`, with where it came from.
+    pub fn sourced<T: Clone>(&self, id: &str, value: &Option<T>) -> Option<Sourced<T>> {
+        let value = value.clone()?;
+        let source = self
+            .get(id)
+            .expect("`parse` notes the source of every value clap takes")
+            .clone();
+        Some(Sourced { value, source })
+    }
+
+    #[cfg(test)]
+    pub fn insert(&mut self, id: &str, source: Source) {
+        self.0.insert(id.to_string(), source);
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,15 +170,15 @@ pub struct FailuresArgs {
     #[arg(long, env = "AIOD_HOST_STATE", value_name = "FILE")]
     pub state: Option<PathBuf>,
 
-    /// The platform whose state to read.
+    /// The platform whose state to read [default: the only platform with a state database
+    /// in ~/.local/share/aiod-host/].
     #[arg(
         long,
         env = "PLATFORM_NAME",
         hide_env_values = true,
-        default_value = "huggingface",
         value_name = "NAME"
     )]
-    pub platform_name: String,
+    pub platform_name: Option<String>,
 
     /// One JSON object per line instead of text.
     #[arg(long)]
@@ -231,13 +317,13 @@ pub struct CommonArgs {
     pub config: Option<PathBuf>,
 
     /// Base URL of a plugin endpoint, e.g. --endpoint hub=http://127.0.0.1:8900. Overrides the
-    /// endpoint's environment variable (HF_ENDPOINT, HF_DATASETS_SERVER_ENDPOINT for the Hugging
-    /// Face plugin), the config file and the plugin's default. Repeatable.
+    /// endpoint's environment variable (the plugin's endpoint variables, see `aiod-host plugin
+    /// inspect`), the config file and the plugin's default. Repeatable.
     #[arg(long, value_name = "NAME=URL", value_parser = parse_endpoint)]
     pub endpoint: Vec<(String, String)>,
 
     /// AIoD platform name put on every asset [default: PLATFORM_NAME from the env file, else the
-    /// plugin's platform, e.g. huggingface].
+    /// plugin's platform].
     #[arg(
         long,
         env = "PLATFORM_NAME",
@@ -248,6 +334,9 @@ pub struct CommonArgs {
 
     #[command(flatten)]
     pub logs: LogArgs,
+
+    #[arg(skip)]
+    pub given: Given,
 }
 
 /// What a plugin may use; a call that exceeds a limit costs only its record.
@@ -283,7 +372,7 @@ pub const DEFAULT_MAX_PAGES: u64 = 100_000;
 #[derive(Debug, Args)]
 pub struct NetArgs {
     /// The most listing pages one pass may have; a listing that goes on stops there with an
-    /// error (the default is far above Hugging Face's 500-odd pages of 1,000).
+    /// error (the default is far above the pages of a full listing of a large platform).
     #[arg(long, default_value_t = DEFAULT_MAX_PAGES, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pages: u64,
 
@@ -296,7 +385,7 @@ pub struct NetArgs {
     #[arg(long, default_value_t = 16, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=4_096))]
     pub max_follow_up_mib: u32,
 
-    /// Follow-up requests (e.g. the parquet list of each dataset) in flight at once.
+    /// Follow-up requests (the plugin's further requests about a record) in flight at once.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 
@@ -307,8 +396,7 @@ pub struct NetArgs {
     pub budget: Vec<(String, (u32, std::time::Duration))>,
 
     /// Retries of a request that failed transiently (408, 429, 5xx, timeouts, connection
-    /// errors), unless the plugin says the answer is final (e.g. a permanent datasets-server
-    /// error) or one for the next pass.
+    /// errors), unless the plugin says the answer is final or one for the next pass.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub retries: u32,
 
@@ -382,69 +470,23 @@ pub struct AiodArgs {
     pub client_id: Option<String>,
 
     /// Dotenv file with CLIENT_SECRET (and optionally PLATFORM_NAME); variables already in the
-    /// environment win [default: ~/.aiod/<plugin name>/.env, e.g. ~/.aiod/huggingface/.env].
+    /// environment win [default: ~/.aiod/<plugin name>/.env].
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
 }
 
-impl AiodArgs {
-    /// The AIoD settings given as flags or environment variables, and where each came from.
-    pub fn overrides(&self) -> crate::aiod::settings::Overrides {
-        let mut origins = std::collections::BTreeMap::new();
-        for (key, given, flag, env) in [
-            (
-                "api_server",
-                &self.api_server,
-                "--api-server",
-                "AIOD_API_SERVER",
-            ),
-            (
-                "version",
-                &self.api_version,
-                "--api-version",
-                "AIOD_API_VERSION",
-            ),
-            (
-                "auth_server",
-                &self.auth_server,
-                "--auth-server",
-                "AIOD_AUTH_SERVER",
-            ),
-            ("realm", &self.realm, "--realm", "AIOD_REALM"),
-            (
-                "client_id",
-                &self.client_id,
-                "--client-id",
-                "AIOD_CLIENT_ID",
-            ),
-        ] {
-            if given.is_some() {
-                origins.insert(key, origin(flag, env));
-            }
-        }
-        crate::aiod::settings::Overrides {
-            api_server: self.api_server.clone(),
-            version: self.api_version.clone(),
-            auth_server: self.auth_server.clone(),
-            realm: self.realm.clone(),
-            client_id: self.client_id.clone(),
-            origins,
+/// The environment variables the command line reads, e.g. `AIOD_API_SERVER`.
+pub fn variables() -> BTreeSet<String> {
+    fn collect(command: &clap::Command, into: &mut BTreeSet<String>) {
+        let vars = command.get_arguments().filter_map(|arg| arg.get_env());
+        into.extend(vars.map(|var| var.to_string_lossy().into_owned()));
+        for sub in command.get_subcommands() {
+            collect(sub, into);
         }
     }
-}
-
-/// Where a value clap took from `flag` or its variable `env` came from (the flag wins).
-pub fn origin(flag: &str, env: &str) -> String {
-    let on_command_line = std::env::args().any(|a| {
-        a == flag
-            || a.strip_prefix(flag)
-                .is_some_and(|rest| rest.starts_with('='))
-    });
-    if on_command_line {
-        format!("flag {flag}")
-    } else {
-        format!("environment variable {env}")
-    }
+    let mut vars = BTreeSet::new();
+    collect(&Cli::command(), &mut vars);
+    vars
 }
 
 /// Log levels, named as in today's Python connector.
@@ -499,30 +541,11 @@ pub fn parse_period(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-/// `90s`, `15m`, `1h`, `2d`, or plain seconds.
+/// A duration in humantime's syntax: `30s`, `15m`, `1h`, `1d`, `500ms`, `1.5h`, `1h 30m`.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: f64 = n
-        .parse()
-        .map_err(|_| format!("expected a duration such as 30s, 15m or 1h, got {s:?}"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86400.0,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {s:?}; use ms, s, m, h or d"
-            ));
-        }
-    };
-    std::time::Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("{s:?} is not a usable duration: give one such as 30s, 15m or 1h"))
+    humantime::parse_duration(s.trim()).map_err(|e| {
+        format!("{s:?} is not a usable duration ({e}): give one such as 30s, 15m or 1h")
+    })
 }
 
 /// The longest budget window a flag may set: a day.
@@ -592,6 +615,19 @@ mod tests {
             parse_duration("250ms"),
             Ok(std::time::Duration::from_millis(250))
         );
+        assert_eq!(
+            parse_duration("1.5h"),
+            Ok(std::time::Duration::from_secs(5400))
+        );
+        assert_eq!(
+            parse_duration("1d"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
         assert!(parse_duration("soon").is_err());
+        assert!(
+            parse_duration("1000000000000000000000000000d")
+                .unwrap_err()
+                .contains("not a usable duration")
+        );
     }
 }

@@ -5,7 +5,7 @@ use crate::budget::Limiter;
 use crate::model::{EndpointDecl, Request};
 use crate::secret::Secret;
 use http::header::AUTHORIZATION;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 use url::Url;
 
@@ -36,7 +36,7 @@ pub struct Endpoints {
     tokens: BTreeMap<String, Secret>,
     budgets: BTreeMap<String, (u32, Duration)>,
     /// Endpoints whose budget the operator set: the server's policy does not change it.
-    pinned: std::collections::BTreeSet<String>,
+    pinned: BTreeSet<String>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -72,7 +72,7 @@ pub enum EndpointError {
 
 impl Endpoints {
     /// Resolves each declared endpoint: `--endpoint` flag, then the plugin's
-    /// environment variable (e.g. `HF_ENDPOINT`), then the config file's
+    /// environment variable for it, then the config file's
     /// `[endpoints]` table, then the plugin's default.
     pub fn resolve(
         decls: &[EndpointDecl],
@@ -92,9 +92,10 @@ impl Endpoints {
                 return Err(EndpointError::Unknown(name.clone(), declared()));
             }
         }
+        let host_vars = crate::cli::variables();
         for d in decls {
             for var in d.env_override.iter().chain(&d.token_env) {
-                if is_host_owned(var) {
+                if is_host_owned(var, &host_vars) {
                     return Err(EndpointError::ForbiddenEnv(var.clone(), d.name.clone()));
                 }
             }
@@ -266,13 +267,13 @@ impl Endpoints {
     }
 }
 
-/// Variables that configure the host or hold its secrets: no plugin may read them.
-fn is_host_owned(var: &str) -> bool {
+/// Variables that configure the host or hold secrets: those its command line reads, its
+/// own `AIOD_HOST_` ones, and any secret or password. No plugin may read them.
+fn is_host_owned(var: &str, host_vars: &BTreeSet<String>) -> bool {
     let v = var.to_ascii_uppercase();
-    v == "CLIENT_SECRET"
-        || v == "PLATFORM_NAME"
+    host_vars.contains(&v)
         || v == "HOME"
-        || (v.starts_with("AIOD_") && v != "AIOD_HF_API_KEY")
+        || v.starts_with("AIOD_HOST_")
         || v.contains("SECRET")
         || v.contains("PASSWORD")
 }
@@ -453,6 +454,31 @@ mod tests {
         let mut o = Overrides::default();
         o.budgets.insert("hub".into(), (7, Duration::from_secs(1)));
         assert_eq!(Endpoints::resolve(&d, &o, env).unwrap().budgets["hub"].0, 7);
+    }
+
+    #[test]
+    fn plugins_may_not_read_the_hosts_variables_or_secrets() {
+        for var in [
+            "AIOD_API_SERVER",
+            "aiod_client_id",
+            "PLATFORM_NAME",
+            "AIOD_HOST_STATE",
+            "AIOD_HOST_CACHE_DIR",
+            "CLIENT_SECRET",
+            "DB_PASSWORD",
+            "HOME",
+        ] {
+            let mut d = decls();
+            d[0].token_env = vec![var.into()];
+            assert_eq!(
+                Endpoints::resolve(&d, &Overrides::default(), |_| None).unwrap_err(),
+                EndpointError::ForbiddenEnv(var.into(), "hub".into()),
+            );
+        }
+        // A platform's own variable is the plugin's to name, whatever its prefix.
+        let mut d = decls();
+        d[0].token_env = vec!["HF_TOKEN".into(), "AIOD_HF_API_KEY".into()];
+        assert!(Endpoints::resolve(&d, &Overrides::default(), |_| None).is_ok());
     }
 
     #[test]

@@ -89,7 +89,7 @@ proptest! {
 
     #[test]
     fn config_timeouts_are_usable_or_refused(n in number()) {
-        if let Ok(config) = crate::config::parse(&format!("request_timeout_seconds = {n}\n")) {
+        if let Ok(config) = crate::config::file::parse(&format!("request_timeout_seconds = {n}\n")) {
             let secs = config.request_timeout_seconds.unwrap_or(1.0);
             prop_assert!(Duration::try_from_secs_f64(secs).is_ok_and(|d| !d.is_zero()));
         }
@@ -111,7 +111,7 @@ fn the_values_from_the_field_reports_are_errors_not_panics() {
             .contains("longer than zero")
     );
     assert!(crate::cli::parse_budget("hub=10/1e400").is_err());
-    assert!(crate::config::parse("request_timeout_seconds = 1e300\n").is_err());
+    assert!(crate::config::file::parse("request_timeout_seconds = 1e300\n").is_err());
     // A Keycloak answering a huge expires_in panicked in std::time.
     assert_eq!(
         crate::aiod::auth::lifetime(Some(u64::MAX)),

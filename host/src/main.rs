@@ -1,11 +1,10 @@
 //! `aiod-host`: parses the command line and dispatches to a command.
 
 use aiod_host::{cli, commands, logging, secret};
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let result = match cli.command {
         cli::Command::Run(args) => {
             logging::init(&args.common.logs);

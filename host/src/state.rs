@@ -786,11 +786,16 @@ fn asset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAsset> {
 
 /// `$XDG_DATA_HOME/aiod-host/<platform>.sqlite`, else `~/.local/share/aiod-host/…`.
 pub fn default_path(platform: &str) -> Option<PathBuf> {
+    Some(default_dir()?.join(format!("{platform}.sqlite")))
+}
+
+/// Where the states of the platforms live unless `--state` says otherwise.
+pub fn default_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_DATA_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local").join("share")))?;
-    Some(base.join("aiod-host").join(format!("{platform}.sqlite")))
+    Some(base.join("aiod-host"))
 }
 
 #[cfg(test)]

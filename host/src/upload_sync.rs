@@ -28,7 +28,7 @@ pub fn upload_sync(
     swaps: Option<&Receiver<Plugin>>,
     stop: Option<&AtomicBool>,
 ) -> Result<Summary> {
-    let aiod = session.aiod(common)?;
+    let aiod = session.aiod()?;
     state.bind_catalogue(&aiod.catalogue())?;
     let new_state = state.asset_count()? == 0;
     let listing = match args.existing {
@@ -36,7 +36,7 @@ pub fn upload_sync(
         ExistingStrategy::Lookup => false,
         ExistingStrategy::Auto => mode == SyncMode::All,
     };
-    let platform = session.platform.clone();
+    let platform = session.config.platform.value.clone();
     let asset_types = session.plugin.info().asset_types.clone();
     let runtime = session.runtime.handle().clone();
     runtime
@@ -63,7 +63,7 @@ pub fn upload_sync(
     );
     let transport = Live {
         fetcher: &session.fetcher,
-        endpoints: &session.endpoints,
+        endpoints: &session.config.endpoints,
     };
     // A full listing is about as long as the last one: the records the state knows.
     let total = match mode {
@@ -89,7 +89,7 @@ pub fn upload_sync(
         state,
         plugin: &mut session.plugin,
         transport: &transport,
-        platform: &session.platform,
+        platform: &session.config.platform.value,
         policy: DeletePolicy {
             enabled: !args.no_delete,
             max_share: args.max_delete_share,

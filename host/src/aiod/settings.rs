@@ -2,7 +2,7 @@
 //! same keys as the aiondemand SDK's `config.toml`, and the client secret from
 //! the environment or a dotenv file, as today's connector reads them.
 
-use crate::config::FileConfig;
+use crate::config::{FileConfig, Source, Sourced};
 use crate::secret::Secret;
 use anyhow::{Context as _, Result, bail};
 use std::collections::BTreeMap;
@@ -15,24 +15,14 @@ pub const DEFAULT_VERSION: &str = "v2";
 pub const DEFAULT_REALM: &str = "aiod";
 pub const DEFAULT_CLIENT_ID: &str = "aiod-sdk";
 
-/// Values given as flags or their environment variables (clap merges those two).
+/// Values given as flags or their environment variables, each with where it came from.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
-    pub api_server: Option<String>,
-    pub version: Option<String>,
-    pub auth_server: Option<String>,
-    pub realm: Option<String>,
-    pub client_id: Option<String>,
-    /// Where the given overrides came from, by key (e.g. `api_server` → `flag --api-server`);
-    /// `flag or environment` when not told.
-    pub origins: BTreeMap<&'static str, String>,
-}
-
-/// A setting and where it came from, for `aiod-host config show`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sourced<T> {
-    pub value: T,
-    pub source: String,
+    pub api_server: Option<Sourced<String>>,
+    pub version: Option<Sourced<String>>,
+    pub auth_server: Option<Sourced<String>>,
+    pub realm: Option<Sourced<String>>,
+    pub client_id: Option<Sourced<String>>,
 }
 
 /// The settings as chosen, before they are checked: flags > environment > config file >
@@ -53,75 +43,64 @@ pub fn effective(
     dotenv: &DotEnv,
     env: impl Fn(&str) -> Option<String>,
 ) -> Effective {
-    let file_source = match &file.path {
-        Some(p) => format!("config file {}", p.display()),
-        None => "config file".to_string(),
-    };
-    let pick = |key: &'static str,
-                flag: &Option<String>,
-                in_file: &Option<String>,
-                default: &str| match (flag, in_file) {
-        (Some(v), _) => Sourced {
-            value: v.clone(),
-            source: overrides
-                .origins
-                .get(key)
-                .cloned()
-                .unwrap_or_else(|| "flag or environment".to_string()),
-        },
-        (None, Some(v)) => Sourced {
-            value: v.clone(),
-            source: file_source.clone(),
-        },
-        (None, None) => Sourced {
-            value: default.to_string(),
-            source: "default".to_string(),
-        },
+    let pick = |given: &Option<Sourced<String>>, in_file: &Option<String>, default: &str| {
+        given.clone().unwrap_or_else(|| match in_file {
+            Some(v) => Sourced {
+                value: v.clone(),
+                source: Source::ConfigFile,
+            },
+            None => Sourced {
+                value: default.to_string(),
+                source: Source::Default,
+            },
+        })
     };
     let secret = match env("CLIENT_SECRET").filter(|v| !v.is_empty()) {
         Some(v) => Some(Sourced {
             value: Secret::new(v),
-            source: "environment variable CLIENT_SECRET".to_string(),
+            source: Source::Env("CLIENT_SECRET".to_string()),
         }),
-        None => dotenv
-            .vars
-            .get("CLIENT_SECRET")
-            .filter(|v| !v.is_empty())
-            .map(|v| Sourced {
-                value: Secret::new(v.clone()),
-                source: format!(
-                    "env file {}",
-                    dotenv.path.as_deref().unwrap_or(Path::new("")).display()
-                ),
-            }),
+        None => dotenv.get("CLIENT_SECRET").map(|v| Sourced {
+            value: Secret::new(v.to_string()),
+            source: Source::EnvFile,
+        }),
     };
     Effective {
-        api_server: pick(
-            "api_server",
-            &overrides.api_server,
-            &file.api_server,
-            DEFAULT_API_SERVER,
-        ),
-        version: pick(
-            "version",
-            &overrides.version,
-            &file.version,
-            DEFAULT_VERSION,
-        ),
+        api_server: pick(&overrides.api_server, &file.api_server, DEFAULT_API_SERVER),
+        version: pick(&overrides.version, &file.version, DEFAULT_VERSION),
         auth_server: pick(
-            "auth_server",
             &overrides.auth_server,
             &file.auth_server,
             DEFAULT_AUTH_SERVER,
         ),
-        realm: pick("realm", &overrides.realm, &file.realm, DEFAULT_REALM),
-        client_id: pick(
-            "client_id",
-            &overrides.client_id,
-            &file.client_id,
-            DEFAULT_CLIENT_ID,
-        ),
+        realm: pick(&overrides.realm, &file.realm, DEFAULT_REALM),
+        client_id: pick(&overrides.client_id, &file.client_id, DEFAULT_CLIENT_ID),
         secret,
+    }
+}
+
+impl Effective {
+    /// The settings, checked: the secret is there and the servers are http(s) URLs.
+    pub fn settings(&self, env_file: &EnvFile) -> Result<AiodSettings> {
+        let secret = self.secret.as_ref().ok_or_else(|| {
+            let file = match (&env_file.path, env_file.found) {
+                (Some(p), true) => format!("{} (no CLIENT_SECRET in it)", p.display()),
+                (Some(p), false) => format!("{} (not found)", p.display()),
+                (None, _) => "no env file (HOME is not set; use --env-file)".to_string(),
+            };
+            anyhow::anyhow!(
+                "no AIoD client secret: set CLIENT_SECRET in the environment or in an env file \
+                 (--env-file). Looked in: the environment variable CLIENT_SECRET; {file}"
+            )
+        })?;
+        Ok(AiodSettings {
+            api_server: base_url("api_server", &self.api_server.value)?,
+            version: self.version.value.trim_matches('/').to_string(),
+            auth_server: base_url("auth_server", &self.auth_server.value)?,
+            realm: self.realm.value.clone(),
+            client_id: self.client_id.value.clone(),
+            secret: secret.value.clone(),
+        })
     }
 }
 
@@ -138,11 +117,17 @@ pub struct AiodSettings {
     pub secret: Secret,
 }
 
-/// A dotenv file as `KEY → value`, and where it was (or would have been) read.
-#[derive(Debug, Clone, Default)]
-pub struct DotEnv {
+/// Where the env file was (or would have been) read, and whether it exists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvFile {
     pub path: Option<PathBuf>,
     pub found: bool,
+}
+
+/// A dotenv file as `KEY → value`.
+#[derive(Debug, Clone, Default)]
+pub struct DotEnv {
+    pub file: EnvFile,
     pub vars: BTreeMap<String, String>,
 }
 
@@ -159,8 +144,11 @@ impl DotEnv {
                 bail!("env file {} does not exist", path.display());
             }
             return Ok(DotEnv {
-                path: Some(path),
-                ..DotEnv::default()
+                file: EnvFile {
+                    path: Some(path),
+                    found: false,
+                },
+                vars: BTreeMap::new(),
             });
         }
         let mut vars = BTreeMap::new();
@@ -177,51 +165,27 @@ impl DotEnv {
             vars.insert(k, v);
         }
         Ok(DotEnv {
-            path: Some(path),
-            found: true,
+            file: EnvFile {
+                path: Some(path),
+                found: true,
+            },
             vars,
         })
     }
 
-    /// The environment first, then this file (python-dotenv never overrides the environment).
-    pub fn var(&self, env: &impl Fn(&str) -> Option<String>, key: &str) -> Option<String> {
-        env(key)
+    /// `key`'s value, unless empty. Variables in the environment win over it (as
+    /// python-dotenv never overrides the environment); their callers look there first.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.vars
+            .get(key)
+            .map(String::as_str)
             .filter(|v| !v.is_empty())
-            .or_else(|| self.vars.get(key).filter(|v| !v.is_empty()).cloned())
     }
 }
 
 /// `~/.aiod/<plugin>/.env`, where today's connector keeps its secret.
 pub fn default_env_file(plugin_name: &str) -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| Path::new(&h).join(".aiod").join(plugin_name).join(".env"))
-}
-
-pub fn resolve(
-    overrides: &Overrides,
-    file: &FileConfig,
-    dotenv: &DotEnv,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<AiodSettings> {
-    let e = effective(overrides, file, dotenv, env);
-    let secret = e.secret.ok_or_else(|| {
-        let file = match (&dotenv.path, dotenv.found) {
-            (Some(p), true) => format!("{} (no CLIENT_SECRET in it)", p.display()),
-            (Some(p), false) => format!("{} (not found)", p.display()),
-            (None, _) => "no env file (HOME is not set; use --env-file)".to_string(),
-        };
-        anyhow::anyhow!(
-            "no AIoD client secret: set CLIENT_SECRET in the environment or in an env file \
-             (--env-file). Looked in: the environment variable CLIENT_SECRET; {file}"
-        )
-    })?;
-    Ok(AiodSettings {
-        api_server: base_url("api_server", &e.api_server.value)?,
-        version: e.version.value.trim_matches('/').to_string(),
-        auth_server: base_url("auth_server", &e.auth_server.value)?,
-        realm: e.realm.value,
-        client_id: e.client_id.value,
-        secret: secret.value,
-    })
 }
 
 /// The SDK joins paths onto these by string concatenation, so they end with `/`.
@@ -250,12 +214,25 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
+    fn resolve(
+        overrides: &Overrides,
+        file: &FileConfig,
+        dotenv: &DotEnv,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<AiodSettings> {
+        effective(overrides, file, dotenv, env).settings(&dotenv.file)
+    }
+
     #[test]
     fn precedence_flags_then_file_then_defaults() {
         let file =
-            crate::config::parse("api_server = 'http://file/'\nrealm = 'r'\nversion = ''").unwrap();
+            crate::config::file::parse("api_server = 'http://file/'\nrealm = 'r'\nversion = ''")
+                .unwrap();
         let flags = Overrides {
-            api_server: Some("http://flag".into()),
+            api_server: Some(Sourced {
+                value: "http://flag".into(),
+                source: Source::Flag("--api-server".into()),
+            }),
             ..Overrides::default()
         };
         let s = resolve(
@@ -289,8 +266,10 @@ mod tests {
     #[test]
     fn missing_secret_says_where_it_looked() {
         let dotenv = DotEnv {
-            path: Some("/home/op/.aiod/huggingface/.env".into()),
-            found: false,
+            file: EnvFile {
+                path: Some("/home/op/.aiod/huggingface/.env".into()),
+                found: false,
+            },
             vars: BTreeMap::new(),
         };
         let err = resolve(

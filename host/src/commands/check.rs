@@ -76,7 +76,7 @@ pub fn check(mut args: CommonArgs) -> ExitCode {
     };
     report.add(ok(
         "configuration",
-        match &session.config.path {
+        match &session.config.config_file {
             Some(p) => format!("{} (see `aiod-host config show`)", p.display()),
             None => "no config file; flags, environment and defaults".to_string(),
         },
@@ -90,16 +90,17 @@ pub fn check(mut args: CommonArgs) -> ExitCode {
         ),
     ));
 
-    match session.plugin.probes(&session.platform) {
+    match session.plugin.probes(&session.config.platform.value) {
         Err(e) => report.add(fail("plugin probes", e)),
         Ok(probes) => {
             let transport = Live {
                 fetcher: &session.fetcher,
-                endpoints: &session.endpoints,
+                endpoints: &session.config.endpoints,
             };
             for probe in probes {
                 let what = format!("endpoint {}", probe.endpoint);
                 let url = session
+                    .config
                     .endpoints
                     .url_for(&probe)
                     .map(|u| u.to_string())
@@ -121,7 +122,7 @@ pub fn check(mut args: CommonArgs) -> ExitCode {
         }
     }
 
-    let aiod = match session.aiod(&args) {
+    let aiod = match session.aiod() {
         Ok(a) => a,
         Err(e) => {
             report.add(fail("AIoD settings", e));
@@ -140,7 +141,7 @@ pub fn check(mut args: CommonArgs) -> ExitCode {
             return report.finish();
         }
     }
-    let platform = session.platform.clone();
+    let platform = session.config.platform.value.clone();
     report.add(
         match runtime.block_on(crate::aiod::upload::preflight(&aiod, &platform)) {
             Ok(()) => ok(

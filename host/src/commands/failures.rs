@@ -3,22 +3,10 @@
 use super::Result;
 use crate::cli::FailuresArgs;
 use crate::state::State;
-use anyhow::Context as _;
 use std::process::ExitCode;
 
 pub fn failures(args: FailuresArgs) -> Result<ExitCode> {
-    let path = match args.state {
-        Some(p) => p,
-        None => {
-            crate::names::check("the platform name", &args.platform_name)
-                .map_err(anyhow::Error::msg)?;
-            crate::state::default_path(&args.platform_name)
-                .context("HOME is not set: give --state")?
-        }
-    };
-    if !path.exists() {
-        return Err(anyhow::anyhow!("no state database at {}", path.display()).into());
-    }
+    let path = crate::config::state_to_read(args.state, args.platform_name.as_deref())?;
     let state = State::open(&path)?;
     let letters = state.dead_letters()?;
     for d in &letters {

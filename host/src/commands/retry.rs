@@ -13,15 +13,15 @@ use std::process::ExitCode;
 
 pub fn retry(args: CommonArgs) -> Result<ExitCode> {
     let mut session = Session::open(&args)?;
-    let mut state = session.state(args.state.as_deref())?;
+    let mut state = session.state()?;
     let letters = state.dead_letters()?;
     if letters.is_empty() {
         eprintln!("no dead letters in {}", state.path().display());
         return Ok(ExitCode::SUCCESS);
     }
-    let aiod = session.aiod(&args)?;
+    let aiod = session.aiod()?;
     state.bind_catalogue(&aiod.catalogue())?;
-    let platform = session.platform.clone();
+    let platform = session.config.platform.value.clone();
     let runtime = session.runtime.handle().clone();
     runtime.block_on(upload::preflight(&aiod, &platform))?;
     let sink = Uploader::new(aiod, platform.clone(), false, 1);

@@ -26,9 +26,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let mode = match early_mode {
         Some(m) => m,
         // Only read: a dry run must not be refused while a sync holds the state.
-        None => auto_since(&State::open(
-            &session.state_path(args.common.state.as_deref())?,
-        )?)?
+        None => auto_since(&State::open(&session.config.state()?.value)?)?
         .context(
             "--value auto needs a completed earlier sync in the state; run --mode all (or since a date) first",
         )?,
@@ -38,13 +36,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         // A dry run keeps no state: it shows every asset, as uploading from scratch would.
         let transport = Live {
             fetcher: &session.fetcher,
-            endpoints: &session.endpoints,
+            endpoints: &session.config.endpoints,
         };
         let sink = DryRun::new(std::io::BufWriter::new(std::io::stdout().lock()));
         let job = sync::Job {
             plugin: &mut session.plugin,
             transport: &transport,
-            platform: session.platform.clone(),
+            platform: session.config.platform.value.clone(),
             mode,
             concurrency: usize::from(args.common.net.concurrency),
             max_pages: args.common.net.max_pages,
@@ -58,7 +56,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         sink.finish().context("cannot write to standard output")?;
         finished.summary
     } else {
-        let mut state = session.state(args.common.state.as_deref())?;
+        let mut state = session.state()?;
         upload_sync(
             &mut session,
             &args.common,

@@ -31,7 +31,7 @@ const POLL: Duration = Duration::from_millis(100);
 pub fn serve(args: ServeArgs) -> super::Result<ExitCode> {
     let (incremental, full) = args.schedules().map_err(anyhow::Error::msg)?;
     let mut session = Session::open(&args.common)?;
-    let mut state = session.state(args.common.state.as_deref())?;
+    let mut state = session.state()?;
     let stop = Arc::new(AtomicBool::new(false));
     let reload = Arc::new(AtomicBool::new(false));
     let health = metrics::Health::default();

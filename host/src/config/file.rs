@@ -1,13 +1,15 @@
 //! The configuration file: the aiondemand SDK's `config.toml` (as today's
 //! operators have it) plus an `[endpoints]` table for plugin base URLs.
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Deserialize)]
+#[serde(default)]
 pub struct FileConfig {
     /// Where it was read from; `None` when no file exists.
+    #[serde(skip)]
     pub path: Option<PathBuf>,
     pub endpoints: BTreeMap<String, String>,
     pub request_timeout_seconds: Option<f64>,
@@ -18,13 +20,14 @@ pub struct FileConfig {
     pub realm: Option<String>,
     pub client_id: Option<String>,
     /// Unknown keys and the like: worth a warning, not a failure.
+    #[serde(skip)]
     pub warnings: Vec<String>,
 }
 
-/// The default location, `~/.aiod/config.toml`.
 /// The longest silence a request may wait for: a day.
 pub const MAX_TIMEOUT_SECONDS: f64 = 86_400.0;
 
+/// The default location, `~/.aiod/config.toml`.
 pub fn default_path() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| Path::new(&h).join(".aiod").join("config.toml"))
 }
@@ -47,50 +50,17 @@ pub fn load(explicit: Option<&Path>) -> Result<FileConfig> {
 }
 
 pub fn parse(text: &str) -> Result<FileConfig> {
-    let table: toml::Table = toml::from_str(text)?;
-    let mut config = FileConfig::default();
-    for (key, value) in &table {
-        match key.as_str() {
-            "endpoints" => {
-                let t = value
-                    .as_table()
-                    .context("[endpoints] must be a table of name = \"base URL\"")?;
-                for (name, url) in t {
-                    let url = url
-                        .as_str()
-                        .with_context(|| format!("endpoints.{name} must be a string URL"))?;
-                    config.endpoints.insert(name.clone(), url.to_string());
-                }
-            }
-            "request_timeout_seconds" => {
-                let secs = value
-                    .as_float()
-                    .or_else(|| value.as_integer().map(|i| i as f64))
-                    .filter(|s| (0.001..=MAX_TIMEOUT_SECONDS).contains(s))
-                    .context(
-                        "request_timeout_seconds must be a number of seconds from 0.001 to 86400",
-                    )?;
-                config.request_timeout_seconds = Some(secs);
-            }
-            "api_server" | "version" | "auth_server" | "realm" | "client_id" => {
-                let text = value
-                    .as_str()
-                    .with_context(|| format!("{key} must be a string"))?
-                    .to_string();
-                let slot = match key.as_str() {
-                    "api_server" => &mut config.api_server,
-                    "version" => &mut config.version,
-                    "auth_server" => &mut config.auth_server,
-                    "realm" => &mut config.realm,
-                    _ => &mut config.client_id,
-                };
-                *slot = Some(text);
-            }
-            other => config
-                .warnings
-                .push(format!("unknown key {other:?} ignored")),
-        }
+    let mut warnings = Vec::new();
+    let mut config: FileConfig =
+        serde_ignored::deserialize(toml::Deserializer::parse(text)?, |key| {
+            warnings.push(format!("unknown key {:?} ignored", key.to_string()));
+        })?;
+    if let Some(secs) = config.request_timeout_seconds
+        && !(0.001..=MAX_TIMEOUT_SECONDS).contains(&secs)
+    {
+        bail!("request_timeout_seconds must be a number of seconds from 0.001 to 86400");
     }
+    config.warnings = warnings;
     Ok(config)
 }
 
@@ -119,5 +89,7 @@ mod tests {
         assert!(parse("endpoints = 'x'").is_err());
         assert!(parse("[endpoints]\nhub = 3").is_err());
         assert!(parse("version = 2").is_err());
+        assert!(parse("request_timeout_seconds = 1e300").is_err());
+        assert!(parse("request_timeout_seconds = 0").is_err());
     }
 }
