@@ -802,12 +802,9 @@ pub fn default_dir() -> Option<PathBuf> {
 mod tests {
     use super::*;
 
-    fn temp_state(name: &str) -> State {
-        let path = std::env::temp_dir()
-            .join(format!("aiod-host-state-{}-{name}", std::process::id()))
-            .join("s.sqlite");
-        let _ = std::fs::remove_file(&path);
-        State::open(&path).unwrap()
+    /// A state in memory; SQLite names it `:memory:`.
+    fn temp_state() -> State {
+        State::open(Path::new(":memory:")).unwrap()
     }
 
     fn req(t: &str) -> Request {
@@ -830,7 +827,8 @@ mod tests {
 
     #[test]
     fn a_pass_resumes_from_its_cursor_and_completes_into_the_mark() {
-        let mut s = temp_state("pass");
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = State::open(&dir.path().join("s.sqlite")).unwrap();
         assert_eq!(s.open_pass(PassKind::All).unwrap(), None);
         let p = s.begin_pass(PassKind::All, None, &[req("/1")]).unwrap();
         let read = Batch {
@@ -851,7 +849,7 @@ mod tests {
 
     #[test]
     fn a_state_serves_one_catalogue() {
-        let mut s = temp_state("bind");
+        let mut s = temp_state();
         s.bind_catalogue("https://api.aiodp.eu/v2").unwrap();
         s.bind_catalogue("https://api.aiodp.eu/v2").unwrap();
         let err = s
@@ -866,7 +864,7 @@ mod tests {
 
     #[test]
     fn records_assets_and_dead_letters() {
-        let mut s = temp_state("records");
+        let mut s = temp_state();
         let p = s.begin_pass(PassKind::All, None, &[]).unwrap();
         let dead = DeadLetter {
             record: SourceRecord {
@@ -938,7 +936,7 @@ mod tests {
 
     #[test]
     fn assets_not_seen_in_a_pass_are_candidates_with_what_to_look_them_up_by() {
-        let mut s = temp_state("unseen");
+        let mut s = temp_state();
         s.import_assets(&[known("gone", "h"), known("kept", "h"), known("listed", "h")])
             .unwrap();
         let p = s.begin_pass(PassKind::All, None, &[]).unwrap();
@@ -987,7 +985,7 @@ mod tests {
 
     #[test]
     fn a_record_to_map_again_is_not_done_and_a_skipped_one_withdraws_its_assets() {
-        let mut s = temp_state("outcomes");
+        let mut s = temp_state();
         let p = s.begin_pass(PassKind::All, None, &[]).unwrap();
         let uploaded = |id: &str| UploadedAsset {
             asset: asset(id, "h"),
@@ -1242,11 +1240,8 @@ mod tests {
     /// labels) opens, keeps its data and gains the new columns.
     #[test]
     fn a_state_from_an_earlier_host_is_migrated_and_one_from_a_later_refused() {
-        let path = std::env::temp_dir()
-            .join(format!("aiod-host-state-{}-migrate", std::process::id()))
-            .join("s.sqlite");
-        let _ = std::fs::remove_file(&path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
         {
             let conn = Connection::open(&path).unwrap();
             conn.execute_batch(SCHEMA).unwrap();

@@ -519,8 +519,8 @@ mod tests {
 
     #[test]
     fn failures_reads_the_only_state_there_is() {
-        let dir = std::env::temp_dir().join(format!("aiod-host-states-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("states");
         let err = only_state_in(&dir).unwrap_err().to_string();
         assert!(err.starts_with("no state database in "), "{err}");
         std::fs::create_dir_all(&dir).unwrap();
@@ -534,7 +534,6 @@ mod tests {
             err.contains("(one.sqlite, two.sqlite): give --platform-name NAME or --state FILE"),
             "{err}"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

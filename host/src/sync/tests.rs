@@ -254,6 +254,17 @@ fn sync(
     plugin: &mut Plugin,
     swaps: Option<&Receiver<Plugin>>,
 ) -> Result<Finished, SyncError> {
+    sync_or_kill(hub, sink, state, plugin, swaps).expect("the sink never hangs")
+}
+
+/// `sync`, dropped (as a killed process stops) when the sink hangs: `None`.
+fn sync_or_kill(
+    hub: &Hub,
+    sink: &Recording,
+    state: Option<&mut State>,
+    plugin: &mut Plugin,
+    swaps: Option<&Receiver<Plugin>>,
+) -> Option<Result<Finished, SyncError>> {
     let job = Job {
         plugin,
         transport: hub,
@@ -271,7 +282,18 @@ fn sync(
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(run(job, sink))
+    runtime.block_on(async {
+        tokio::select! {
+            finished = run(job, sink) => Some(finished),
+            _ = sink.hung.notified() => None,
+        }
+    })
+}
+
+/// The next listing page of the unfinished pass.
+fn next_page(state: &State) -> String {
+    let open = state.open_pass(PassKind::All).unwrap();
+    open.expect("an unfinished pass").cursor[0].target.clone()
 }
 
 /// What the state says was done with each record: `(id, done by this provenance)`.
@@ -338,36 +360,11 @@ fn a_kill_during_a_page_loses_only_that_page_which_the_next_run_redoes() {
         hang_at: Some(3),
         ..Recording::default()
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let killed = runtime.block_on(async {
-        let job = Job {
-            plugin: &mut hf,
-            transport: &hub,
-            platform: "huggingface".to_string(),
-            mode: SyncMode::All,
-            concurrency: 3,
-            max_pages: 100,
-            limits: LIMITS,
-            state: Some(&mut state),
-            swaps: None,
-            stop: None,
-            progress: Progress::quiet(),
-        };
-        tokio::select! {
-            _ = run(job, &sink) => false,
-            _ = sink.hung.notified() => true,
-        }
-    });
+    let killed = sync_or_kill(&hub, &sink, Some(&mut state), &mut hf, None).is_none();
     assert!(killed);
     assert_eq!(sink.ids(), &hub.ids()[..3]);
-    let open = state
-        .open_pass(PassKind::All)
-        .unwrap()
-        .expect("an unfinished pass");
     assert_eq!(
-        open.cursor[0].target,
+        next_page(&state),
         "http://hub.test/api/datasets?full=true&cursor=2"
     );
     assert_eq!(
@@ -404,7 +401,7 @@ fn an_upload_that_ends_the_sync_keeps_what_was_put_and_the_page_is_redone() {
     );
     assert_eq!(done_by(&state, &hub, &hf.provenance()).len(), 3);
     assert_eq!(
-        state.open_pass(PassKind::All).unwrap().unwrap().cursor[0].target,
+        next_page(&state),
         "http://hub.test/api/datasets?full=true&cursor=2"
     );
 
@@ -431,12 +428,8 @@ fn a_pause_stops_the_sync_resumably_at_the_page_it_was_on() {
         other => panic!("expected a pause, got {:?}", other.map(|f| f.summary)),
     }
     assert_eq!(sink.ids(), &hub.ids()[..4]);
-    let open = state
-        .open_pass(PassKind::All)
-        .unwrap()
-        .expect("an unfinished pass");
     assert_eq!(
-        open.cursor[0].target,
+        next_page(&state),
         "http://hub.test/api/datasets?full=true&cursor=4"
     );
 }
