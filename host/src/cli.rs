@@ -603,26 +603,19 @@ mod tests {
         );
         assert!(parse_budget("hub=0/300").is_err());
         assert!(parse_budget("hub=10").is_err());
-        assert_eq!(
-            parse_duration("90s"),
-            Ok(std::time::Duration::from_secs(90))
-        );
-        assert_eq!(
-            parse_duration("1h"),
-            Ok(std::time::Duration::from_secs(3600))
-        );
-        assert_eq!(
-            parse_duration("250ms"),
-            Ok(std::time::Duration::from_millis(250))
-        );
-        assert_eq!(
-            parse_duration("1.5h"),
-            Ok(std::time::Duration::from_secs(5400))
-        );
-        assert_eq!(
-            parse_duration("1d"),
-            Ok(std::time::Duration::from_secs(86_400))
-        );
+        for (text, seconds) in [
+            ("90s", 90.0),
+            ("1h", 3600.0),
+            ("250ms", 0.25),
+            ("1.5h", 5400.0),
+            ("1d", 86_400.0),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(std::time::Duration::from_secs_f64(seconds)),
+                "{text}"
+            );
+        }
         assert!(parse_duration("soon").is_err());
         assert!(
             parse_duration("1000000000000000000000000000d")

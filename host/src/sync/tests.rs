@@ -290,6 +290,12 @@ fn sync_or_kill(
     })
 }
 
+/// The AIoD identifier the state keeps for a record's dataset.
+fn identifier(state: &State, record: &str) -> Option<String> {
+    let asset = state.asset("datasets", record).unwrap();
+    asset.map(|a| a.identifier)
+}
+
 /// The next listing page of the unfinished pass.
 fn next_page(state: &State) -> String {
     let open = state.open_pass(PassKind::All).unwrap();
@@ -392,13 +398,7 @@ fn an_upload_that_ends_the_sync_keeps_what_was_put_and_the_page_is_redone() {
     assert_eq!(e.to_string(), "HTTP 403: no role");
     assert_eq!(sink.ids(), &hub.ids()[..4]);
     // The third record's put stands and is kept; its page is redone for the rest.
-    assert_eq!(
-        state
-            .asset("datasets", &hub.ids()[2])
-            .unwrap()
-            .map(|a| a.identifier),
-        Some("data_2".to_string())
-    );
+    assert_eq!(identifier(&state, &hub.ids()[2]).as_deref(), Some("data_2"));
     assert_eq!(done_by(&state, &hub, &hf.provenance()).len(), 3);
     assert_eq!(
         next_page(&state),
@@ -473,13 +473,7 @@ fn a_stop_finishes_the_uploads_in_flight_and_keeps_them() {
     assert!(matches!(e, SyncError::Stopped), "{e}");
     // The put that saw the signal ended and is kept; no record after it began.
     assert_eq!(sink.ids(), &hub.ids()[..3]);
-    assert_eq!(
-        state
-            .asset("datasets", &hub.ids()[2])
-            .unwrap()
-            .map(|a| a.identifier),
-        Some("data_2".to_string())
-    );
+    assert_eq!(identifier(&state, &hub.ids()[2]).as_deref(), Some("data_2"));
 }
 
 #[test]
