@@ -95,7 +95,16 @@ const MIGRATIONS: &[M<'static>] = &[
 
 /// An enum stored as text: each variant and its spelling in the state.
 macro_rules! stored_as_text {
-    ($name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
         impl ToSql for $name {
             fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
                 Ok(ToSqlOutput::from(match self {
@@ -117,37 +126,28 @@ macro_rules! stored_as_text {
     };
 }
 
-/// Which listing a pass reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PassKind {
-    /// Every record.
-    All,
-    /// The records modified since a cutoff.
-    Since,
+stored_as_text! {
+    /// Which listing a pass reads.
+    pub enum PassKind {
+        /// Every record.
+        All = "all",
+        /// The records modified since a cutoff.
+        Since = "since",
+    }
 }
 
-stored_as_text!(PassKind {
-    All = "all",
-    Since = "since",
-});
-
-/// Where a pass stands. Only a complete pass advances the high-water mark
-/// or leads to deletes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PassStatus {
-    /// Pages still to read, from its cursor.
-    Open,
-    /// Its last page is read.
-    Complete,
-    /// Given up unfinished (e.g. its stored cursor was refused).
-    Abandoned,
+stored_as_text! {
+    /// Where a pass stands. Only a complete pass advances the high-water mark
+    /// or leads to deletes.
+    pub enum PassStatus {
+        /// Pages still to read, from its cursor.
+        Open = "open",
+        /// Its last page is read.
+        Complete = "complete",
+        /// Given up unfinished (e.g. its stored cursor was refused).
+        Abandoned = "abandoned",
+    }
 }
-
-stored_as_text!(PassStatus {
-    Open = "open",
-    Complete = "complete",
-    Abandoned = "abandoned",
-});
 
 /// An open pass over a platform's listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,22 +230,17 @@ pub struct MissingAsset {
     pub last_seen_pass: i64,
 }
 
-/// How the last mapping of a record ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settled {
-    /// Its assets are in AIoD and stand until its version changes.
-    Done,
-    /// Uploaded, but to be fetched and mapped again on the next pass.
-    Again,
-    /// The plugin does not publish it; AIoD must not hold assets of it.
-    Skipped,
+stored_as_text! {
+    /// How the last mapping of a record ended.
+    pub enum Settled {
+        /// Its assets are in AIoD and stand until its version changes.
+        Done = "done",
+        /// Uploaded, but to be fetched and mapped again on the next pass.
+        Again = "again",
+        /// The plugin does not publish it; AIoD must not hold assets of it.
+        Skipped = "skipped",
+    }
 }
-
-stored_as_text!(Settled {
-    Done = "done",
-    Again = "again",
-    Skipped = "skipped",
-});
 
 /// What a settled record was settled as: its version, mapped by this plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
