@@ -37,7 +37,12 @@ pub enum Command {
     /// anything; exits 1 if any check fails.
     Check(CommonArgs),
     /// List the dead letters: records that failed in the plugin, validation or upload.
-    Failures(FailuresArgs),
+    Failures(StateArgs),
+    /// Map every stored record again with a plugin, from what its last mapping was made
+    /// from (no request to the platform, not even its listing), and upload what changed.
+    Remap(RemapArgs),
+    /// What a state holds: records, assets, stored payloads, by plugin, and the last passes.
+    Status(StateArgs),
     /// Tools for plugin authors and operators.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -55,7 +60,8 @@ impl Command {
             Command::Retry(args)
             | Command::Check(args)
             | Command::Config(ConfigCommand::Show(args)) => Some(args),
-            Command::Failures(_) | Command::Plugin(_) => None,
+            Command::Remap(args) => Some(&mut args.common),
+            Command::Failures(_) | Command::Status(_) | Command::Plugin(_) => None,
         }
     }
 }
@@ -154,18 +160,27 @@ pub enum PluginCommand {
         #[arg(long, value_name = "DIR")]
         fixtures: PathBuf,
     },
-    /// Show what replacing plugin OLD by NEW would change in the uploaded bodies, field by field.
+    /// Show what replacing plugin OLD by NEW would change in the uploaded bodies, field by
+    /// field: on a fixture, or on every record a state keeps (exit 1 when anything changes).
     Diff {
         old: PathBuf,
         new: PathBuf,
         /// A fixture folder (with fixture.json).
-        #[arg(long, value_name = "DIR")]
-        fixtures: PathBuf,
+        #[arg(
+            long,
+            value_name = "DIR",
+            required_unless_present = "state",
+            conflicts_with = "state"
+        )]
+        fixtures: Option<PathBuf>,
+        /// A state database: compare on what each stored record was last mapped from.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
     },
 }
 
 #[derive(Debug, Args)]
-pub struct FailuresArgs {
+pub struct StateArgs {
     /// The state database [default: ~/.local/share/aiod-host/<platform>.sqlite].
     #[arg(long, env = "AIOD_HOST_STATE", value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -211,6 +226,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "EXPR", conflicts_with = "full_every")]
     pub full_cron: Option<String>,
 
+    /// Refuse a new plugin file that fails or skips more than this share of the stored
+    /// records the running plugin mapped (judged on their stored payloads before the swap).
+    #[arg(long, default_value_t = 0.01, value_name = "SHARE", value_parser = parse_share)]
+    pub swap_max_failure_share: f64,
+
     /// Address for /metrics (Prometheus) and /healthz; port 0 picks a free one, logged as
     /// "status server listening on http://ADDR".
     #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR")]
@@ -246,7 +266,7 @@ pub struct UploadArgs {
 
     /// The largest share of the platform's assets one run may delete without
     /// --allow-mass-delete (a guard against a truncated listing).
-    #[arg(long, default_value_t = 0.05, value_name = "SHARE")]
+    #[arg(long, default_value_t = 0.05, value_name = "SHARE", value_parser = parse_share)]
     pub max_delete_share: f64,
 
     /// Delete however many assets a complete pass found gone.
@@ -288,6 +308,21 @@ pub struct RunArgs {
     /// skipped, failed, deleted, pages, warnings).
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemapArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Print one JSON line per asset whose body would change on standard output, and upload
+    /// and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Records uploaded to AIoD at once.
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub upload_concurrency: u16,
 }
 
 /// What every command that runs a plugin takes.
@@ -489,6 +524,16 @@ pub fn variables() -> BTreeSet<String> {
     vars
 }
 
+/// A share between 0 and 1 (NaN would make every comparison with it false).
+pub fn parse_share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "expected a share from 0 to 1, e.g. 0.05, got {s:?}"
+        )),
+    }
+}
+
 /// Log levels, named as in today's Python connector.
 #[derive(Debug, Args)]
 pub struct LogArgs {
@@ -603,6 +648,10 @@ mod tests {
         );
         assert!(parse_budget("hub=0/300").is_err());
         assert!(parse_budget("hub=10").is_err());
+        assert_eq!(parse_share("0.05"), Ok(0.05));
+        for bad in ["NaN", "-0.1", "1.5", "inf", "a"] {
+            assert!(parse_share(bad).is_err(), "{bad}");
+        }
         for (text, seconds) in [
             ("90s", 90.0),
             ("1h", 3600.0),

@@ -1,5 +1,8 @@
 //! `--dry-run`: assets as JSON lines on standard output instead of uploads.
+//! An asset the state knows with the same body (`remap --dry-run`) would not
+//! be uploaded, so it is not printed.
 
+use crate::aiod::normalize::fingerprint;
 use crate::model::Asset;
 use crate::state::StoredAsset;
 use crate::sync::{Outcome, Put, PutError, Sink};
@@ -24,7 +27,19 @@ impl<W: Write> DryRun<W> {
 }
 
 impl<W: Write> Sink for DryRun<W> {
-    async fn put(&self, asset: Asset, _previous: Option<StoredAsset>) -> Result<Put, PutError> {
+    async fn put(&self, asset: Asset, previous: Option<StoredAsset>) -> Result<Put, PutError> {
+        if let Some(previous) = previous {
+            let schema = aiod_schema::Schema::bundled();
+            let same = schema
+                .request_schema(&asset.asset_type)
+                .is_some_and(|name| fingerprint(schema, name, &asset.body) == previous.body_hash);
+            if same {
+                return Ok(Put {
+                    outcome: Outcome::Unchanged,
+                    stored: None,
+                });
+            }
+        }
         let mut line = serde_json::to_vec(&asset).expect("assets serialise");
         line.push(b'\n');
         self.out

@@ -5,6 +5,7 @@
 pub mod aiod;
 pub mod answers;
 pub mod budget;
+pub mod catalogue_diff;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod mode;
 pub mod model;
 pub mod names;
 pub mod pages;
+pub mod payload;
 pub mod plugin;
 pub mod progress;
 pub mod retry;

@@ -23,6 +23,11 @@ fn main() -> ExitCode {
             Ok(commands::check::check(args))
         }
         cli::Command::Failures(args) => commands::failures::failures(args),
+        cli::Command::Remap(args) => {
+            logging::init(&args.common.logs);
+            commands::remap::remap(args)
+        }
+        cli::Command::Status(args) => commands::status::status(args),
         cli::Command::Config(cli::ConfigCommand::Show(args)) => {
             logging::init(&args.logs);
             commands::config_show::show(&args)
@@ -33,9 +38,12 @@ fn main() -> ExitCode {
         cli::Command::Plugin(cli::PluginCommand::Test { file, fixtures }) => {
             commands::plugin::test(&file, &fixtures)
         }
-        cli::Command::Plugin(cli::PluginCommand::Diff { old, new, fixtures }) => {
-            commands::plugin::diff(&old, &new, &fixtures)
-        }
+        cli::Command::Plugin(cli::PluginCommand::Diff {
+            old,
+            new,
+            fixtures,
+            state,
+        }) => commands::plugin::diff(&old, &new, fixtures.as_deref(), state.as_deref()),
     };
     match result {
         Ok(code) => code,

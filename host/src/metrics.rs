@@ -27,6 +27,8 @@ struct Metrics {
     sync_running: Gauge,
     last_success: Gauge,
     dead_letters: Gauge,
+    swaps: Family<Labels, Counter>,
+    last_swap_accepted: Gauge,
 }
 
 fn plugin_call_histogram() -> Histogram {
@@ -43,6 +45,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let sync_running = Gauge::default();
     let last_success = Gauge::default();
     let dead_letters = Gauge::default();
+    let swaps = Family::default();
+    let last_swap_accepted = Gauge::default();
     let mut registry = Registry::with_prefix("aiod_host");
     registry.register(
         "records",
@@ -76,6 +80,17 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Records waiting in the dead letters (see `aiod-host failures`)",
         dead_letters.clone(),
     );
+    registry.register(
+        "plugin_swaps",
+        "New plugin files judged by serve, by outcome: accepted, refused",
+        swaps.clone(),
+    );
+    registry.register(
+        "last_plugin_swap_accepted",
+        "1 when the last new plugin file was accepted, 0 when refused (-1: none yet)",
+        last_swap_accepted.clone(),
+    );
+    last_swap_accepted.set(-1);
     Metrics {
         registry,
         records,
@@ -86,6 +101,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         sync_running,
         last_success,
         dead_letters,
+        swaps,
+        last_swap_accepted,
     }
 });
 
@@ -137,6 +154,16 @@ pub fn sync_ended(mode: &'static str, ok: bool) {
         let now = chrono::Utc::now().timestamp();
         METRICS.last_success.set(now);
     }
+}
+
+/// A new plugin file was judged.
+pub fn plugin_swap(accepted: bool) {
+    let outcome = if accepted { "accepted" } else { "refused" };
+    METRICS
+        .swaps
+        .get_or_create(&vec![("outcome", outcome.to_string())])
+        .inc();
+    METRICS.last_swap_accepted.set(i64::from(accepted));
 }
 
 pub fn dead_letters(n: u64) {

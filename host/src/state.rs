@@ -5,13 +5,14 @@
 //! Every change is one transaction (WAL journal), so a killed process leaves
 //! the state as of its last commit, never half-written.
 
-use crate::model::{Request, Response, SourceRecord};
+use crate::model::{Request, SourceRecord};
+use crate::payload::{Packed, Payload, StoredFollowUp};
 use crate::secret::redact;
 use anyhow::{Context as _, Result};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 const SCHEMA: &str = "
@@ -91,6 +92,22 @@ const MIGRATIONS: &[M<'static>] = &[
              plugin = substr(version, instr(version, char(10)) + 1)
          WHERE instr(version, char(10)) > 0;",
     ),
+    // 4: the payload store: what each record's last mapping (and each dead
+    // letter) was made from, compressed, by content hash; and the payload each
+    // asset's body was mapped from. Dead letters written before keep their
+    // `record` and `follow_ups` columns; later ones leave them empty.
+    M::up(
+        "CREATE TABLE payloads (
+             hash TEXT PRIMARY KEY,      -- SHA-256 of the uncompressed JSON
+             data BLOB NOT NULL,         -- zstd-compressed JSON: the record and its follow-ups
+             size INTEGER NOT NULL       -- bytes of the uncompressed JSON
+         );
+         ALTER TABLE records ADD COLUMN payload TEXT;
+         ALTER TABLE assets ADD COLUMN payload TEXT;
+         ALTER TABLE dead_letters ADD COLUMN payload TEXT;
+         CREATE INDEX records_by_payload ON records(payload);
+         CREATE INDEX dead_letters_by_payload ON dead_letters(payload);",
+    ),
 ];
 
 /// An enum stored as text: each variant and its spelling in the state.
@@ -105,11 +122,23 @@ macro_rules! stored_as_text {
             $($(#[$vmeta])* $variant,)+
         }
 
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
         impl ToSql for $name {
             fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(ToSqlOutput::from(match self {
-                    $($name::$variant => $text,)+
-                }))
+                Ok(ToSqlOutput::from(self.as_str()))
             }
         }
 
@@ -171,34 +200,6 @@ pub struct StoredAsset {
     pub body_hash: String,
 }
 
-/// A follow-up as stored with a dead letter (bodies as text: they are JSON or error text).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredFollowUp {
-    pub request: Request,
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl StoredFollowUp {
-    pub fn new(request: &Request, response: &Response) -> StoredFollowUp {
-        StoredFollowUp {
-            request: request.clone(),
-            status: response.status,
-            headers: response.headers.clone(),
-            body: String::from_utf8_lossy(&response.body).into_owned(),
-        }
-    }
-
-    pub fn response(&self) -> Response {
-        Response {
-            status: self.status,
-            headers: self.headers.clone(),
-            body: self.body.clone().into_bytes(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
     pub record: SourceRecord,
@@ -209,6 +210,47 @@ pub struct DeadLetter {
     pub plugin: String,
     pub attempts: i64,
     pub failed_at: String,
+    /// Where the state keeps the record and its follow-ups (read back; `None`
+    /// for a dead letter written before the payload store).
+    pub payload: Option<String>,
+}
+
+/// What a state holds (`aiod-host status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holdings {
+    /// Records by how their last mapping ended.
+    pub records: Vec<(Settled, u64)>,
+    pub assets: u64,
+    /// Of `assets`, those found in AIoD and not (yet) listed.
+    pub imported_assets: u64,
+    pub dead_letters: u64,
+    pub payloads: u64,
+    /// Compressed, as stored.
+    pub payload_bytes: u64,
+    /// Uncompressed.
+    pub payload_size: u64,
+    pub by_plugin: Vec<ByPlugin>,
+    /// The latest first.
+    pub passes: Vec<PassSummary>,
+}
+
+/// Records and assets by the plugin that last mapped them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ByPlugin {
+    /// Name, version and digest.
+    pub plugin: String,
+    pub records: u64,
+    pub assets: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PassSummary {
+    pub id: i64,
+    pub kind: PassKind,
+    pub status: PassStatus,
+    pub started_at: String,
+    pub completed_at: Option<String>,
+    pub pages: u64,
 }
 
 /// An asset found in AIoD before the first sync, with its name there.
@@ -258,6 +300,8 @@ pub struct SettledRecord {
     pub label: String,
     pub done: Done,
     pub outcome: Settled,
+    /// What the mapping was made from.
+    pub payload: Payload,
 }
 
 /// An asset uploaded (or found unchanged) for a source record.
@@ -280,6 +324,8 @@ pub struct Batch {
     pub dead: Vec<DeadLetter>,
     /// Listing pages this commit completes (0 when a page is left to redo).
     pub pages: u64,
+    /// Mapped from stored payloads (`remap`), not listed: nothing is seen.
+    pub remapped: bool,
 }
 
 pub struct State {
@@ -422,16 +468,26 @@ impl State {
         // Outside a pass (`id` mode, `retry`), count as seen in the latest pass,
         // so that a resumed pass does not take the asset for gone.
         let seen = match pass_id {
+            _ if batch.remapped => 0,
             Some(id) => id,
             None => tx.query_row("SELECT COALESCE(MAX(id), 0) FROM passes", [], |r| r.get(0))?,
         };
         let at = now();
+        // Payloads this commit stops referring to, to drop unless still referred to.
+        let mut replaced = Vec::new();
+        // The payload each settled record's assets were mapped from.
+        let mut made_from = std::collections::HashMap::new();
         for r in &batch.settled {
+            let packed = r.payload.pack();
+            store_payload(&tx, &packed)?;
+            replaced.extend(payload_of(&tx, "records", &r.id)?);
+            replaced.extend(payload_of(&tx, "dead_letters", &r.id)?);
             tx.prepare_cached(
-                "INSERT INTO records (source_id, version, plugin, last_seen_pass, label, outcome)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO records (source_id, version, plugin, last_seen_pass, label, outcome, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT(source_id) DO UPDATE SET version = ?2, plugin = ?3,
-                     last_seen_pass = MAX(last_seen_pass, ?4), label = ?5, outcome = ?6",
+                     last_seen_pass = MAX(last_seen_pass, ?4), label = ?5, outcome = ?6,
+                     payload = ?7",
             )?
             .execute(params![
                 r.id,
@@ -439,10 +495,12 @@ impl State {
                 r.done.plugin,
                 seen,
                 r.label,
-                r.outcome
+                r.outcome,
+                packed.hash
             ])?;
             tx.prepare_cached("DELETE FROM dead_letters WHERE source_id = ?1")?
                 .execute(params![r.id])?;
+            made_from.insert(r.id.as_str(), packed.hash);
         }
         // An asset found in AIoD before it was ever listed belongs to the record
         // of the same id (the usual case: the record's id is the asset's
@@ -476,31 +534,41 @@ impl State {
             plugin,
         } in &batch.assets
         {
+            let payload = made_from.get(source_id.as_str());
             tx.prepare_cached("INSERT INTO assets (asset_type, platform_resource_identifier, identifier, body_hash,
-                                     source_id, last_seen_pass, plugin, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                                     source_id, last_seen_pass, plugin, updated_at, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT(asset_type, platform_resource_identifier) DO UPDATE SET
                      identifier = ?3, body_hash = ?4, source_id = ?5,
-                     last_seen_pass = MAX(last_seen_pass, ?6), plugin = ?7, updated_at = ?8")?.execute(params![a.asset_type, a.platform_resource_identifier, a.identifier, a.body_hash, source_id, seen, plugin, at])?;
+                     last_seen_pass = MAX(last_seen_pass, ?6), plugin = ?7, updated_at = ?8,
+                     payload = COALESCE(?9, payload)")?.execute(params![a.asset_type, a.platform_resource_identifier, a.identifier, a.body_hash, source_id, seen, plugin, at, payload])?;
         }
         for d in &batch.dead {
+            let packed = Payload {
+                record: d.record.clone(),
+                follow_ups: d.follow_ups.clone(),
+            }
+            .pack();
+            store_payload(&tx, &packed)?;
+            replaced.extend(payload_of(&tx, "dead_letters", &d.record.id)?);
+            // The record and its follow-ups are in the payload store; the
+            // columns that held them before it stay empty.
             tx.prepare_cached("INSERT INTO dead_letters (source_id, label, version, stage, error, record, follow_ups,
-                                           record_hash, plugin, attempts, failed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10)
+                                           record_hash, plugin, attempts, failed_at, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, 1, ?8, ?9)
                  ON CONFLICT(source_id) DO UPDATE SET label = ?2, version = ?3, stage = ?4, error = ?5,
-                     record = ?6, follow_ups = ?7, record_hash = ?8, plugin = ?9,
-                     attempts = attempts + 1, failed_at = ?10")?.execute(params![
+                     record = '', follow_ups = '', record_hash = ?6, plugin = ?7,
+                     attempts = attempts + 1, failed_at = ?8, payload = ?9")?.execute(params![
                     d.record.id,
                     d.record.label,
                     d.record.version,
                     d.stage,
                     // What a server answered may quote a secret it was sent.
                     redact(&d.error),
-                    redact(&serde_json::to_string(&d.record)?),
-                    redact(&serde_json::to_string(&d.follow_ups)?),
                     d.record_hash,
                     d.plugin,
-                    at
+                    at,
+                    packed.hash
                 ])?;
             // Seen, though not uploaded: not a candidate for deletion.
             tx.prepare_cached(
@@ -529,6 +597,9 @@ impl State {
                 batch_pages,
                 PassStatus::Complete
             ])?;
+        }
+        for hash in replaced {
+            drop_unreferenced(&tx, &hash)?;
         }
         tx.commit()?;
         Ok(())
@@ -681,12 +752,147 @@ impl State {
     /// Forgets a record whose assets are all deleted, so that a record that
     /// comes back (even unchanged) is uploaded again.
     pub fn forget_record(&mut self, source_id: &str) -> Result<()> {
-        self.conn.execute(
+        let tx = self.conn.transaction()?;
+        let payload = payload_of(&tx, "records", source_id)?;
+        tx.execute(
             "DELETE FROM records WHERE source_id = ?1
              AND NOT EXISTS (SELECT 1 FROM assets WHERE source_id = ?1)",
             params![source_id],
         )?;
+        if let Some(hash) = payload {
+            drop_unreferenced(&tx, &hash)?;
+        }
+        tx.commit()?;
         Ok(())
+    }
+
+    /// The stored payload of this version of a record, when its answers were
+    /// final (a record to map again next pass is fetched again).
+    pub fn reusable(&self, source_id: &str, version: &str) -> Result<Option<Payload>> {
+        let found = self
+            .conn
+            .prepare_cached(
+                "SELECT p.data, p.size FROM records r JOIN payloads p ON p.hash = r.payload
+                 WHERE r.source_id = ?1 AND r.version = ?2 AND r.outcome != ?3",
+            )?
+            .query_row(params![source_id, version, Settled::Again], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+            })
+            .optional()?;
+        found
+            .map(|(data, size)| Payload::unpack(&data, size as usize))
+            .transpose()
+    }
+
+    /// Up to `limit` stored payloads in the order of their records' ids, after
+    /// `after`: every settled record's, then (for `remap`) those of dead
+    /// letters that have no settled record.
+    pub fn stored_payloads(&self, after: &str, limit: usize) -> Result<Vec<(String, Payload)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.source_id, p.data, p.size FROM (
+                 SELECT source_id, payload FROM records WHERE payload IS NOT NULL
+                 UNION ALL
+                 SELECT d.source_id, d.payload FROM dead_letters d
+                 WHERE d.payload IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM records r
+                                   WHERE r.source_id = d.source_id AND r.payload IS NOT NULL)
+             ) s JOIN payloads p ON p.hash = s.payload
+             WHERE s.source_id > ?1 ORDER BY s.source_id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, data, size) = row?;
+            out.push((id, Payload::unpack(&data, size as usize)?));
+        }
+        Ok(out)
+    }
+
+    /// How many records and dead letters `stored_payloads` walks through.
+    pub fn stored_payload_count(&self) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM records WHERE payload IS NOT NULL)
+                  + (SELECT COUNT(*) FROM dead_letters d WHERE d.payload IS NOT NULL
+                     AND NOT EXISTS (SELECT 1 FROM records r
+                                     WHERE r.source_id = d.source_id AND r.payload IS NOT NULL))",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// What the state holds, for `aiod-host status`.
+    pub fn status(&self, last_passes: usize) -> Result<Holdings> {
+        let count = |sql: &str| -> Result<u64> {
+            Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+        };
+        let mut records = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT outcome, COUNT(*) FROM records GROUP BY outcome ORDER BY outcome")?;
+        for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))? {
+            records.push(row?);
+        }
+        let mut by_plugin = Vec::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT plugin, SUM(records), SUM(assets) FROM (
+                 SELECT plugin, 1 AS records, 0 AS assets FROM records
+                 UNION ALL
+                 SELECT COALESCE(plugin, ''), 0, 1 FROM assets WHERE source_id IS NOT NULL
+             ) GROUP BY plugin ORDER BY plugin",
+        )?;
+        for row in stmt.query_map([], |r| {
+            Ok(ByPlugin {
+                plugin: r.get(0)?,
+                records: r.get::<_, i64>(1)? as u64,
+                assets: r.get::<_, i64>(2)? as u64,
+            })
+        })? {
+            by_plugin.push(row?);
+        }
+        let mut passes = Vec::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT id, kind, status, started_at, completed_at, pages FROM passes
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        for row in stmt.query_map(params![last_passes as i64], |r| {
+            Ok(PassSummary {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                status: r.get(2)?,
+                started_at: r.get(3)?,
+                completed_at: r.get(4)?,
+                pages: r.get::<_, i64>(5)? as u64,
+            })
+        })? {
+            passes.push(row?);
+        }
+        Ok(Holdings {
+            records,
+            assets: count("SELECT COUNT(*) FROM assets")?,
+            imported_assets: count("SELECT COUNT(*) FROM assets WHERE source_id IS NULL")?,
+            dead_letters: count("SELECT COUNT(*) FROM dead_letters")?,
+            payloads: count("SELECT COUNT(*) FROM payloads")?,
+            payload_bytes: count("SELECT COALESCE(SUM(length(data)), 0) FROM payloads")?,
+            payload_size: count("SELECT COALESCE(SUM(size), 0) FROM payloads")?,
+            by_plugin,
+            passes,
+        })
+    }
+
+    /// The ids of the records a plugin's mapping stood for (done or again), to
+    /// judge a new plugin against.
+    pub fn mapped_ids(&self) -> Result<std::collections::HashSet<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT source_id FROM records WHERE outcome != ?1")?;
+        let ids = stmt.query_map(params![Settled::Skipped], |r| r.get(0))?;
+        Ok(ids.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Gives up an unfinished pass (e.g. its stored cursor is refused): it
@@ -701,23 +907,34 @@ impl State {
 
     pub fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
         let mut stmt = self.conn.prepare(
-            "SELECT record, follow_ups, stage, error, record_hash, plugin, attempts, failed_at
-             FROM dead_letters ORDER BY failed_at, source_id",
+            "SELECT d.record, d.follow_ups, d.stage, d.error, d.record_hash, d.plugin, d.attempts,
+                    d.failed_at, d.payload, p.data, p.size
+             FROM dead_letters d LEFT JOIN payloads p ON p.hash = d.payload
+             ORDER BY d.failed_at, d.source_id",
         )?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
+            let payload = match r.get::<_, Option<Vec<u8>>>(9)? {
+                Some(data) => Payload::unpack(&data, r.get::<_, i64>(10)? as usize)?,
+                // Written before the payload store.
+                None => Payload {
+                    record: serde_json::from_str(&r.get::<_, String>(0)?)
+                        .context("a dead letter's record is unreadable")?,
+                    follow_ups: serde_json::from_str(&r.get::<_, String>(1)?)
+                        .context("a dead letter's follow-ups are unreadable")?,
+                },
+            };
             out.push(DeadLetter {
-                record: serde_json::from_str(&r.get::<_, String>(0)?)
-                    .context("a dead letter's record is unreadable")?,
-                follow_ups: serde_json::from_str(&r.get::<_, String>(1)?)
-                    .context("a dead letter's follow-ups are unreadable")?,
+                record: payload.record,
+                follow_ups: payload.follow_ups,
                 stage: r.get(2)?,
                 error: r.get(3)?,
                 record_hash: r.get(4)?,
                 plugin: r.get(5)?,
                 attempts: r.get(6)?,
                 failed_at: r.get(7)?,
+                payload: r.get(8)?,
             });
         }
         Ok(out)
@@ -744,6 +961,34 @@ fn migrate(conn: &mut Connection) -> Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Keeps a payload once, however many records were made from it.
+fn store_payload(conn: &Connection, p: &Packed) -> Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO payloads (hash, data, size) VALUES (?1, ?2, ?3)")?
+        .execute(params![p.hash, p.data, p.size as i64])?;
+    Ok(())
+}
+
+/// The payload a row of `table` ("records" or "dead_letters") refers to.
+fn payload_of(conn: &Connection, table: &str, source_id: &str) -> Result<Option<String>> {
+    let sql = format!("SELECT payload FROM {table} WHERE source_id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![source_id], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// Drops a payload no record and no dead letter refers to any more.
+fn drop_unreferenced(conn: &Connection, hash: &str) -> Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM payloads WHERE hash = ?1
+         AND NOT EXISTS (SELECT 1 FROM records WHERE payload = ?1)
+         AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE payload = ?1)",
+    )?
+    .execute(params![hash])?;
+    Ok(())
 }
 
 fn user_version(conn: &Connection) -> Result<i64> {
@@ -876,6 +1121,7 @@ mod tests {
             plugin: "p 1 d".into(),
             attempts: 0,
             failed_at: String::new(),
+            payload: None,
         };
         let batch = Batch {
             settled: vec![settled("a", "v1", Settled::Done)],
@@ -887,6 +1133,7 @@ mod tests {
             }],
             dead: vec![dead.clone(), dead],
             pages: 1,
+            remapped: false,
         };
         s.commit_page(Some(p.id), &[], batch).unwrap();
         assert_eq!(s.done_version("a").unwrap(), Some(done("v1")));
@@ -919,7 +1166,141 @@ mod tests {
             label: format!("label-{id}"),
             done: done(version),
             outcome,
+            payload: Payload::new(&record(id, version), &[]),
         }
+    }
+
+    fn record(id: &str, version: &str) -> SourceRecord {
+        SourceRecord {
+            id: id.into(),
+            label: format!("label-{id}"),
+            version: version.into(),
+            data: format!(r#"{{"id":"{id}","v":"{version}"}}"#),
+            follow_ups: vec![],
+        }
+    }
+
+    fn payloads(s: &State) -> u64 {
+        s.status(0).unwrap().payloads
+    }
+
+    #[test]
+    fn the_payload_store_keeps_what_the_last_mapping_was_made_from() {
+        let mut s = temp_state();
+        let batch = |settled: Vec<SettledRecord>| Batch {
+            settled,
+            ..Batch::default()
+        };
+        let commit = |s: &mut State, b: Batch| s.commit_page(None, &[], b).unwrap();
+        commit(
+            &mut s,
+            batch(vec![
+                settled("a", "v1", Settled::Done),
+                settled("b", "v1", Settled::Again),
+            ]),
+        );
+        assert_eq!(payloads(&s), 2);
+        // Final answers of this version are reusable; not those of another
+        // version, nor those of a record to map again.
+        let a = s.reusable("a", "v1").unwrap().unwrap();
+        assert_eq!(a.record, record("a", "v1"));
+        assert_eq!(s.reusable("a", "v2").unwrap(), None);
+        assert_eq!(s.reusable("b", "v1").unwrap(), None);
+
+        // A new version replaces the payload; the old one goes.
+        commit(&mut s, batch(vec![settled("a", "v2", Settled::Done)]));
+        assert_eq!(payloads(&s), 2);
+        assert!(s.reusable("a", "v2").unwrap().is_some());
+
+        // A dead letter keeps its record in the same store, and a success clears both.
+        let dead = DeadLetter {
+            record: record("c", "v1"),
+            follow_ups: vec![],
+            stage: "plugin".into(),
+            error: "boom".into(),
+            record_hash: "h".into(),
+            plugin: "p".into(),
+            attempts: 1,
+            failed_at: String::new(),
+            payload: None,
+        };
+        commit(
+            &mut s,
+            Batch {
+                dead: vec![dead],
+                ..Batch::default()
+            },
+        );
+        assert_eq!(payloads(&s), 3);
+        let letters = s.dead_letters().unwrap();
+        assert_eq!(letters[0].record, record("c", "v1"));
+        assert_eq!(
+            letters[0].payload,
+            Some(Payload::new(&record("c", "v1"), &[]).pack().hash)
+        );
+        let ids: Vec<String> = s
+            .stored_payloads("", 10)
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(s.stored_payload_count().unwrap(), 3);
+        let after_a: Vec<String> = s
+            .stored_payloads("a", 1)
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(after_a, ["b"]);
+        commit(&mut s, batch(vec![settled("c", "v1", Settled::Done)]));
+        assert!(s.dead_letters().unwrap().is_empty());
+        assert_eq!(
+            payloads(&s),
+            3,
+            "c's record and its dead letter share one payload"
+        );
+
+        // A forgotten record takes its payload with it.
+        s.forget_record("b").unwrap();
+        assert_eq!(payloads(&s), 2);
+    }
+
+    #[test]
+    fn the_status_counts_by_outcome_plugin_and_pass() {
+        let mut s = temp_state();
+        let p = s.begin_pass(PassKind::All, None, &[]).unwrap();
+        let batch = Batch {
+            settled: vec![
+                settled("a", "v1", Settled::Done),
+                settled("b", "v1", Settled::Skipped),
+            ],
+            assets: vec![UploadedAsset {
+                asset: asset("a", "h1"),
+                source_id: "a".into(),
+                plugin: "plugin 0.1.0 abc".into(),
+            }],
+            pages: 1,
+            ..Batch::default()
+        };
+        s.commit_page(Some(p.id), &[], batch).unwrap();
+        let h = s.status(5).unwrap();
+        assert_eq!(h.records, [(Settled::Done, 1), (Settled::Skipped, 1)]);
+        assert_eq!((h.assets, h.payloads), (1, 2));
+        assert_eq!(
+            h.by_plugin,
+            [ByPlugin {
+                plugin: "plugin 0.1.0 abc".into(),
+                records: 2,
+                assets: 1
+            }]
+        );
+        assert_eq!(
+            (h.passes[0].status, h.passes[0].pages),
+            (PassStatus::Complete, 1)
+        );
+        assert!(h.payload_bytes > 0 && h.payload_size > 0);
+        assert_eq!(s.mapped_ids().unwrap(), ["a".to_string()].into());
     }
 
     fn known(id: &str, hash: &str) -> KnownAsset {

@@ -20,11 +20,12 @@ use crate::answers::AnswerRules;
 use crate::fetch::{BodyLimits, Pause};
 use crate::model::{Asset, RecordError, Request, Response, SourceRecord, SyncMode};
 use crate::pages::Pages;
+use crate::payload::Payload;
 use crate::plugin::{CallError, Plugin};
 use crate::progress::Progress;
 use crate::state::{
     Batch, DeadLetter, Done, Pass, PassKind, Settled, SettledRecord, State, StoredAsset,
-    StoredFollowUp, UploadedAsset,
+    UploadedAsset,
 };
 use crate::summary::{Event, Summary, Tally};
 use crate::transport::{Failure, Transport};
@@ -185,6 +186,64 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
     })
 }
 
+/// Stored records `remap` maps per commit.
+const REMAP_PAGE: usize = 500;
+
+/// `remap`: maps every stored record (and dead letter) again with the job's
+/// plugin, from what its last mapping was made from: no request to the
+/// platform, not even the listing. Uploads go through the sink as in a sync,
+/// so only changed bodies are written. With `keep`, each page's outcomes are
+/// committed as a sync's are; without (a dry run), the state is only read.
+pub async fn remap<S: Sink, T: Transport>(
+    job: Job<'_, T>,
+    sink: &S,
+    keep: bool,
+) -> Result<Finished, SyncError> {
+    let mut sync = Sync::new(job, sink);
+    let mut after = String::new();
+    loop {
+        let Some(state) = sync.state.as_deref() else {
+            return Err(SyncError::State(anyhow::anyhow!("remap reads a state")));
+        };
+        let stored = state.stored_payloads(&after, REMAP_PAGE).state()?;
+        let Some((last, _)) = stored.last() else {
+            break;
+        };
+        after = last.clone();
+        sync.tally.add(Event::Seen(stored.len() as u64));
+        let work = stored
+            .into_iter()
+            .map(|(_, p)| {
+                let answers = p.answers();
+                Work::Stored(p.record, answers)
+            })
+            .collect();
+        let mut batch = Batch {
+            remapped: true,
+            ..Batch::default()
+        };
+        let halt = sync.work_page(work, &mut batch).await?;
+        if keep && let Some(state) = sync.state.as_deref_mut() {
+            state.commit_page(None, &[], batch).state()?;
+        }
+        if let Some(e) = halt {
+            return Err(e);
+        }
+    }
+    Ok(Finished {
+        summary: sync.tally.finish(),
+        completed_pass: None,
+    })
+}
+
+/// A record to map, with where its follow-up answers come from.
+enum Work {
+    /// Fetched now.
+    Fetch(SourceRecord),
+    /// Stored when another plugin mapped this version of the record.
+    Stored(SourceRecord, Vec<(Request, Response)>),
+}
+
 /// Where a pass is: what is left to ask for, and how much was asked.
 struct Listing {
     /// `None` without a state, or in `id` mode.
@@ -308,28 +367,38 @@ impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
     }
 
     /// Step 3: records of the version this plugin last mapped are unchanged:
-    /// no follow-up, no upload. The others are returned, in listing order.
+    /// no follow-up, no upload. A record of the version another plugin mapped
+    /// is mapped again from the answers stored then (when they were final
+    /// and answer what this plugin plans): no follow-up either. The others
+    /// are fetched. In listing order.
     fn split_unchanged(
         &mut self,
         records: Vec<SourceRecord>,
         batch: &mut Batch,
-    ) -> Result<Vec<SourceRecord>, SyncError> {
+    ) -> Result<Vec<Work>, SyncError> {
         let Some(state) = self.state.as_deref() else {
-            return Ok(records);
+            return Ok(records.into_iter().map(Work::Fetch).collect());
         };
-        let mut changed = Vec::with_capacity(records.len());
+        let mut work = Vec::with_capacity(records.len());
         for record in records {
             let done = state.done_version(&record.id).state()?;
-            if !record.version.is_empty()
-                && done == Some(done_version(&record.version, &self.provenance))
-            {
+            let same_version = !record.version.is_empty()
+                && done.as_ref().is_some_and(|d| d.version == record.version);
+            if same_version && done.is_some_and(|d| d.plugin == self.provenance) {
                 self.tally.add(Event::Unchanged);
                 batch.unchanged.push(record.id);
-            } else {
-                changed.push(record);
+                continue;
             }
+            let stored = match same_version {
+                true => state.reusable(&record.id, &record.version).state()?,
+                false => None,
+            };
+            work.push(match stored {
+                Some(p) if p.answers_plan_of(&record) => Work::Stored(record, p.answers()),
+                _ => Work::Fetch(record),
+            });
         }
-        Ok(changed)
+        Ok(work)
     }
 
     /// Steps 4 to 7 for one page's records: follow-ups are fetched
@@ -340,17 +409,22 @@ impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
     /// is kept.
     async fn work_page(
         &mut self,
-        records: Vec<SourceRecord>,
+        records: Vec<Work>,
         batch: &mut Batch,
     ) -> Result<Option<SyncError>, SyncError> {
         let (transport, sink, limit) = (self.transport, self.sink, self.limits.follow_up);
         let answers = self.answers.clone();
         let mut fetched = futures::stream::iter(records)
-            .map(|record| {
+            .map(|work| {
                 let answers = answers.clone();
                 async move {
-                    let follow_ups = follow_ups(transport, &record, &answers, limit).await;
-                    (record, follow_ups)
+                    match work {
+                        Work::Fetch(record) => {
+                            let follow_ups = follow_ups(transport, &record, &answers, limit).await;
+                            (record, follow_ups)
+                        }
+                        Work::Stored(record, follow_ups) => (record, Ok(follow_ups)),
+                    }
                 }
             })
             .buffered(self.concurrency);
@@ -608,6 +682,7 @@ fn map(
             };
             batch.settled.push(SettledRecord {
                 done: done_version(&record.version, ctx.provenance),
+                payload: Payload::new(&record, &follow_ups),
                 id: record.id,
                 label: record.label,
                 outcome,
@@ -735,6 +810,7 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, tally: &mut Tally) -> Result<()
     };
     batch.settled.push(SettledRecord {
         done: done_version(&record.version, &provenance),
+        payload: Payload::new(&record, &follow_ups),
         id: record.id,
         label: record.label,
         outcome,
@@ -759,18 +835,17 @@ fn fail(
         stage,
         "record failed: {error}"
     );
+    let Payload { record, follow_ups } = Payload::new(record, follow_ups);
     batch.dead.push(DeadLetter {
-        record: record.clone(),
-        follow_ups: follow_ups
-            .iter()
-            .map(|(q, r)| StoredFollowUp::new(q, r))
-            .collect(),
+        record_hash: crate::digest::hex(record.data.as_bytes()),
+        record,
+        follow_ups,
         stage: stage.to_string(),
         error,
-        record_hash: crate::digest::hex(record.data.as_bytes()),
         plugin: provenance.to_string(),
         attempts: 1,
         failed_at: String::new(),
+        payload: None,
     });
 }
 

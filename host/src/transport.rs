@@ -40,6 +40,25 @@ pub trait Transport {
     ) -> impl Future<Output = Result<Response, Failure>>;
 }
 
+/// No remote request at all (`remap`, which maps from stored answers): any
+/// request is refused.
+pub struct Offline;
+
+impl Transport for Offline {
+    async fn get(
+        &self,
+        request: &Request,
+        what: &str,
+        _answers: &AnswerRules,
+        _limit: BodyLimit,
+    ) -> Result<Response, Failure> {
+        Err(Failure::Refused(format!(
+            "{what} ({} {}) refused: this command makes no remote request",
+            request.endpoint, request.target
+        )))
+    }
+}
+
 /// Real HTTP within the endpoints' base URLs, budgets and retries.
 pub struct Live<'a> {
     pub fetcher: &'a Fetcher,

@@ -19,8 +19,10 @@ use std::process::{Child, Command, Stdio};
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Rust plugin crates: (cargo package, features, output file relative to the
 /// workspace). The plugins under `target/test-plugins/` exist for the host's
-/// tests and are not shipped: the hostile one, and the Hugging Face plugin
-/// built for the frozen earlier contracts (`wit/since_v0.1.0/`, `wit/since_v0.1.1/`).
+/// tests and are not shipped: the hostile one, the Hugging Face plugin built
+/// for the frozen earlier contracts (`wit/since_v0.1.0/`, `wit/since_v0.1.1/`),
+/// and its test builds with another version and mapping (`test-remapped`) or
+/// failing mappings (`test-failing`), see `plugins/huggingface/src/test_builds.rs`.
 const PLUGINS: &[(&str, &str, &str)] = &[
     ("huggingface-plugin", "", "plugins/huggingface.wasm"),
     ("hostile-plugin", "", "target/test-plugins/hostile.wasm"),
@@ -33,6 +35,16 @@ const PLUGINS: &[(&str, &str, &str)] = &[
         "huggingface-plugin",
         "contract-v0_1_1",
         "target/test-plugins/huggingface-v0.1.1.wasm",
+    ),
+    (
+        "huggingface-plugin",
+        "test-remapped",
+        "target/test-plugins/huggingface-remapped.wasm",
+    ),
+    (
+        "huggingface-plugin",
+        "test-failing",
+        "target/test-plugins/huggingface-failing.wasm",
     ),
 ];
 /// Python plugins: directories under `plugins/` holding `app.py`, built to `plugins/<dir>.wasm`.

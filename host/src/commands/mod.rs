@@ -5,9 +5,11 @@ pub mod check;
 pub mod config_show;
 pub mod failures;
 pub mod plugin;
+pub mod remap;
 pub mod retry;
 pub mod run;
 pub mod serve;
+pub mod status;
 
 use crate::model::SyncMode;
 use crate::state::State;

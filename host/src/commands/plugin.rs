@@ -2,8 +2,9 @@
 //! maps from the recorded responses of a fixture.
 
 use super::Result;
-use crate::fixtures;
 use crate::plugin::{Limits, Plugin};
+use crate::state::State;
+use crate::{catalogue_diff, fixtures};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -93,16 +94,33 @@ pub fn test(file: &Path, dir: &Path) -> Result<ExitCode> {
     })
 }
 
-/// `plugin diff`: what two plugins map differently from a fixture.
-pub fn diff(old: &Path, new: &Path, dir: &Path) -> Result<ExitCode> {
-    let fixture = fixtures::Fixture::load(dir)?;
+/// `plugin diff`: what two plugins map differently, from a fixture or from
+/// every record a state keeps.
+pub fn diff(
+    old: &Path,
+    new: &Path,
+    fixtures: Option<&Path>,
+    state: Option<&Path>,
+) -> Result<ExitCode> {
     let mut old_plugin = Plugin::load(old, Limits::default())?;
     let mut new_plugin = Plugin::load(new, Limits::default())?;
-    let before = fixtures::produce(&mut old_plugin, &fixture)?;
-    let after = fixtures::produce(&mut new_plugin, &fixture)?;
-    let (old_name, new_name) = (old_plugin.describe(), new_plugin.describe());
+    println!(
+        "OLD = {}\nNEW = {}",
+        old_plugin.describe(),
+        new_plugin.describe()
+    );
+    match (fixtures, state) {
+        (Some(dir), _) => on_fixture(&mut old_plugin, &mut new_plugin, dir),
+        (None, Some(path)) => on_state(&mut old_plugin, &mut new_plugin, path),
+        (None, None) => unreachable!("clap requires --fixtures or --state"),
+    }
+}
+
+fn on_fixture(old: &mut Plugin, new: &mut Plugin, dir: &Path) -> Result<ExitCode> {
+    let fixture = fixtures::Fixture::load(dir)?;
+    let before = fixtures::produce(old, &fixture)?;
+    let after = fixtures::produce(new, &fixture)?;
     let lines = fixtures::compare(&before, &after, "OLD", "NEW");
-    println!("OLD = {old_name}\nNEW = {new_name}");
     for line in &lines {
         println!("{line}");
     }
@@ -112,4 +130,21 @@ pub fn diff(old: &Path, new: &Path, dir: &Path) -> Result<ExitCode> {
         before.len().max(after.len())
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exit 1 when anything would change, as `diff` does.
+fn on_state(old: &mut Plugin, new: &mut Plugin, path: &Path) -> Result<ExitCode> {
+    if !path.exists() {
+        return Err(anyhow::anyhow!("no state database at {}", path.display()).into());
+    }
+    let state = State::open(path)?;
+    let diff = catalogue_diff::over_state(&state, old, new)?;
+    for line in diff.report() {
+        println!("{line}");
+    }
+    Ok(if diff.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -52,10 +52,16 @@ pub fn serve(args: ServeArgs) -> super::Result<ExitCode> {
     );
     metrics::dead_letters(state.dead_letter_count()?);
     let (swaps_tx, swaps) = std::sync::mpsc::channel();
+    let judge = Judge {
+        state: state.path().to_path_buf(),
+        platform: session.config.platform.value.clone(),
+        max_share: args.swap_max_failure_share,
+    };
     watch(
         args.common.plugin.clone(),
         session.plugin.info().clone(),
         args.common.limits.limits(),
+        judge,
         reload,
         swaps_tx,
     );
@@ -143,10 +149,38 @@ fn listen(stop: Arc<AtomicBool>, reload: Arc<AtomicBool>) -> Result<()> {
 }
 
 /// Watches the plugin file; sends each new plugin that passes the checks.
+/// How a new plugin is judged on the catalogue before it takes over.
+struct Judge {
+    /// The service's state, read beside the syncs.
+    state: PathBuf,
+    platform: String,
+    /// `--swap-max-failure-share`.
+    max_share: f64,
+}
+
+impl Judge {
+    /// Maps every stored record the running plugin maps with `new`; refuses
+    /// a plugin that fails or skips more than the share of them.
+    fn judge(&self, new: &mut Plugin) -> Result<()> {
+        let state = crate::state::State::open(&self.state)?;
+        let j = crate::catalogue_diff::judge(&state, new, &self.platform)?;
+        if j.share() > self.max_share {
+            anyhow::bail!(
+                "{}: {j}, more than --swap-max-failure-share {}",
+                new.describe(),
+                self.max_share
+            );
+        }
+        tracing::info!(plugin = %new.describe(), "judged on the catalogue: {j}");
+        Ok(())
+    }
+}
+
 fn watch(
     path: PathBuf,
     running: model::PluginInfo,
     limits: Limits,
+    judge: Judge,
     reload: Arc<AtomicBool>,
     swaps: Sender<Plugin>,
 ) {
@@ -162,7 +196,10 @@ fn watch(
             if !changed && !asked {
                 continue;
             }
-            match check(&path, &running, limits) {
+            let checked = check(&path, &running, limits)
+                .and_then(|mut plugin| judge.judge(&mut plugin).map(|()| plugin));
+            metrics::plugin_swap(checked.is_ok());
+            match checked {
                 Ok(plugin) => {
                     tracing::info!(plugin = %plugin.describe(), "new plugin accepted; it takes over at the next record");
                     if swaps.send(plugin).is_err() {

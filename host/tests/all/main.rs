@@ -17,6 +17,7 @@ mod modes;
 mod openml;
 mod pagination;
 mod plugins;
+mod remap;
 mod resilience;
 mod run_sh;
 mod serve;

@@ -95,6 +95,65 @@ fn a_new_plugin_takes_over_while_serving_and_a_broken_one_is_rejected() {
     assert_eq!(aiod.assets().len(), 30);
 }
 
+#[test]
+fn a_swap_to_a_plugin_that_fails_most_stored_records_is_refused_and_the_old_one_keeps_syncing() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = LocalAiod::start(AiodState::new().with_client(CLIENT, "pw", &[CLIENT])).unwrap();
+    let live = home().join("live");
+    std::fs::create_dir_all(&live).unwrap();
+    let plugin = live.join("plugin.wasm");
+    std::fs::copy(plugin_path(), &plugin).unwrap();
+    let service = Service::start(
+        uploading(&hf.base_url(), &aiod, CLIENT, "pw"),
+        &plugin,
+        &["--every", "1s"],
+    );
+    wait_for("the first full pass", Duration::from_secs(60), || {
+        service.log().contains("summary: seen 6, created 6")
+    });
+
+    // It fails 4 of the 6 records the running plugin maps: judged on the stored payloads.
+    deploy(
+        &std::fs::read(test_plugin("huggingface-failing.wasm")).unwrap(),
+        &plugin,
+    );
+    wait_for("the refusal", Duration::from_secs(30), || {
+        service.log().contains("new plugin rejected")
+    });
+    let log = service.log();
+    assert!(
+        log.contains(
+            "of the 6 stored records the running plugin maps, the new one fails 4 and skips 0 \
+             (66.7%), more than --swap-max-failure-share 0.01"
+        ),
+        "{log}"
+    );
+    assert_eq!(
+        service.metric("aiod_host_last_plugin_swap_accepted"),
+        Some(0.0)
+    );
+    assert_eq!(
+        service.metric("aiod_host_plugin_swaps_total{outcome=\"refused\"}"),
+        Some(1.0)
+    );
+
+    // The running plugin goes on: a change is synced with its mapping.
+    hf.hf().set_field(
+        "rotten_tomatoes",
+        "description",
+        json!("changed after the refused swap"),
+    );
+    hf.hf().touch("rotten_tomatoes");
+    wait_for("the next incremental sync", Duration::from_secs(30), || {
+        aiod.assets()
+            .iter()
+            .any(|a| a["description"]["plain"] == "changed after the refused swap")
+    });
+    let (exit, text) = service.terminate();
+    assert!(exit.success(), "serve exited with {exit}:\n{text}");
+    assert!(!text.contains("plugin swapped"), "{text}");
+}
+
 /// A running `serve` as a test drives it: its log, its status address, signals.
 struct Service {
     host: Running,

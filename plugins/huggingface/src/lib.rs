@@ -13,6 +13,8 @@ pub mod answers;
 pub mod listing;
 pub mod lookup;
 pub mod mapping;
+#[cfg(any(feature = "test-remapped", feature = "test-failing"))]
+pub mod test_builds;
 pub mod timestamp;
 pub mod version;
 
@@ -53,6 +55,18 @@ latest! {
         AnswerRule, AnswerVerdict, Existence, Judged, MissingRecord,
     };
 }
+
+/// The plugin's version in `info`. The test builds (`test_builds`) add build
+/// metadata, so that the host sees another plugin (its provenance is name,
+/// version and digest).
+#[cfg(not(any(feature = "test-remapped", feature = "test-failing")))]
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+#[cfg(all(feature = "test-remapped", not(feature = "test-failing")))]
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+remapped");
+#[cfg(all(feature = "test-failing", not(feature = "test-remapped")))]
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+failing");
+#[cfg(all(feature = "test-remapped", feature = "test-failing"))]
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+remapped.failing");
 
 /// Endpoint names the host resolves to base URLs.
 pub const HUB: &str = "hub";
@@ -169,7 +183,7 @@ impl Guest for Plugin {
     fn info() -> PluginInfo {
         PluginInfo {
             name: "huggingface".to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: VERSION.to_string(),
             platform: "huggingface".to_string(),
             endpoints: ENDPOINTS.iter().map(Endpoint::from).collect(),
             asset_types: vec!["datasets".to_string()],
@@ -269,6 +283,11 @@ fn map(
     record: &SourceRecord,
     follow_ups: &[FollowUp],
 ) -> Result<(Mapped, Option<String>), RecordError> {
+    // The test build `test-failing` refuses most records (`test_builds`).
+    #[cfg(feature = "test-failing")]
+    if let Some(why) = test_builds::refusal(&record.label) {
+        return Err(RecordError::Invalid(why));
+    }
     let parquet = follow_ups
         .iter()
         .find(|f| f.request.endpoint == DATASETS_SERVER)

@@ -154,10 +154,17 @@ pub fn map_dataset(
         Some(p) => distributions(name, p, &mut warnings),
         None => (Vec::new(), None),
     };
+    // The test build `test-remapped` renames namespaced datasets (`test_builds`).
+    #[cfg(feature = "test-remapped")]
+    let remapped = crate::test_builds::remapped_name(name);
+    #[cfg(feature = "test-remapped")]
+    let body_name = remapped.as_deref().unwrap_or(name);
+    #[cfg(not(feature = "test-remapped"))]
+    let body_name = name;
     let body = Body {
         platform,
         platform_resource_identifier: oid,
-        name,
+        name: body_name,
         same_as: format!("https://huggingface.co/datasets/{name}"),
         description: ds.description.filter(|d| !d.is_empty()).map(|d| Text {
             plain: truncate_description(d),
@@ -340,7 +347,8 @@ mod tests {
             json!({
                 "platform": "huggingface",
                 "platform_resource_identifier": "621ffdd236468d709f181d58",
-                "name": "u/d",
+                // The test build `test-remapped` renames namespaced datasets.
+                "name": if cfg!(feature = "test-remapped") { "u/d [remapped]" } else { "u/d" },
                 "same_as": "https://huggingface.co/datasets/u/d",
                 "description": {"plain": "A set."},
                 "date_published": "2022-03-02T23:29:22.000Z",
