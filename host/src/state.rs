@@ -1500,6 +1500,21 @@ mod tests {
             (letters[0].stage.as_str(), letters[0].attempts),
             ("upload", 1)
         );
+        assert_eq!(letters[0].payload, None, "kept before the payload store");
+
+        // Records mapped before the payload store have nothing to map again
+        // from (a new plugin fetches their follow-ups, as before); once settled
+        // again, they do.
+        let version = "2024-01-01T00:00:00.000Z";
+        assert_eq!(s.reusable("org/done", version).unwrap(), None);
+        assert_eq!(s.stored_payload_count().unwrap(), 0);
+        let again = Batch {
+            settled: vec![settled("org/done", version, Settled::Done)],
+            ..Batch::default()
+        };
+        s.commit_page(None, &[], again).unwrap();
+        assert!(s.reusable("org/done", version).unwrap().is_some());
+        assert_eq!(s.stored_payload_count().unwrap(), 1);
 
         // The unfinished pass resumes at its cursor, and completes.
         let open = s.open_pass(All).unwrap().unwrap();
