@@ -72,80 +72,76 @@ struct Setup {
     state: PathBuf,
 }
 
+impl Setup {
+    /// `aiod-host run --mode all` with `plugin`; what it logged.
+    fn sync_with(&self, plugin: &Path) -> String {
+        let args = ["run", "--mode", "all"];
+        ok(&with_state(
+            &self.hf,
+            &self.aiod,
+            plugin,
+            &self.state,
+            &args,
+        ))
+    }
+
+    /// A sync with `plugin` finds everything done: no follow-up, no write.
+    fn nothing_left_for(&self, plugin: &Path) {
+        let parquet = self.hf.requests_to("/parquet").len();
+        let puts_before = puts(&self.aiod).len();
+        let err = self.sync_with(plugin);
+        assert!(err.contains("unchanged 6"), "{err}");
+        assert_eq!(self.hf.requests_to("/parquet").len(), parquet);
+        assert_eq!(puts(&self.aiod).len(), puts_before);
+    }
+}
+
 /// The recorded Hugging Face synced into a local AIoD with plugin A.
 fn synced_with_a() -> Setup {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.sqlite");
-    let err = ok(&with_state(
-        &hf,
-        &aiod,
-        &plugin_path(),
-        &state,
-        &["run", "--mode", "all"],
-    ));
-    assert!(err.contains("created 6"), "{err}");
-    assert_eq!(names(&aiod), expected_names(false));
-    Setup {
+    let setup = Setup {
         hf,
         aiod,
         _dir: dir,
         state,
-    }
+    };
+    let err = setup.sync_with(&plugin_path());
+    assert!(err.contains("created 6"), "{err}");
+    assert_eq!(names(&setup.aiod), expected_names(false));
+    setup
 }
 
 #[test]
 fn a_swapped_plugin_syncs_from_the_stored_answers_and_puts_only_changed_bodies() {
-    let Setup {
-        hf,
-        aiod,
-        state,
-        _dir,
-    } = synced_with_a();
+    let setup = synced_with_a();
+    let (hf, aiod) = (&setup.hf, &setup.aiod);
     let parquet = hf.requests_to("/parquet").len();
-    let puts_before = puts(&aiod).len();
+    let puts_before = puts(aiod).len();
 
-    let err = ok(&with_state(
-        &hf,
-        &aiod,
-        &remapped(),
-        &state,
-        &["run", "--mode", "all"],
-    ));
+    let err = setup.sync_with(&remapped());
     assert!(err.contains("updated 3, unchanged 3"), "{err}");
     assert_eq!(
         hf.requests_to("/parquet").len(),
         parquet,
         "the new plugin's sync asked the datasets-server again"
     );
-    assert_eq!(puts(&aiod).len() - puts_before, 3, "{:?}", puts(&aiod));
-    assert_eq!(names(&aiod), expected_names(true));
+    assert_eq!(puts(aiod).len() - puts_before, 3, "{:?}", puts(aiod));
+    assert_eq!(names(aiod), expected_names(true));
 
-    // Its own mapping is now done: nothing fetched, nothing written.
-    let err = ok(&with_state(
-        &hf,
-        &aiod,
-        &remapped(),
-        &state,
-        &["run", "--mode", "all"],
-    ));
-    assert!(err.contains("unchanged 6"), "{err}");
-    assert_eq!(hf.requests_to("/parquet").len(), parquet);
-    assert_eq!(puts(&aiod).len() - puts_before, 3);
+    // Its own mapping is now done.
+    setup.nothing_left_for(&remapped());
 }
 
 #[test]
 fn remap_makes_no_request_to_the_platform_and_a_dry_run_none_at_all() {
-    let Setup {
-        hf,
-        aiod,
-        state,
-        _dir,
-    } = synced_with_a();
+    let setup = synced_with_a();
+    let (hf, aiod, state) = (&setup.hf, &setup.aiod, &setup.state);
     let (hf_before, aiod_before) = (hf.requests().len(), aiod.requests().len());
 
-    let out = with_state(&hf, &aiod, &remapped(), &state, &["remap", "--dry-run"]);
+    let out = with_state(hf, aiod, &remapped(), state, &["remap", "--dry-run"]);
     let err = ok(&out);
     assert!(
         err.contains("seen 6, created 0, updated 0, unchanged 3"),
@@ -174,24 +170,13 @@ fn remap_makes_no_request_to_the_platform_and_a_dry_run_none_at_all() {
         "a dry run asked AIoD or Keycloak"
     );
 
-    let err = ok(&with_state(&hf, &aiod, &remapped(), &state, &["remap"]));
+    let err = ok(&with_state(hf, aiod, &remapped(), state, &["remap"]));
     assert!(err.contains("updated 3, unchanged 3"), "{err}");
     assert_eq!(hf.requests().len(), hf_before, "remap asked Hugging Face");
-    assert_eq!(names(&aiod), expected_names(true));
+    assert_eq!(names(aiod), expected_names(true));
 
-    // The state now holds B's mapping: a sync with B fetches and writes nothing.
-    let parquet = hf.requests_to("/parquet").len();
-    let puts_before = puts(&aiod).len();
-    let err = ok(&with_state(
-        &hf,
-        &aiod,
-        &remapped(),
-        &state,
-        &["run", "--mode", "all"],
-    ));
-    assert!(err.contains("unchanged 6"), "{err}");
-    assert_eq!(hf.requests_to("/parquet").len(), parquet);
-    assert_eq!(puts(&aiod).len(), puts_before);
+    // The state now holds B's mapping.
+    setup.nothing_left_for(&remapped());
 }
 
 fn plugin_diff(old: &Path, new: &Path, state: &Path) -> Output {
@@ -207,12 +192,10 @@ fn plugin_diff(old: &Path, new: &Path, state: &Path) -> Output {
 
 #[test]
 fn plugin_diff_over_the_state_counts_what_would_change_and_where() {
-    let Setup {
-        hf, state, _dir, ..
-    } = synced_with_a();
+    let Setup { hf, state, .. } = &synced_with_a();
     let requests = hf.requests().len();
 
-    let out = plugin_diff(&plugin_path(), &remapped(), &state);
+    let out = plugin_diff(&plugin_path(), &remapped(), state);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
@@ -230,7 +213,7 @@ fn plugin_diff_over_the_state_counts_what_would_change_and_where() {
     let out = plugin_diff(
         &plugin_path(),
         &test_plugin("huggingface-failing.wasm"),
-        &state,
+        state,
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -245,7 +228,7 @@ fn plugin_diff_over_the_state_counts_what_would_change_and_where() {
         "{text}"
     );
 
-    let out = plugin_diff(&plugin_path(), &plugin_path(), &state);
+    let out = plugin_diff(&plugin_path(), &plugin_path(), state);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("6 records: 0 assets would change"), "{text}");
@@ -254,10 +237,10 @@ fn plugin_diff_over_the_state_counts_what_would_change_and_where() {
 
 #[test]
 fn status_shows_records_assets_payloads_and_provenance() {
-    let Setup { state, _dir, .. } = synced_with_a();
+    let Setup { state, .. } = &synced_with_a();
     let out = aiod_host()
         .args(["status", "--state"])
-        .arg(&state)
+        .arg(state)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
