@@ -11,6 +11,15 @@ use serde::{Deserialize, Serialize};
 /// zstd's default level: ~5x on listing JSON at a few hundred MB/s.
 const LEVEL: i32 = 3;
 
+thread_local! {
+    // A zstd context costs more to make than a small payload does to
+    // compress: one of each per thread, reused.
+    static COMPRESSOR: std::cell::RefCell<zstd::bulk::Compressor<'static>> =
+        std::cell::RefCell::new(zstd::bulk::Compressor::new(LEVEL).expect("a zstd context"));
+    static DECOMPRESSOR: std::cell::RefCell<zstd::bulk::Decompressor<'static>> =
+        std::cell::RefCell::new(zstd::bulk::Decompressor::new().expect("a zstd context"));
+}
+
 /// A follow-up as stored (bodies as text: they are JSON or error text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredFollowUp {
@@ -90,7 +99,9 @@ impl Payload {
     pub fn pack(&self) -> Packed {
         let json = serde_json::to_string(self).expect("a payload serialises");
         let json = crate::secret::redact(&json);
-        let data = zstd::bulk::compress(json.as_bytes(), LEVEL).expect("in-memory compression");
+        let data = COMPRESSOR
+            .with_borrow_mut(|c| c.compress(json.as_bytes()))
+            .expect("in-memory compression");
         Packed {
             hash: crate::digest::hex(json.as_bytes()),
             data,
@@ -99,7 +110,9 @@ impl Payload {
     }
 
     pub fn unpack(data: &[u8], size: usize) -> Result<Payload> {
-        let json = zstd::bulk::decompress(data, size).context("a stored payload is damaged")?;
+        let json = DECOMPRESSOR
+            .with_borrow_mut(|d| d.decompress(data, size))
+            .context("a stored payload is damaged")?;
         serde_json::from_slice(&json).context("a stored payload is unreadable")
     }
 }

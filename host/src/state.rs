@@ -300,8 +300,9 @@ pub struct SettledRecord {
     pub label: String,
     pub done: Done,
     pub outcome: Settled,
-    /// What the mapping was made from.
-    pub payload: Payload,
+    /// What the mapping was made from; `None`: the payload the state holds
+    /// for the record (`remap`, or a swapped plugin on the same answers).
+    pub payload: Option<Payload>,
 }
 
 /// An asset uploaded (or found unchanged) for a source record.
@@ -478,10 +479,24 @@ impl State {
         // The payload each settled record's assets were mapped from.
         let mut made_from = std::collections::HashMap::new();
         for r in &batch.settled {
-            let packed = r.payload.pack();
-            store_payload(&tx, &packed)?;
-            replaced.extend(payload_of(&tx, "records", &r.id)?);
-            replaced.extend(payload_of(&tx, "dead_letters", &r.id)?);
+            let before = [
+                payload_of(&tx, "records", &r.id)?,
+                payload_of(&tx, "dead_letters", &r.id)?,
+            ];
+            let hash = match &r.payload {
+                Some(payload) => {
+                    let packed = payload.pack();
+                    store_payload(&tx, &packed)?;
+                    Some(packed.hash)
+                }
+                None => before.iter().flatten().next().cloned(),
+            };
+            replaced.extend(
+                before
+                    .into_iter()
+                    .flatten()
+                    .filter(|h| Some(h) != hash.as_ref()),
+            );
             tx.prepare_cached(
                 "INSERT INTO records (source_id, version, plugin, last_seen_pass, label, outcome, payload)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -496,11 +511,11 @@ impl State {
                 seen,
                 r.label,
                 r.outcome,
-                packed.hash
+                hash
             ])?;
             tx.prepare_cached("DELETE FROM dead_letters WHERE source_id = ?1")?
                 .execute(params![r.id])?;
-            made_from.insert(r.id.as_str(), packed.hash);
+            made_from.insert(r.id.as_str(), hash);
         }
         // An asset found in AIoD before it was ever listed belongs to the record
         // of the same id (the usual case: the record's id is the asset's
@@ -518,7 +533,9 @@ impl State {
             )?
             .execute(params![id])?;
         }
-        for id in batch.settled.iter().map(|r| &r.id).chain(&batch.unchanged) {
+        // Seen in this pass (a remap sees nothing: it lists nothing).
+        let listed = batch.settled.iter().map(|r| &r.id).chain(&batch.unchanged);
+        for id in listed.filter(|_| !batch.remapped) {
             tx.prepare_cached(
                 "UPDATE records SET last_seen_pass = MAX(last_seen_pass, ?2) WHERE source_id = ?1",
             )?
@@ -534,7 +551,7 @@ impl State {
             plugin,
         } in &batch.assets
         {
-            let payload = made_from.get(source_id.as_str());
+            let payload = made_from.get(source_id.as_str()).cloned().flatten();
             tx.prepare_cached("INSERT INTO assets (asset_type, platform_resource_identifier, identifier, body_hash,
                                      source_id, last_seen_pass, plugin, updated_at, payload)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -785,42 +802,44 @@ impl State {
     }
 
     /// Up to `limit` stored payloads in the order of their records' ids, after
-    /// `after`: every settled record's, then (for `remap`) those of dead
-    /// letters that have no settled record.
+    /// `after`: each record's latest, the dead letter's where it has one (a
+    /// later version that failed), else its last settled mapping's. Each
+    /// table is read along its primary key, so a walk through the whole
+    /// store stays linear.
     pub fn stored_payloads(&self, after: &str, limit: usize) -> Result<Vec<(String, Payload)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT s.source_id, p.data, p.size FROM (
-                 SELECT source_id, payload FROM records WHERE payload IS NOT NULL
-                 UNION ALL
-                 SELECT d.source_id, d.payload FROM dead_letters d
-                 WHERE d.payload IS NOT NULL
-                   AND NOT EXISTS (SELECT 1 FROM records r
-                                   WHERE r.source_id = d.source_id AND r.payload IS NOT NULL)
-             ) s JOIN payloads p ON p.hash = s.payload
-             WHERE s.source_id > ?1 ORDER BY s.source_id LIMIT ?2",
+        let read = |sql: &str| -> Result<Vec<(String, Vec<u8>, i64)>> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(params![after, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        let mut rows = read(
+            "SELECT r.source_id, p.data, p.size FROM records r JOIN payloads p ON p.hash = r.payload
+             WHERE r.source_id > ?1
+               AND NOT EXISTS (SELECT 1 FROM dead_letters d
+                               WHERE d.source_id = r.source_id AND d.payload IS NOT NULL)
+             ORDER BY r.source_id LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![after, limit as i64], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, data, size) = row?;
-            out.push((id, Payload::unpack(&data, size as usize)?));
-        }
-        Ok(out)
+        rows.extend(read(
+            "SELECT d.source_id, p.data, p.size FROM dead_letters d
+             JOIN payloads p ON p.hash = d.payload
+             WHERE d.source_id > ?1 ORDER BY d.source_id LIMIT ?2",
+        )?);
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.truncate(limit);
+        rows.into_iter()
+            .map(|(id, data, size)| Ok((id, Payload::unpack(&data, size as usize)?)))
+            .collect()
     }
 
     /// How many records and dead letters `stored_payloads` walks through.
     pub fn stored_payload_count(&self) -> Result<u64> {
         Ok(self.conn.query_row(
-            "SELECT (SELECT COUNT(*) FROM records WHERE payload IS NOT NULL)
-                  + (SELECT COUNT(*) FROM dead_letters d WHERE d.payload IS NOT NULL
-                     AND NOT EXISTS (SELECT 1 FROM records r
-                                     WHERE r.source_id = d.source_id AND r.payload IS NOT NULL))",
+            "SELECT (SELECT COUNT(*) FROM records r WHERE r.payload IS NOT NULL
+                     AND NOT EXISTS (SELECT 1 FROM dead_letters d
+                                     WHERE d.source_id = r.source_id AND d.payload IS NOT NULL))
+                  + (SELECT COUNT(*) FROM dead_letters WHERE payload IS NOT NULL)",
             [],
             |r| r.get::<_, i64>(0),
         )? as u64)
@@ -1166,7 +1185,7 @@ mod tests {
             label: format!("label-{id}"),
             done: done(version),
             outcome,
-            payload: Payload::new(&record(id, version), &[]),
+            payload: Some(Payload::new(&record(id, version), &[])),
         }
     }
 

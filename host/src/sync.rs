@@ -215,7 +215,11 @@ pub async fn remap<S: Sink, T: Transport>(
             .into_iter()
             .map(|(_, p)| {
                 let answers = p.answers();
-                Work::Stored(p.record, answers)
+                Work::Stored {
+                    record: p.record,
+                    answers,
+                    kept: true,
+                }
             })
             .collect();
         let mut batch = Batch {
@@ -241,7 +245,13 @@ enum Work {
     /// Fetched now.
     Fetch(SourceRecord),
     /// Stored when another plugin mapped this version of the record.
-    Stored(SourceRecord, Vec<(Request, Response)>),
+    Stored {
+        record: SourceRecord,
+        answers: Vec<(Request, Response)>,
+        /// The stored payload is exactly this record and these answers:
+        /// there is nothing new to store.
+        kept: bool,
+    },
 }
 
 /// Where a pass is: what is left to ask for, and how much was asked.
@@ -394,7 +404,11 @@ impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
                 false => None,
             };
             work.push(match stored {
-                Some(p) if p.answers_plan_of(&record) => Work::Stored(record, p.answers()),
+                Some(p) if p.answers_plan_of(&record) => Work::Stored {
+                    answers: p.answers(),
+                    kept: p.record == record,
+                    record,
+                },
                 _ => Work::Fetch(record),
             });
         }
@@ -421,9 +435,13 @@ impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
                     match work {
                         Work::Fetch(record) => {
                             let follow_ups = follow_ups(transport, &record, &answers, limit).await;
-                            (record, follow_ups)
+                            (record, follow_ups, false)
                         }
-                        Work::Stored(record, follow_ups) => (record, Ok(follow_ups)),
+                        Work::Stored {
+                            record,
+                            answers,
+                            kept,
+                        } => (record, Ok(answers), kept),
                     }
                 }
             })
@@ -444,7 +462,7 @@ impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
                 next = fetched.next(), if room => match next {
                     None => listed_all = true,
                     Some(_) if self.stopping() => halt = Some(SyncError::Stopped),
-                    Some((record, follow_ups)) => match self.map_fetched(record, follow_ups, batch) {
+                    Some((record, follow_ups, kept)) => match self.map_fetched(record, follow_ups, kept, batch) {
                         Ok(Some(ready)) => uploads.push_back(upload(sink, ready)),
                         Ok(None) => {}
                         Err(e) => halt = Some(e),
@@ -462,6 +480,7 @@ impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
         &mut self,
         record: SourceRecord,
         follow_ups: Result<Vec<(Request, Response)>, FollowUpError>,
+        kept: bool,
         batch: &mut Batch,
     ) -> Result<Option<Ready>, SyncError> {
         let follow_ups = match follow_ups {
@@ -506,7 +525,7 @@ impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
             provenance: &self.provenance,
             answers: &self.answers,
         };
-        map(ctx, record, follow_ups, batch, &mut self.tally)
+        map(ctx, record, follow_ups, kept, batch, &mut self.tally)
     }
 
     /// Step 8: the page's outcomes and the cursor in one transaction. `next`
@@ -636,7 +655,7 @@ pub async fn process<S: Sink>(
     batch: &mut Batch,
     tally: &mut Tally,
 ) -> Result<(), SyncError> {
-    match map(ctx, record, follow_ups, batch, tally)? {
+    match map(ctx, record, follow_ups, false, batch, tally)? {
         Some(ready) => settle(upload(sink, ready).await, batch, tally),
         None => Ok(()),
     }
@@ -651,6 +670,17 @@ pub struct Ready {
     provenance: String,
     /// Why the record must be mapped again on the next pass, if it must.
     again: Option<String>,
+    /// Its payload is the one stored already.
+    kept: bool,
+}
+
+/// What to store as the record's payload: nothing when the stored one is it.
+fn made_from(
+    record: &SourceRecord,
+    follow_ups: &[(Request, Response)],
+    kept: bool,
+) -> Option<Payload> {
+    (!kept).then(|| Payload::new(record, follow_ups))
 }
 
 /// A record's puts, in asset order, up to the first that ends the sync.
@@ -664,6 +694,7 @@ fn map(
     ctx: RecordCtx<'_>,
     record: SourceRecord,
     follow_ups: Vec<(Request, Response)>,
+    kept: bool,
     batch: &mut Batch,
     tally: &mut Tally,
 ) -> Result<Option<Ready>, SyncError> {
@@ -682,7 +713,7 @@ fn map(
             };
             batch.settled.push(SettledRecord {
                 done: done_version(&record.version, ctx.provenance),
-                payload: Payload::new(&record, &follow_ups),
+                payload: made_from(&record, &follow_ups, kept),
                 id: record.id,
                 label: record.label,
                 outcome,
@@ -733,6 +764,7 @@ fn map(
         assets,
         provenance: ctx.provenance.to_string(),
         again,
+        kept,
     }))
 }
 
@@ -758,6 +790,7 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, tally: &mut Tally) -> Result<()
         follow_ups,
         provenance,
         again,
+        kept,
         ..
     } = ready;
     let mut failure = None;
@@ -810,7 +843,7 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, tally: &mut Tally) -> Result<()
     };
     batch.settled.push(SettledRecord {
         done: done_version(&record.version, &provenance),
-        payload: Payload::new(&record, &follow_ups),
+        payload: made_from(&record, &follow_ups, kept),
         id: record.id,
         label: record.label,
         outcome,
