@@ -1,7 +1,9 @@
-//! Running the release `aiod-host` as a black box: one `run` against the local stand-ins, timed,
-//! with its peak memory and CPU time from `wait4`.
+//! Running the release `aiod-host` as a black box: one `run` (or `remap`, `plugin diff`,
+//! `status`) against the local stand-ins, timed, with its peak memory and CPU time from `wait4`.
 
+use std::ffi::OsString;
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -144,49 +146,23 @@ impl Host {
         args: &[String],
         name: &str,
     ) -> anyhow::Result<Run> {
-        let logs = self.work.join("logs");
-        std::fs::create_dir_all(&logs)?;
-        std::fs::create_dir_all(self.home())?;
-        let name: String = name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        let log = logs.join(format!("{name}.log"));
-        let summary_path = logs.join(format!("{name}.summary.json"));
+        let name = file_name(name);
+        let summary_path = self.logs()?.join(format!("{name}.summary.json"));
         let _ = std::fs::remove_file(&summary_path);
-        let mut cmd = self.command();
-        cmd.env("HF_ENDPOINT", &urls.hub)
-            .env("HF_DATASETS_SERVER_ENDPOINT", &urls.datasets_server)
-            .env("AIOD_API_SERVER", &urls.aiod_api)
-            .env("AIOD_AUTH_SERVER", &urls.aiod_auth)
-            .env("AIOD_CLIENT_ID", CLIENT.0)
-            .env("CLIENT_SECRET", CLIENT.1)
-            .arg("run")
-            .arg("--plugin")
-            .arg(&self.plugin)
-            .args(["--mode", "all", "--state"])
-            .arg(state)
-            .arg("--summary-json")
-            .arg(&summary_path)
-            .args(args)
-            .args(&self.extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).with_context(|| format!("creating {}", log.display()))?);
-
-        let servers_before = own_cpu();
-        let started = Instant::now();
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", self.exe.display()))?;
-        let max_rss = watch_peak_rss(child.id())?;
-        let wall = started.elapsed();
-        let (status, usage) = wait4(child.id())?;
-        let servers_cpu = own_cpu().saturating_sub(servers_before);
-        if !status.success() {
+        let mut argv: Vec<OsString> = vec!["run".into(), "--plugin".into()];
+        argv.push(self.plugin.clone().into());
+        argv.extend(["--mode", "all", "--state"].map(OsString::from));
+        argv.push(state.into());
+        argv.push("--summary-json".into());
+        argv.push(summary_path.clone().into());
+        argv.extend(args.iter().map(OsString::from));
+        argv.extend(self.extra.iter().map(OsString::from));
+        let m = self.exec(Some(urls), &argv, &name)?;
+        if !m.status.success() {
             bail!(
-                "aiod-host ({name}) exited with {status}; its log: {}",
-                log.display()
+                "aiod-host ({name}) exited with {}; its log: {}",
+                m.status,
+                m.log.display()
             );
         }
         let summary: Value = serde_json::from_str(
@@ -196,17 +172,226 @@ impl Host {
         if summary["failed"].as_u64() != Some(0) {
             bail!(
                 "aiod-host ({name}) failed records: {summary}; its log: {}",
-                log.display()
+                m.log.display()
             );
         }
         Ok(Run {
+            wall: m.wall,
+            max_rss: m.max_rss,
+            cpu: m.cpu,
+            servers_cpu: m.servers_cpu,
+            summary,
+        })
+    }
+
+    /// `aiod-host remap --plugin P --state STATE [--dry-run]` against `urls` (the AIoD
+    /// stand-in's token and role check; a dry run asks nothing). Fails unless it exits 0 with
+    /// no failed record; the summary is read from its `summary:` line.
+    pub fn remap(
+        &self,
+        urls: &Urls,
+        state: &Path,
+        dry_run: bool,
+        name: &str,
+    ) -> anyhow::Result<(Measured, Value)> {
+        let name = file_name(name);
+        let mut argv: Vec<OsString> = vec!["remap".into(), "--plugin".into()];
+        argv.push(self.plugin.clone().into());
+        argv.push("--state".into());
+        argv.push(state.into());
+        if dry_run {
+            argv.push("--dry-run".into());
+        }
+        let m = self.exec(Some(urls), &argv, &name)?;
+        if !m.status.success() {
+            bail!(
+                "aiod-host ({name}) exited with {}; its log: {}",
+                m.status,
+                m.log.display()
+            );
+        }
+        let log = std::fs::read_to_string(&m.log)?;
+        let summary = log
+            .lines()
+            .rev()
+            .find_map(|l| l.split_once("summary: ").map(|(_, s)| parse_summary(s)))
+            .with_context(|| format!("no summary line in {}", m.log.display()))?;
+        if summary["failed"].as_u64() != Some(0) {
+            bail!(
+                "aiod-host ({name}) failed records: {summary}; its log: {}",
+                m.log.display()
+            );
+        }
+        Ok((m, summary))
+    }
+
+    /// `aiod-host plugin diff OLD NEW --state STATE` (this host's plugin is OLD), which exits
+    /// 0 when nothing changes and 1 when something does.
+    pub fn plugin_diff(&self, new: &Path, state: &Path, name: &str) -> anyhow::Result<Measured> {
+        let name = file_name(name);
+        let mut argv: Vec<OsString> = vec!["plugin".into(), "diff".into()];
+        argv.push(self.plugin.clone().into());
+        argv.push(new.into());
+        argv.push("--state".into());
+        argv.push(state.into());
+        let m = self.exec(None, &argv, &name)?;
+        if !matches!(m.status.code(), Some(0 | 1)) {
+            bail!(
+                "aiod-host ({name}) exited with {}; its log: {}",
+                m.status,
+                m.log.display()
+            );
+        }
+        Ok(m)
+    }
+
+    /// `aiod-host status --state STATE --json`.
+    pub fn status(&self, state: &Path) -> anyhow::Result<Value> {
+        let argv: Vec<OsString> = vec![
+            "status".into(),
+            "--state".into(),
+            state.into(),
+            "--json".into(),
+        ];
+        let m = self.exec(None, &argv, "status")?;
+        if !m.status.success() {
+            bail!(
+                "aiod-host status exited with {}; its log: {}",
+                m.status,
+                m.log.display()
+            );
+        }
+        serde_json::from_str(&m.stdout_head).context("aiod-host status --json")
+    }
+
+    fn logs(&self) -> anyhow::Result<PathBuf> {
+        let logs = self.work.join("logs");
+        std::fs::create_dir_all(&logs)?;
+        std::fs::create_dir_all(self.home())?;
+        Ok(logs)
+    }
+
+    /// Runs the host with `argv` (and the stand-ins' addresses in its environment, if any),
+    /// its standard error to `logs/NAME.log`, its standard output counted in lines (the
+    /// first [`STDOUT_HEAD`] bytes kept); timed, with its peak memory and CPU.
+    pub fn exec(
+        &self,
+        urls: Option<&Urls>,
+        argv: &[OsString],
+        name: &str,
+    ) -> anyhow::Result<Measured> {
+        let log = self.logs()?.join(format!("{}.log", file_name(name)));
+        let mut cmd = self.command();
+        if let Some(urls) = urls {
+            cmd.env("HF_ENDPOINT", &urls.hub)
+                .env("HF_DATASETS_SERVER_ENDPOINT", &urls.datasets_server)
+                .env("AIOD_API_SERVER", &urls.aiod_api)
+                .env("AIOD_AUTH_SERVER", &urls.aiod_auth)
+                .env("AIOD_CLIENT_ID", CLIENT.0)
+                .env("CLIENT_SECRET", CLIENT.1);
+        }
+        cmd.args(argv)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(&log).with_context(|| format!("creating {}", log.display()))?);
+
+        let servers_before = own_cpu();
+        let started = Instant::now();
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", self.exe.display()))?;
+        let stdout = child.stdout.take().context("the host's stdout")?;
+        let (max_rss, wall, (status, usage), (stdout_lines, stdout_head)) =
+            std::thread::scope(|s| {
+                let reader = s.spawn(move || count_lines(stdout));
+                let measured = (|| {
+                    let max_rss = watch_peak_rss(child.id())?;
+                    let wall = started.elapsed();
+                    anyhow::Ok((max_rss, wall, wait4(child.id())?))
+                })();
+                let read = reader.join().expect("the stdout reader does not panic");
+                let (max_rss, wall, waited) = measured?;
+                anyhow::Ok((max_rss, wall, waited, read?))
+            })?;
+        let servers_cpu = own_cpu().saturating_sub(servers_before);
+        Ok(Measured {
             wall,
             max_rss,
             cpu: usage.cpu,
             servers_cpu,
-            summary,
+            status,
+            stdout_lines,
+            stdout_head,
+            log,
         })
     }
+}
+
+/// Bytes of a host's standard output kept in [`Measured::stdout_head`].
+pub const STDOUT_HEAD: usize = 1 << 20;
+
+/// What one host process took and printed.
+#[derive(Debug)]
+pub struct Measured {
+    pub wall: Duration,
+    /// Peak resident set size (`VmHWM`), in bytes.
+    pub max_rss: u64,
+    /// User + system CPU time of the host process.
+    pub cpu: Duration,
+    /// User + system CPU time of this process meanwhile: the local servers.
+    pub servers_cpu: Duration,
+    pub status: std::process::ExitStatus,
+    /// Lines on its standard output.
+    pub stdout_lines: u64,
+    /// The start of its standard output.
+    pub stdout_head: String,
+    /// Its standard error.
+    pub log: PathBuf,
+}
+
+/// Reads `from` to its end: its lines, and its first [`STDOUT_HEAD`] bytes.
+fn count_lines(mut from: impl Read) -> anyhow::Result<(u64, String)> {
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut lines, mut head) = (0u64, Vec::new());
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("reading the host's standard output"),
+        };
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        let keep = n.min(STDOUT_HEAD.saturating_sub(head.len()));
+        head.extend_from_slice(&buf[..keep]);
+    }
+    Ok((lines, String::from_utf8_lossy(&head).into_owned()))
+}
+
+/// `name` as a file name: ASCII letters and digits, anything else `-`.
+fn file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+/// The host's summary line (`seen 6, created 6, updated 0, …, failed 0 (1 pages, 0 warnings)`)
+/// as a JSON object of its counts, like `--summary-json`'s.
+pub fn parse_summary(line: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    let line = line.replace(['(', ')'], ",");
+    for part in line.split(',') {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        if let [a, b] = words.as_slice() {
+            // `seen 6`, and in the parentheses `1 pages`.
+            let (key, count) = match (a.parse::<u64>(), b.parse::<u64>()) {
+                (Err(_), Ok(n)) => (a, n),
+                (Ok(n), Err(_)) => (b, n),
+                _ => continue,
+            };
+            out.insert((*key).to_owned(), count.into());
+        }
+    }
+    Value::Object(out)
 }
 
 /// The peak resident set size (`VmHWM`) of process `pid`, in bytes, read every few milliseconds
@@ -311,4 +496,21 @@ pub fn own_cpu() -> Duration {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     usage(&ru).cpu
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_summary_lines() {
+        let s = parse_summary(
+            "seen 6, created 1, updated 2, unchanged 3, skipped 0, failed 0, printed 5 (1 pages, 0 warnings)",
+        );
+        assert_eq!(s["seen"], 6);
+        assert_eq!(s["updated"], 2);
+        assert_eq!(s["printed"], 5);
+        assert_eq!(s["pages"], 1);
+        assert_eq!(s["failed"], 0);
+    }
 }

@@ -6,11 +6,14 @@
 //!    catalogue's service times, both scaled down; actual time against the ideal.
 //! 3. Unthrottled throughput and peak memory at several dataset counts, and the servers alone.
 //! 4. The Hugging Face mapping natively and inside the component; plugin compile and load times.
+//! 5. The payload store (`payload.rs`): a plugin swap followed by a sync of unchanged datasets;
+//! 6. `remap` and `plugin diff --state` over every stored record; 7. the state's size.
 //!
 //! `cargo xtask bench [ARGS]` builds everything and runs it; `--smoke` is the seconds-long CI run.
 
 mod host;
 mod mapping;
+mod payload;
 mod raw;
 mod report;
 mod servers;
@@ -75,6 +78,27 @@ struct Args {
     /// times faster, like the budget.
     #[arg(long, default_value = "5,3.5,1240", value_parser = parse_times)]
     aiod_times: [Duration; 3],
+    /// Generated dataset counts of the payload-store runs (swap, remap, plugin diff, state
+    /// size), `--big-runs` runs each.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000])]
+    payload_sizes: Vec<usize>,
+    /// More dataset counts of the payload-store runs, one run each; `0` for none.
+    #[arg(long, value_delimiter = ',', default_values_t = [100_000])]
+    payload_sizes_once: Vec<usize>,
+    /// Generated datasets of the plugin swap under AIoD's write service time (`--aiod-times`).
+    #[arg(long, default_value_t = 2_000)]
+    swap_timed_n: usize,
+    /// PUTs in flight of the bare client that times the PUTs alone (the host's default
+    /// `--upload-concurrency`).
+    #[arg(long, default_value_t = 2)]
+    upload_concurrency: usize,
+    /// Real-sized copies of the six recorded datasets, for the state size per record.
+    #[arg(long, default_value_t = 10_000)]
+    real_copies: usize,
+    /// The plugin swapped in (default: target/test-plugins/huggingface-remapped.wasm, which
+    /// renames every generated dataset).
+    #[arg(long)]
+    remapped_plugin: Option<PathBuf>,
     /// Generated records of the mapping comparison.
     #[arg(long, default_value_t = 2_000)]
     mapping_records: usize,
@@ -105,6 +129,7 @@ enum Part {
     Throughput,
     Servers,
     Mapping,
+    Payload,
 }
 
 fn parse_budget(text: &str) -> Result<(u32, Duration), String> {
@@ -142,6 +167,10 @@ impl Args {
         self.limits_first_n = 100;
         self.limits_resync_n = 300;
         self.mapping_records = 200;
+        self.payload_sizes = vec![200];
+        self.payload_sizes_once = Vec::new();
+        self.swap_timed_n = 30;
+        self.real_copies = 30;
         self
     }
 
@@ -230,6 +259,9 @@ fn main() -> anyhow::Result<()> {
     }
     if args.wants(Part::Throughput) || args.wants(Part::Servers) {
         throughput_part(&args, &host, &mut results)?;
+    }
+    if args.wants(Part::Payload) {
+        payload::part(&args, &root, &host, &mut results)?;
     }
     let targets = results.targets.clone();
     results.add(targets);
@@ -1102,5 +1134,7 @@ mod tests {
         );
         assert!(parse_times("5,3").is_err());
         Args::try_parse_from(["aiod-bench", "--smoke", "--only", "counts,mapping"]).unwrap();
+        let args = Args::try_parse_from(["aiod-bench", "--only", "payload"]).unwrap();
+        assert!(args.wants(Part::Payload) && !args.wants(Part::Counts));
     }
 }

@@ -114,24 +114,8 @@ async fn measure_async(urls: &Urls, concurrency: usize) -> anyhow::Result<Rates>
         .collect::<anyhow::Result<_>>()?;
 
     // 3. A token, then one POST per dataset.
-    let token = client
-        .post(format!(
-            "{}realms/aiod/protocol/openid-connect/token",
-            urls.aiod_auth
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", CLIENT.0),
-            ("client_secret", CLIENT.1),
-        ])
-        .send()
-        .await?
-        .bytes()
-        .await?;
-    let token: Value = serde_json::from_slice(&token).context("token")?;
-    let Some(token) = token["access_token"].as_str() else {
-        bail!("no access token: {token}");
-    };
+    let token = token(&client, urls).await?;
+    let token = token.as_str();
     let started = Instant::now();
     let url = format!("{}v2/datasets", urls.aiod_api);
     futures::stream::iter(bodies)
@@ -162,5 +146,84 @@ async fn measure_async(urls: &Urls, concurrency: usize) -> anyhow::Result<Rates>
         listing,
         parquet: parquet_time,
         posts,
+    })
+}
+
+/// A Keycloak client-credentials token of the connector's client.
+async fn token(client: &reqwest::Client, urls: &Urls) -> anyhow::Result<String> {
+    let token = client
+        .post(format!(
+            "{}realms/aiod/protocol/openid-connect/token",
+            urls.aiod_auth
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT.0),
+            ("client_secret", CLIENT.1),
+        ])
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let token: Value = serde_json::from_slice(&token).context("token")?;
+    match token["access_token"].as_str() {
+        Some(token) => Ok(token.to_owned()),
+        None => bail!("no access token: {token}"),
+    }
+}
+
+/// How long the AIoD stand-in takes for a bare client's `PUT`s of `assets` (each as `GET`
+/// returns it less the server's fields, its `name` changed), `concurrency` at a time: what uploading that many changed
+/// bodies costs at the catalogue, with none of the host's work.
+pub fn puts(urls: &Urls, assets: Vec<Value>, concurrency: usize) -> anyhow::Result<Duration> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let token = token(&client, urls).await?;
+        let token = token.as_str();
+        let requests: Vec<(String, String)> = assets
+            .into_iter()
+            .map(|mut asset| {
+                let identifier = asset["identifier"].to_string();
+                let identifier = identifier.trim_matches('"').to_owned();
+                let name = format!("{} [put]", asset["name"].as_str().unwrap_or_default());
+                asset["name"] = name.into();
+                // The server's fields, which a PUT may not carry.
+                if let Some(fields) = asset.as_object_mut() {
+                    fields.remove("aiod_entry");
+                    fields.remove("identifier");
+                }
+                (
+                    format!("{}v2/datasets/{identifier}", urls.aiod_api),
+                    asset.to_string(),
+                )
+            })
+            .collect();
+        let started = Instant::now();
+        futures::stream::iter(requests)
+            .map(|(url, body)| {
+                let client = &client;
+                async move {
+                    let response = client
+                        .put(&url)
+                        .bearer_auth(token)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await?;
+                    let status = response.status();
+                    let text = response.text().await?;
+                    ensure!(status == 200, "PUT {url}: HTTP {status}: {text}");
+                    Ok(())
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(started.elapsed())
     })
 }

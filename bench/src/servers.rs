@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use local_servers::{AiodState, HfState, LocalAiod, LocalServer, RequestLog};
+use local_servers::{AiodState, Canned, HfState, LocalAiod, LocalServer, RequestLog};
+use serde_json::Value;
 
 /// The credentials of the local Keycloak's connector client (not a real secret).
 pub const CLIENT: (&str, &str) = ("platform_huggingface", "local-secret");
@@ -122,11 +123,19 @@ impl Servers {
                 None => state,
             }
         };
+        Servers::start_with(hf, setup.aiod_times)
+    }
+
+    /// Both Hugging Face stand-ins serving `hf()` (e.g. the recorded datasets), and AIoD.
+    pub fn start_with(
+        hf: impl Fn() -> HfState,
+        aiod_times: Option<[Duration; 3]>,
+    ) -> anyhow::Result<Servers> {
         let hub = LocalServer::start_with_log(hf(), RequestLog::counting(classify_hub))?;
         let datasets_server =
             LocalServer::start_with_log(hf(), RequestLog::counting(classify_datasets_server))?;
         let aiod = AiodState::new().with_client(CLIENT.0, CLIENT.1, &[CLIENT.0]);
-        let aiod = match setup.aiod_times {
+        let aiod = match aiod_times {
             Some([write, lookup, list]) => aiod.with_latency(write, lookup, list),
             None => aiod,
         };
@@ -186,6 +195,38 @@ impl Servers {
         let indices = (offset..count).step_by(step.max(1));
         self.hub.hf().touch_generated(indices, new_description)
     }
+}
+
+/// The six recorded Hugging Face datasets and `copies` more of them, real-sized: copy `k` is
+/// recorded dataset `k % 6` with its own `_id`, repo id (`<id>-c<k>`) and `sha`, and the
+/// original's recorded `/parquet` answer.
+pub fn recorded_with_copies(recorded: &[(Value, u16, String)], copies: usize) -> HfState {
+    let mut state = HfState::recorded();
+    for k in 0..copies {
+        let (dataset, status, body) = &recorded[k % recorded.len()];
+        let mut dataset = dataset.clone();
+        let id = format!("{}-c{k:06}", dataset["id"].as_str().unwrap_or("copy"));
+        dataset["_id"] =
+            format!("{:024x}", 0x7100_0000_0000_0000_0000_0000_u128 + k as u128).into();
+        dataset["id"] = id.clone().into();
+        dataset["sha"] = format!("{:040x}", 0xc0b1_0000_u128 + k as u128).into();
+        let mut headers = Vec::new();
+        if *status == 404 {
+            // As the recorded one is served: the datasets-server's "not found".
+            headers.push(("X-Error-Code".to_owned(), "ResponseNotFound".to_owned()));
+        }
+        state.set_parquet(
+            id,
+            Canned {
+                status: *status,
+                content_type: "application/json".to_owned(),
+                body: body.clone(),
+                headers,
+            },
+        );
+        state.push_raw(dataset);
+    }
+    state
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! with `plugins/huggingface.wasm` (`cargo xtask test` builds it first). Debug builds: the
 //! figures mean nothing here, only that every part still runs and its checks hold (a no-change
 //! re-sync asks for no follow-up and writes nothing, a changed dataset is updated once, the
-//! component maps like the native code). `cargo xtask bench` measures the release builds.
+//! component maps like the native code, a swapped plugin maps from the payload store without a
+//! follow-up). It needs `target/test-plugins/huggingface-remapped.wasm` too. `cargo xtask bench` measures the release builds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,6 +31,15 @@ fn smoke_run_measures_every_part() {
         "{} is missing: run `cargo xtask build-plugins` (or `cargo xtask test`)",
         plugin.display()
     );
+    let remapped = workspace_root()
+        .join("target")
+        .join("test-plugins")
+        .join("huggingface-remapped.wasm");
+    assert!(
+        remapped.exists(),
+        "{} is missing: run `cargo xtask build-plugins` (or `cargo xtask test`)",
+        remapped.display()
+    );
     let work = tempfile::Builder::new()
         .prefix("aiod-bench-smoke-")
         .tempdir()
@@ -41,6 +51,8 @@ fn smoke_run_measures_every_part() {
         .arg(&host)
         .arg("--plugin")
         .arg(&plugin)
+        .arg("--remapped-plugin")
+        .arg(&remapped)
         .arg("--work-dir")
         .arg(work.path())
         .arg("--markdown")
@@ -62,6 +74,11 @@ fn smoke_run_measures_every_part() {
         "3b. The local servers alone",
         "4. Hugging Face mapping per record",
         "4b. Loading plugins/huggingface.wasm",
+        "5. Plugin swap, then a sync of unchanged datasets",
+        "5a. The swap sync against",
+        "5b. Plugin swap with AIoD's write service time",
+        "6. remap and plugin diff over every stored record",
+        "7. State size per record",
         "Targets",
     ] {
         assert!(
