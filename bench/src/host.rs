@@ -158,13 +158,7 @@ impl Host {
         argv.extend(args.iter().map(OsString::from));
         argv.extend(self.extra.iter().map(OsString::from));
         let m = self.exec(Some(urls), &argv, &name)?;
-        if !m.status.success() {
-            bail!(
-                "aiod-host ({name}) exited with {}; its log: {}",
-                m.status,
-                m.log.display()
-            );
-        }
+        m.exited_with(&name, &[0])?;
         let summary: Value = serde_json::from_str(
             &std::fs::read_to_string(&summary_path)
                 .with_context(|| format!("reading {}", summary_path.display()))?,
@@ -203,13 +197,7 @@ impl Host {
             argv.push("--dry-run".into());
         }
         let m = self.exec(Some(urls), &argv, &name)?;
-        if !m.status.success() {
-            bail!(
-                "aiod-host ({name}) exited with {}; its log: {}",
-                m.status,
-                m.log.display()
-            );
-        }
+        m.exited_with(&name, &[0])?;
         let log = std::fs::read_to_string(&m.log)?;
         let summary = log
             .lines()
@@ -235,13 +223,7 @@ impl Host {
         argv.push("--state".into());
         argv.push(state.into());
         let m = self.exec(None, &argv, &name)?;
-        if !matches!(m.status.code(), Some(0 | 1)) {
-            bail!(
-                "aiod-host ({name}) exited with {}; its log: {}",
-                m.status,
-                m.log.display()
-            );
-        }
+        m.exited_with(&name, &[0, 1])?;
         Ok(m)
     }
 
@@ -254,13 +236,7 @@ impl Host {
             "--json".into(),
         ];
         let m = self.exec(None, &argv, "status")?;
-        if !m.status.success() {
-            bail!(
-                "aiod-host status exited with {}; its log: {}",
-                m.status,
-                m.log.display()
-            );
-        }
+        m.exited_with("status", &[0])?;
         serde_json::from_str(&m.stdout_head).context("aiod-host status --json")
     }
 
@@ -347,6 +323,20 @@ pub struct Measured {
     pub stdout_head: String,
     /// Its standard error.
     pub log: PathBuf,
+}
+
+impl Measured {
+    /// Fails unless the host exited with one of `codes`, naming its log.
+    fn exited_with(&self, name: &str, codes: &[i32]) -> anyhow::Result<()> {
+        if !self.status.code().is_some_and(|c| codes.contains(&c)) {
+            bail!(
+                "aiod-host ({name}) exited with {}; its log: {}",
+                self.status,
+                self.log.display()
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Reads `from` to its end: its lines, and its first [`STDOUT_HEAD`] bytes.

@@ -132,6 +132,21 @@ enum Part {
     Payload,
 }
 
+/// The memory target: at most 100 MB, and flat in N (within a quarter and
+/// 5 MB of the smallest N's).
+fn rss_target(results: &mut Results, what: &str, peak: f64, smallest: f64) {
+    results.target(
+        what,
+        "≤ 100 MB, flat in N",
+        format!(
+            "{} MB at most ({} MB at the smallest N)",
+            number(peak, 1),
+            number(smallest, 1)
+        ),
+        peak <= 100.0 && peak <= smallest * 1.25 + 5.0,
+    );
+}
+
 fn parse_budget(text: &str) -> Result<(u32, Duration), String> {
     let malformed = || format!("expected REQUESTS/SECONDS, got {text:?}");
     let (requests, secs) = text.split_once('/').ok_or_else(malformed)?;
@@ -919,16 +934,7 @@ fn throughput_part(args: &Args, host: &Host, results: &mut Results) -> anyhow::R
         let smallest = measured
             .first()
             .map_or(f64::NAN, |m| m.first_rss.max().max(m.again_rss.max()));
-        results.target(
-            "peak RSS of the host, all N",
-            "≤ 100 MB, flat in N",
-            format!(
-                "{} MB at most ({} MB at the smallest N)",
-                number(peak, 1),
-                number(smallest, 1)
-            ),
-            peak <= 100.0 && peak <= smallest * 1.25 + 5.0,
-        );
+        rss_target(results, "peak RSS of the host, all N", peak, smallest);
         table.note(
             "Median (min–max). Wall time of the host process, from start to exit (start-up \
              included). Peak RSS: the host process's VmHWM, read every 10 ms until it exits (not wait4's ru_maxrss, which on Linux includes the spawning process's memory). CPU: \

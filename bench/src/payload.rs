@@ -612,16 +612,7 @@ fn commands_table(measured: &[AtSize], results: &mut Results) {
         .map(|at| at.remap.rss.max())
         .fold(0.0, f64::max);
     let smallest = measured.first().map_or(f64::NAN, |at| at.remap.rss.max());
-    results.target(
-        "remap peak RSS, all N",
-        "≤ 100 MB, flat in N",
-        format!(
-            "{} MB at most ({} MB at the smallest N)",
-            number(peak, 1),
-            number(smallest, 1)
-        ),
-        peak <= 100.0 && peak <= smallest * 1.25 + 5.0,
-    );
+    crate::rss_target(results, "remap peak RSS, all N", peak, smallest);
     table.note(
         "Median (min–max); wall time of the host process from start to exit, start-up \
          included; records/s = N / that time. Each on the state of section 5's first sync and \

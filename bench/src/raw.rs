@@ -119,22 +119,7 @@ async fn measure_async(urls: &Urls, concurrency: usize) -> anyhow::Result<Rates>
     let started = Instant::now();
     let url = format!("{}v2/datasets", urls.aiod_api);
     futures::stream::iter(bodies)
-        .map(|body| {
-            let (client, url) = (&client, &url);
-            async move {
-                let response = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await?;
-                let status = response.status();
-                let text = response.text().await?;
-                ensure!(status == 200, "POST: HTTP {status}: {text}");
-                Ok(())
-            }
-        })
+        .map(|body| send_json(client.post(&url), token, body))
         .buffer_unordered(concurrency.max(1))
         .try_collect::<Vec<()>>()
         .await?;
@@ -205,25 +190,28 @@ pub fn puts(urls: &Urls, assets: Vec<Value>, concurrency: usize) -> anyhow::Resu
             .collect();
         let started = Instant::now();
         futures::stream::iter(requests)
-            .map(|(url, body)| {
-                let client = &client;
-                async move {
-                    let response = client
-                        .put(&url)
-                        .bearer_auth(token)
-                        .header("content-type", "application/json")
-                        .body(body)
-                        .send()
-                        .await?;
-                    let status = response.status();
-                    let text = response.text().await?;
-                    ensure!(status == 200, "PUT {url}: HTTP {status}: {text}");
-                    Ok(())
-                }
-            })
+            .map(|(url, body)| send_json(client.put(url), token, body))
             .buffer_unordered(concurrency.max(1))
             .try_collect::<Vec<()>>()
             .await?;
         Ok(started.elapsed())
     })
+}
+
+/// Sends `body` as JSON with the bearer `token`; anything but 200 is an error.
+async fn send_json(
+    request: reqwest::RequestBuilder,
+    token: &str,
+    body: String,
+) -> anyhow::Result<()> {
+    let response = request
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    let (url, status) = (response.url().clone(), response.status());
+    let text = response.text().await?;
+    ensure!(status == 200, "{url}: HTTP {status}: {text}");
+    Ok(())
 }
