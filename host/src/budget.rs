@@ -57,20 +57,11 @@ impl Limiter {
         }
     }
 
-    /// How long `acquire` would wait now (zero if the budget has room).
-    pub async fn wait_needed(&self) -> Duration {
-        let w = self.state.lock().await;
-        let now = Instant::now();
-        if now >= w.ends || w.remaining > 0 {
-            Duration::ZERO
-        } else {
-            w.ends - now
-        }
-    }
-
     /// Takes one request from the budget, waiting for the next window if it is
-    /// spent. Returns how long it waited.
-    pub async fn acquire(&self) -> Duration {
+    /// spent. Returns how long it waited, or, without waiting, how long it
+    /// would have to wait when that is beyond `cap`. Checking and taking are
+    /// one step: tasks that all saw room left must not all sleep a window.
+    pub async fn acquire(&self, cap: Duration) -> Result<Duration, Duration> {
         let started = Instant::now();
         loop {
             let wait = {
@@ -82,10 +73,13 @@ impl Limiter {
                 }
                 if w.remaining > 0 {
                     w.remaining -= 1;
-                    return started.elapsed();
+                    return Ok(started.elapsed());
                 }
                 w.ends - now
             };
+            if wait > cap {
+                return Err(wait);
+            }
             tokio::time::sleep(wait).await;
         }
     }
@@ -133,13 +127,42 @@ mod tests {
             .collect()
     }
 
+    const HOUR: Duration = Duration::from_secs(3600);
+
     #[tokio::test(start_paused = true)]
     async fn waits_for_the_next_window_when_spent() {
         let l = Limiter::new("hub", 2, Duration::from_secs(10), false);
-        assert_eq!(l.acquire().await, Duration::ZERO);
-        assert_eq!(l.acquire().await, Duration::ZERO);
-        let waited = l.acquire().await;
+        assert_eq!(l.acquire(HOUR).await.unwrap(), Duration::ZERO);
+        assert_eq!(l.acquire(HOUR).await.unwrap(), Duration::ZERO);
+        let waited = l.acquire(HOUR).await.unwrap();
         assert!(waited >= Duration::from_secs(9), "{waited:?}");
+    }
+
+    /// Regression: concurrent requests that all saw one slot left took it one
+    /// after the other, and all but the first slept a whole window (minutes)
+    /// although the wait cap says to pause the sync instead.
+    #[tokio::test(start_paused = true)]
+    async fn requests_racing_for_the_last_slot_never_wait_beyond_the_cap() {
+        let l = std::sync::Arc::new(Limiter::new("hub", 1, Duration::from_secs(300), true));
+        let tries: Vec<_> = (0..8)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move { l.acquire(Duration::from_secs(5)).await })
+            })
+            .collect();
+        let started = Instant::now();
+        let mut taken = 0;
+        for t in tries {
+            match t.await.unwrap() {
+                Ok(waited) => {
+                    assert_eq!(waited, Duration::ZERO);
+                    taken += 1;
+                }
+                Err(wait) => assert!(wait > Duration::from_secs(5), "{wait:?}"),
+            }
+        }
+        assert_eq!(taken, 1);
+        assert_eq!(started.elapsed(), Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]
@@ -147,7 +170,7 @@ mod tests {
         let l = Limiter::new("hub", 100, Duration::from_secs(300), false);
         l.observe(&headers(&[("ratelimit", "\"api\";r=0;t=5")]))
             .await;
-        let waited = l.acquire().await;
+        let waited = l.acquire(HOUR).await.unwrap();
         assert!(
             waited >= Duration::from_secs(5) && waited < Duration::from_secs(6),
             "{waited:?}"
@@ -161,22 +184,22 @@ mod tests {
             ("ratelimit-policy", "\"fixed window\";\"api\";q=4;w=60"),
         ]);
         let l = Limiter::new("hub", 2, Duration::from_secs(300), false);
-        assert_eq!(l.acquire().await, Duration::ZERO);
+        assert_eq!(l.acquire(HOUR).await.unwrap(), Duration::ZERO);
         l.observe(&policy).await;
         for _ in 0..3 {
-            assert_eq!(l.acquire().await, Duration::ZERO);
+            assert_eq!(l.acquire(HOUR).await.unwrap(), Duration::ZERO);
         }
-        let waited = l.acquire().await;
+        let waited = l.acquire(HOUR).await.unwrap();
         assert!(
             waited >= Duration::from_secs(59) && waited <= Duration::from_secs(60),
             "{waited:?}"
         );
 
         let pinned = Limiter::new("hub", 2, Duration::from_secs(300), true);
-        pinned.acquire().await;
+        pinned.acquire(HOUR).await.unwrap();
         pinned.observe(&policy).await;
-        pinned.acquire().await;
-        assert!(pinned.acquire().await >= Duration::from_secs(59));
+        pinned.acquire(HOUR).await.unwrap();
+        assert!(pinned.acquire(HOUR).await.unwrap() >= Duration::from_secs(59));
     }
 
     #[tokio::test(start_paused = true)]
@@ -190,12 +213,12 @@ mod tests {
             ),
         ]))
         .await;
-        assert!(l.wait_needed().await <= LONGEST);
+        assert!(l.acquire(Duration::ZERO).await.err() <= Some(LONGEST));
         l.observe(&headers(&[(
             "ratelimit-policy",
             "\"fixed window\";\"api\";q=9;w=0",
         )]))
         .await;
-        assert!(l.wait_needed().await <= LONGEST);
+        assert!(l.acquire(Duration::ZERO).await.err() <= Some(LONGEST));
     }
 }

@@ -144,15 +144,13 @@ impl Fetcher {
         let mut retries = 0;
         loop {
             if let Some(l) = limiter {
-                let needed = l.wait_needed().await;
-                if needed > self.policy.max_wait {
-                    return Err(FetchError::GaveUp(Pause {
+                let waited = l.acquire(self.policy.max_wait).await.map_err(|wait| {
+                    FetchError::GaveUp(Pause {
                         what: format!("the request budget of {}", endpoint.unwrap_or("")),
-                        wait: needed,
+                        wait,
                         cap: self.policy.max_wait,
-                    }));
-                }
-                let waited = l.acquire().await;
+                    })
+                })?;
                 if !waited.is_zero() {
                     self.waited_ms
                         .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
