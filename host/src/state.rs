@@ -6,7 +6,7 @@
 //! the state as of its last commit, never half-written.
 
 use crate::model::{Request, SourceRecord};
-use crate::payload::{Packed, Payload, StoredFollowUp};
+use crate::payload::{Codec, Packed, Payload, StoredFollowUp};
 use crate::secret::redact;
 use anyhow::{Context as _, Result};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
@@ -108,7 +108,65 @@ const MIGRATIONS: &[M<'static>] = &[
          CREATE INDEX records_by_payload ON records(payload);
          CREATE INDEX dead_letters_by_payload ON dead_letters(payload);",
     ),
+    // 5: smaller per record. Provenance is kept once per plugin and referred
+    // to by row id; payloads are referred to by row id and keyed by a 32-byte
+    // hash (they had been by its 64 hex digits, four copies a record); a
+    // dictionary trained on the store compresses them (later, in Rust).
+    M::up(
+        "CREATE TABLE plugins (
+             id INTEGER PRIMARY KEY,
+             provenance TEXT NOT NULL UNIQUE  -- name version digest
+         );
+         INSERT OR IGNORE INTO plugins (provenance)
+             SELECT plugin FROM records WHERE plugin != ''
+             UNION SELECT plugin FROM assets WHERE plugin IS NOT NULL AND plugin != '';
+         CREATE TABLE dictionaries (
+             id INTEGER PRIMARY KEY,
+             data BLOB NOT NULL               -- a zstd dictionary
+         );
+         CREATE TABLE payloads_by_id (
+             id INTEGER PRIMARY KEY,
+             hash BLOB NOT NULL UNIQUE,       -- SHA-256 of the uncompressed JSON
+             dictionary INTEGER,              -- what `data` is compressed with, if any
+             data BLOB NOT NULL,              -- zstd-compressed JSON: the record and its follow-ups
+             size INTEGER NOT NULL            -- bytes of the uncompressed JSON
+         );
+         INSERT INTO payloads_by_id (hash, data, size)
+             SELECT unhex(hash), data, size FROM payloads ORDER BY rowid;
+         DROP INDEX records_by_payload;
+         DROP INDEX dead_letters_by_payload;
+         ALTER TABLE records ADD COLUMN plugin_id INTEGER;
+         ALTER TABLE records ADD COLUMN payload_id INTEGER;
+         UPDATE records SET
+             plugin_id = (SELECT id FROM plugins WHERE provenance = records.plugin),
+             payload_id = (SELECT id FROM payloads_by_id WHERE hash = unhex(records.payload));
+         ALTER TABLE records DROP COLUMN plugin;
+         ALTER TABLE records DROP COLUMN payload;
+         ALTER TABLE records RENAME COLUMN plugin_id TO plugin;
+         ALTER TABLE records RENAME COLUMN payload_id TO payload;
+         ALTER TABLE assets ADD COLUMN plugin_id INTEGER;
+         ALTER TABLE assets ADD COLUMN payload_id INTEGER;
+         UPDATE assets SET
+             plugin_id = (SELECT id FROM plugins WHERE provenance = assets.plugin),
+             payload_id = (SELECT id FROM payloads_by_id WHERE hash = unhex(assets.payload));
+         ALTER TABLE assets DROP COLUMN plugin;
+         ALTER TABLE assets DROP COLUMN payload;
+         ALTER TABLE assets RENAME COLUMN plugin_id TO plugin;
+         ALTER TABLE assets RENAME COLUMN payload_id TO payload;
+         ALTER TABLE dead_letters ADD COLUMN payload_id INTEGER;
+         UPDATE dead_letters SET
+             payload_id = (SELECT id FROM payloads_by_id WHERE hash = unhex(dead_letters.payload));
+         ALTER TABLE dead_letters DROP COLUMN payload;
+         ALTER TABLE dead_letters RENAME COLUMN payload_id TO payload;
+         DROP TABLE payloads;
+         ALTER TABLE payloads_by_id RENAME TO payloads;
+         CREATE INDEX records_by_payload ON records(payload);
+         CREATE INDEX dead_letters_by_payload ON dead_letters(payload);",
+    ),
 ];
+
+/// Stored payloads before the store trains its compression dictionary.
+const TRAIN_AT: i64 = 1_000;
 
 /// An enum stored as text: each variant and its spelling in the state.
 macro_rules! stored_as_text {
@@ -332,6 +390,9 @@ pub struct Batch {
 pub struct State {
     conn: Connection,
     path: PathBuf,
+    codec: std::cell::RefCell<Codec>,
+    /// Stored payloads at which to try to train a dictionary, if none yet.
+    train_at: i64,
     /// Held by a state that syncs: no second process syncs on it meanwhile.
     _lock: Option<crate::lock::Held>,
 }
@@ -373,15 +434,36 @@ impl State {
             .with_context(|| format!("cannot prepare the state database {}", path.display()))?;
         migrate(&mut conn)
             .with_context(|| format!("cannot update the state database {}", path.display()))?;
+        let mut codec = Codec::new()?;
+        let dictionary: Option<(i64, Vec<u8>)> = conn
+            .query_row(
+                "SELECT id, data FROM dictionaries ORDER BY id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((id, data)) = dictionary {
+            codec
+                .prime(id, &data)
+                .context("the state's compression dictionary is damaged")?;
+        }
         Ok(State {
             conn,
             path: path.to_path_buf(),
+            codec: codec.into(),
+            train_at: TRAIN_AT,
             _lock: None,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    fn unpack(&self, (data, size, dictionary): Stored) -> Result<Payload> {
+        self.codec
+            .borrow_mut()
+            .unpack(&data, size as usize, dictionary)
     }
 
     /// Ties the state to one catalogue: what it remembers is only true of that one.
@@ -474,6 +556,7 @@ impl State {
             None => tx.query_row("SELECT COALESCE(MAX(id), 0) FROM passes", [], |r| r.get(0))?,
         };
         let at = now();
+        let codec = self.codec.get_mut();
         // Payloads this commit stops referring to, to drop unless still referred to.
         let mut replaced = Vec::new();
         // The payload each settled record's assets were mapped from.
@@ -484,11 +567,7 @@ impl State {
                 payload_of(&tx, "dead_letters", &r.id)?,
             ];
             let hash = match &r.payload {
-                Some(payload) => {
-                    let packed = payload.pack();
-                    store_payload(&tx, &packed)?;
-                    Some(packed.hash)
-                }
+                Some(payload) => Some(store_payload(&tx, &codec.pack(payload))?),
                 None => before.iter().flatten().next().cloned(),
             };
             replaced.extend(
@@ -497,17 +576,21 @@ impl State {
                     .flatten()
                     .filter(|h| Some(h) != hash.as_ref()),
             );
+            // Unchanged rows are not written: a remap that changes nothing
+            // rewrites no page.
             tx.prepare_cached(
                 "INSERT INTO records (source_id, version, plugin, last_seen_pass, label, outcome, payload)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT(source_id) DO UPDATE SET version = ?2, plugin = ?3,
                      last_seen_pass = MAX(last_seen_pass, ?4), label = ?5, outcome = ?6,
-                     payload = ?7",
+                     payload = ?7
+                 WHERE version IS NOT ?2 OR plugin IS NOT ?3 OR last_seen_pass < ?4
+                     OR label IS NOT ?5 OR outcome IS NOT ?6 OR payload IS NOT ?7",
             )?
             .execute(params![
                 r.id,
                 r.done.version,
-                r.done.plugin,
+                plugin_id(&tx, &r.done.plugin)?,
                 seen,
                 r.label,
                 r.outcome,
@@ -552,21 +635,29 @@ impl State {
         } in &batch.assets
         {
             let payload = made_from.get(source_id.as_str()).cloned().flatten();
+            // `updated_at` is when AIoD's copy last changed: not touched when
+            // the body is the same.
             tx.prepare_cached("INSERT INTO assets (asset_type, platform_resource_identifier, identifier, body_hash,
                                      source_id, last_seen_pass, plugin, updated_at, payload)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT(asset_type, platform_resource_identifier) DO UPDATE SET
                      identifier = ?3, body_hash = ?4, source_id = ?5,
-                     last_seen_pass = MAX(last_seen_pass, ?6), plugin = ?7, updated_at = ?8,
-                     payload = COALESCE(?9, payload)")?.execute(params![a.asset_type, a.platform_resource_identifier, a.identifier, a.body_hash, source_id, seen, plugin, at, payload])?;
+                     last_seen_pass = MAX(last_seen_pass, ?6), plugin = ?7,
+                     updated_at = CASE WHEN identifier IS NOT ?3 OR body_hash IS NOT ?4
+                                       THEN ?8 ELSE updated_at END,
+                     payload = COALESCE(?9, payload)
+                 WHERE identifier IS NOT ?3 OR body_hash IS NOT ?4 OR source_id IS NOT ?5
+                     OR last_seen_pass < ?6 OR plugin IS NOT ?7
+                     OR (?9 IS NOT NULL AND payload IS NOT ?9)")?.execute(params![a.asset_type, a.platform_resource_identifier, a.identifier, a.body_hash, source_id, seen, plugin_id(&tx, plugin)?, at, payload])?;
         }
         for d in &batch.dead {
-            let packed = Payload {
-                record: d.record.clone(),
-                follow_ups: d.follow_ups.clone(),
-            }
-            .pack();
-            store_payload(&tx, &packed)?;
+            let payload = store_payload(
+                &tx,
+                &codec.pack(&Payload {
+                    record: d.record.clone(),
+                    follow_ups: d.follow_ups.clone(),
+                }),
+            )?;
             replaced.extend(payload_of(&tx, "dead_letters", &d.record.id)?);
             // The record and its follow-ups are in the payload store; the
             // columns that held them before it stay empty.
@@ -585,7 +676,7 @@ impl State {
                     d.record_hash,
                     d.plugin,
                     at,
-                    packed.hash
+                    payload
                 ])?;
             // Seen, though not uploaded: not a candidate for deletion.
             tx.prepare_cached(
@@ -615,10 +706,28 @@ impl State {
                 PassStatus::Complete
             ])?;
         }
-        for hash in replaced {
-            drop_unreferenced(&tx, &hash)?;
+        for id in replaced {
+            drop_unreferenced(&tx, id)?;
         }
+        let train_at = self.train_at;
+        let trained = match codec.has_dictionary() {
+            true => None,
+            false => train_dictionary(&tx, codec, train_at)?,
+        };
         tx.commit()?;
+        match trained {
+            Some(Ok(t)) => tracing::info!(
+                "state: trained a compression dictionary on {} stored payloads; {} recompressed \
+                 from {} to {} bytes",
+                t.samples,
+                t.recompressed,
+                t.before,
+                t.after
+            ),
+            // Retried once the store has doubled.
+            Some(Err(stored)) => self.train_at = stored.saturating_mul(2),
+            None => {}
+        }
         Ok(())
     }
 
@@ -643,7 +752,9 @@ impl State {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT version, plugin FROM records WHERE source_id = ?1 AND outcome != ?2
+                "SELECT r.version, COALESCE(g.provenance, '') FROM records r
+                 LEFT JOIN plugins g ON g.id = r.plugin
+                 WHERE r.source_id = ?1 AND r.outcome != ?2
                  AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE source_id = ?1)",
             )?
             .query_row(params![source_id, Settled::Again], |r| {
@@ -776,8 +887,8 @@ impl State {
              AND NOT EXISTS (SELECT 1 FROM assets WHERE source_id = ?1)",
             params![source_id],
         )?;
-        if let Some(hash) = payload {
-            drop_unreferenced(&tx, &hash)?;
+        if let Some(id) = payload {
+            drop_unreferenced(&tx, id)?;
         }
         tx.commit()?;
         Ok(())
@@ -789,16 +900,12 @@ impl State {
         let found = self
             .conn
             .prepare_cached(
-                "SELECT p.data, p.size FROM records r JOIN payloads p ON p.hash = r.payload
+                "SELECT p.data, p.size, p.dictionary FROM records r JOIN payloads p ON p.id = r.payload
                  WHERE r.source_id = ?1 AND r.version = ?2 AND r.outcome != ?3",
             )?
-            .query_row(params![source_id, version, Settled::Again], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
-            })
+            .query_row(params![source_id, version, Settled::Again], stored_row)
             .optional()?;
-        found
-            .map(|(data, size)| Payload::unpack(&data, size as usize))
-            .transpose()
+        found.map(|s| self.unpack(s)).transpose()
     }
 
     /// Up to `limit` stored payloads in the order of their records' ids, after
@@ -807,29 +914,30 @@ impl State {
     /// table is read along its primary key, so a walk through the whole
     /// store stays linear.
     pub fn stored_payloads(&self, after: &str, limit: usize) -> Result<Vec<(String, Payload)>> {
-        let read = |sql: &str| -> Result<Vec<(String, Vec<u8>, i64)>> {
+        let read = |sql: &str| -> Result<Vec<(String, Stored)>> {
             let mut stmt = self.conn.prepare_cached(sql)?;
             let rows = stmt.query_map(params![after, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, stored_at(r, 1)?))
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         };
         let mut rows = read(
-            "SELECT r.source_id, p.data, p.size FROM records r JOIN payloads p ON p.hash = r.payload
+            "SELECT r.source_id, p.data, p.size, p.dictionary FROM records r
+             JOIN payloads p ON p.id = r.payload
              WHERE r.source_id > ?1
                AND NOT EXISTS (SELECT 1 FROM dead_letters d
                                WHERE d.source_id = r.source_id AND d.payload IS NOT NULL)
              ORDER BY r.source_id LIMIT ?2",
         )?;
         rows.extend(read(
-            "SELECT d.source_id, p.data, p.size FROM dead_letters d
-             JOIN payloads p ON p.hash = d.payload
+            "SELECT d.source_id, p.data, p.size, p.dictionary FROM dead_letters d
+             JOIN payloads p ON p.id = d.payload
              WHERE d.source_id > ?1 ORDER BY d.source_id LIMIT ?2",
         )?);
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         rows.truncate(limit);
         rows.into_iter()
-            .map(|(id, data, size)| Ok((id, Payload::unpack(&data, size as usize)?)))
+            .map(|(id, stored)| Ok((id, self.unpack(stored)?)))
             .collect()
     }
 
@@ -859,11 +967,12 @@ impl State {
         }
         let mut by_plugin = Vec::new();
         let mut stmt = self.conn.prepare(
-            "SELECT plugin, SUM(records), SUM(assets) FROM (
+            "SELECT COALESCE(g.provenance, ''), SUM(records), SUM(assets) FROM (
                  SELECT plugin, 1 AS records, 0 AS assets FROM records
                  UNION ALL
-                 SELECT COALESCE(plugin, ''), 0, 1 FROM assets WHERE source_id IS NOT NULL
-             ) GROUP BY plugin ORDER BY plugin",
+                 SELECT plugin, 0, 1 FROM assets WHERE source_id IS NOT NULL
+             ) LEFT JOIN plugins g ON g.id = plugin
+             GROUP BY 1 ORDER BY 1",
         )?;
         for row in stmt.query_map([], |r| {
             Ok(ByPlugin {
@@ -927,15 +1036,15 @@ impl State {
     pub fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
         let mut stmt = self.conn.prepare(
             "SELECT d.record, d.follow_ups, d.stage, d.error, d.record_hash, d.plugin, d.attempts,
-                    d.failed_at, d.payload, p.data, p.size
-             FROM dead_letters d LEFT JOIN payloads p ON p.hash = d.payload
+                    d.failed_at, NULLIF(lower(hex(p.hash)), ''), p.data, p.size, p.dictionary
+             FROM dead_letters d LEFT JOIN payloads p ON p.id = d.payload
              ORDER BY d.failed_at, d.source_id",
         )?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let payload = match r.get::<_, Option<Vec<u8>>>(9)? {
-                Some(data) => Payload::unpack(&data, r.get::<_, i64>(10)? as usize)?,
+                Some(_) => self.unpack(stored_at(r, 9)?)?,
                 // Written before the payload store.
                 None => Payload {
                     record: serde_json::from_str(&r.get::<_, String>(0)?)
@@ -982,32 +1091,145 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
 }
 
-/// Keeps a payload once, however many records were made from it.
-fn store_payload(conn: &Connection, p: &Packed) -> Result<()> {
-    conn.prepare_cached("INSERT OR IGNORE INTO payloads (hash, data, size) VALUES (?1, ?2, ?3)")?
-        .execute(params![p.hash, p.data, p.size as i64])?;
-    Ok(())
+/// Keeps a payload once, however many records were made from it; its row id.
+fn store_payload(conn: &Connection, p: &Packed) -> Result<i64> {
+    let found = conn
+        .prepare_cached("SELECT id FROM payloads WHERE hash = ?1")?
+        .query_row(params![p.hash], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    conn.prepare_cached(
+        "INSERT INTO payloads (hash, dictionary, data, size) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![p.hash, p.dictionary, p.data, p.size as i64])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The row id of a plugin's provenance (`None` for none), added when new.
+fn plugin_id(conn: &Connection, provenance: &str) -> Result<Option<i64>> {
+    if provenance.is_empty() {
+        return Ok(None);
+    }
+    let find = || -> Result<Option<i64>> {
+        Ok(conn
+            .prepare_cached("SELECT id FROM plugins WHERE provenance = ?1")?
+            .query_row(params![provenance], |r| r.get(0))
+            .optional()?)
+    };
+    if let Some(id) = find()? {
+        return Ok(Some(id));
+    }
+    conn.prepare_cached("INSERT INTO plugins (provenance) VALUES (?1)")?
+        .execute(params![provenance])?;
+    Ok(Some(conn.last_insert_rowid()))
 }
 
 /// The payload a row of `table` ("records" or "dead_letters") refers to.
-fn payload_of(conn: &Connection, table: &str, source_id: &str) -> Result<Option<String>> {
+fn payload_of(conn: &Connection, table: &str, source_id: &str) -> Result<Option<i64>> {
     let sql = format!("SELECT payload FROM {table} WHERE source_id = ?1");
     Ok(conn
         .prepare_cached(&sql)?
-        .query_row(params![source_id], |r| r.get::<_, Option<String>>(0))
+        .query_row(params![source_id], |r| r.get::<_, Option<i64>>(0))
         .optional()?
         .flatten())
 }
 
 /// Drops a payload no record and no dead letter refers to any more.
-fn drop_unreferenced(conn: &Connection, hash: &str) -> Result<()> {
+fn drop_unreferenced(conn: &Connection, id: i64) -> Result<()> {
     conn.prepare_cached(
-        "DELETE FROM payloads WHERE hash = ?1
+        "DELETE FROM payloads WHERE id = ?1
          AND NOT EXISTS (SELECT 1 FROM records WHERE payload = ?1)
          AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE payload = ?1)",
     )?
-    .execute(params![hash])?;
+    .execute(params![id])?;
     Ok(())
+}
+
+/// A stored payload as read: compressed data, uncompressed size, dictionary.
+type Stored = (Vec<u8>, i64, Option<i64>);
+
+fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    stored_at(r, 0)
+}
+
+/// Columns `at`, `at + 1` and `at + 2` of a row: a `Stored`.
+fn stored_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Stored> {
+    Ok((r.get(at)?, r.get(at + 1)?, r.get(at + 2)?))
+}
+
+/// What training a dictionary did, for the log.
+struct Trained {
+    samples: usize,
+    recompressed: usize,
+    before: u64,
+    after: u64,
+}
+
+/// Once the store holds `train_at` payloads and no dictionary: trains one on
+/// an even spread of them, keeps it, and recompresses every payload with it.
+/// `Err(stored)` when zstd could not train on them (too few, too alike).
+fn train_dictionary(
+    tx: &rusqlite::Transaction<'_>,
+    codec: &mut Codec,
+    train_at: i64,
+) -> Result<Option<std::result::Result<Trained, i64>>> {
+    let stored: i64 = tx.query_row("SELECT COUNT(*) FROM payloads", [], |r| r.get(0))?;
+    if stored < train_at {
+        return Ok(None);
+    }
+    let step = (stored / crate::payload::TRAINING_SAMPLES as i64).max(1);
+    let mut samples = Vec::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT data, size, dictionary FROM payloads WHERE id % ?1 = 0 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(
+            params![step, crate::payload::TRAINING_SAMPLES as i64],
+            stored_row,
+        )?;
+        for row in rows {
+            let (data, size, dictionary) = row?;
+            samples.push(codec.unpack_json(&data, size as usize, dictionary)?);
+        }
+    }
+    let Some(dictionary) = crate::payload::train(&samples) else {
+        return Ok(Some(Err(stored)));
+    };
+    tx.execute(
+        "INSERT INTO dictionaries (data) VALUES (?1)",
+        params![dictionary],
+    )?;
+    codec.prime(tx.last_insert_rowid(), &dictionary)?;
+    // In slices by id: memory stays bounded on a large store.
+    let (mut last, mut recompressed, mut before, mut after) = (0i64, 0, 0u64, 0u64);
+    loop {
+        let slice: Vec<(i64, Stored)> = tx
+            .prepare_cached(
+                "SELECT id, data, size, dictionary FROM payloads
+                 WHERE id > ?1 AND dictionary IS NULL ORDER BY id LIMIT 500",
+            )?
+            .query_map(params![last], |r| Ok((r.get(0)?, stored_at(r, 1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let Some((end, _)) = slice.last() else { break };
+        last = *end;
+        for (id, (data, size, dictionary)) in slice {
+            let json = codec.unpack_json(&data, size as usize, dictionary)?;
+            let packed = codec.pack_json(std::str::from_utf8(&json)?);
+            tx.prepare_cached("UPDATE payloads SET dictionary = ?2, data = ?3 WHERE id = ?1")?
+                .execute(params![id, packed.dictionary, packed.data])?;
+            recompressed += 1;
+            before += data.len() as u64;
+            after += packed.data.len() as u64;
+        }
+    }
+    Ok(Some(Ok(Trained {
+        samples: samples.len(),
+        recompressed,
+        before,
+        after,
+    })))
 }
 
 fn user_version(conn: &Connection) -> Result<i64> {
@@ -1255,7 +1477,9 @@ mod tests {
         assert_eq!(letters[0].record, record("c", "v1"));
         assert_eq!(
             letters[0].payload,
-            Some(Payload::new(&record("c", "v1"), &[]).pack().hash)
+            Some(crate::digest::to_hex(
+                &Payload::new(&record("c", "v1"), &[]).hash()
+            ))
         );
         let ids: Vec<String> = s
             .stored_payloads("", 10)
@@ -1283,6 +1507,200 @@ mod tests {
         // A forgotten record takes its payload with it.
         s.forget_record("b").unwrap();
         assert_eq!(payloads(&s), 2);
+    }
+
+    /// A settled record with an answer alike its neighbours' but its own.
+    fn fetched(i: usize) -> SettledRecord {
+        let id = format!("org-{}/data-{i}", i % 13);
+        let mut r = settled(&id, "v1", Settled::Done);
+        let mut listed = record(&id, "v1");
+        listed.follow_ups = vec![req("/parquet")];
+        let answer = crate::model::Response {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: format!(
+                r#"{{"parquet_files":[{{"dataset":"{id}","config":"default","split":"train","url":"https://huggingface.co/datasets/{id}/resolve/refs%2Fconvert%2Fparquet/default/train/0000.parquet","size":{}}}],"pending":[],"failed":[],"partial":false}}"#,
+                i * 7919
+            )
+            .into_bytes(),
+        };
+        r.payload = Some(Payload::new(&listed, &[(req("/parquet"), answer)]));
+        r
+    }
+
+    #[test]
+    fn the_store_trains_a_dictionary_once_it_holds_enough_and_recompresses_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = State::open(&dir.path().join("s.sqlite")).unwrap();
+        let n = TRAIN_AT as usize;
+        let all: Vec<SettledRecord> = (0..n + 100).map(fetched).collect();
+        for page in all[..n - 1].chunks(100) {
+            let batch = Batch {
+                settled: page.to_vec(),
+                ..Batch::default()
+            };
+            s.commit_page(None, &[], batch).unwrap();
+        }
+        let dictionaries = |s: &State| -> i64 {
+            s.conn
+                .query_row("SELECT COUNT(*) FROM dictionaries", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(dictionaries(&s), 0, "not before {TRAIN_AT} payloads");
+        let plain = s.status(0).unwrap().payload_bytes;
+        for page in all[n - 1..].chunks(50) {
+            let batch = Batch {
+                settled: page.to_vec(),
+                ..Batch::default()
+            };
+            s.commit_page(None, &[], batch).unwrap();
+        }
+        assert_eq!(dictionaries(&s), 1, "trained once");
+        let without: i64 = s
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM payloads WHERE dictionary IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(without, 0, "those stored before are recompressed");
+        let held = s.status(0).unwrap();
+        assert_eq!(held.payloads, all.len() as u64);
+        // Per payload, the dictionary saves most of what zstd alone keeps.
+        let per = |bytes: u64, n: usize| bytes as f64 / n as f64;
+        assert!(
+            per(held.payload_bytes, all.len()) * 2.0 < per(plain, n - 1),
+            "{held:?} after, {plain} bytes for {} before",
+            n - 1
+        );
+        // Read back, also by a state opened afterwards.
+        let reopened = State::open(s.path()).unwrap();
+        for r in [&all[0], &all[n + 50]] {
+            let read = reopened.reusable(&r.id, "v1").unwrap();
+            assert_eq!(read, r.payload, "{}", r.id);
+        }
+        let walked = reopened.stored_payloads("", all.len()).unwrap();
+        assert_eq!(walked.len(), all.len());
+    }
+
+    /// Regression: a remap that changed no body rewrote a quarter of the
+    /// state's pages (every asset's `updated_at`, same-value index updates).
+    #[test]
+    fn settling_what_the_state_already_holds_writes_nothing() {
+        let mut s = temp_state();
+        let batch = || Batch {
+            settled: vec![settled("a", "v1", Settled::Done)],
+            assets: vec![UploadedAsset {
+                asset: asset("a", "h1"),
+                source_id: "a".into(),
+                plugin: "plugin 0.1.0 abc".into(),
+            }],
+            remapped: true,
+            ..Batch::default()
+        };
+        s.commit_page(None, &[], batch()).unwrap();
+        let updated_at = |s: &State| -> String {
+            s.conn
+                .query_row("SELECT updated_at FROM assets", [], |r| r.get(0))
+                .unwrap()
+        };
+        let before = (s.conn.total_changes(), updated_at(&s));
+        s.commit_page(None, &[], batch()).unwrap();
+        assert_eq!((s.conn.total_changes(), updated_at(&s)), before);
+        // A new body is written, with its time.
+        let mut changed = batch();
+        changed.assets[0].asset.body_hash = "h2".into();
+        s.commit_page(None, &[], changed).unwrap();
+        assert_eq!(s.conn.total_changes(), before.0 + 1);
+        assert_eq!(s.asset("datasets", "a").unwrap().unwrap().body_hash, "h2");
+    }
+
+    /// A state of schema 4 kept provenance as text and payloads by their hex
+    /// hash; after schema 5 it reads back the same.
+    #[test]
+    fn migration_5_keeps_payloads_and_provenance() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let kept = Payload::new(&record("a", "v1"), &[]);
+        let failed = Payload::new(&record("d", "v2"), &[]);
+        let hex = |p: &Payload| crate::digest::to_hex(&p.hash());
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            Migrations::from_slice(&MIGRATIONS[..4])
+                .to_latest(&mut conn)
+                .unwrap();
+            for p in [&kept, &failed] {
+                let json = p.json();
+                conn.execute(
+                    "INSERT INTO payloads (hash, data, size) VALUES (?1, ?2, ?3)",
+                    params![
+                        hex(p),
+                        zstd::bulk::compress(json.as_bytes(), 3).unwrap(),
+                        json.len() as i64
+                    ],
+                )
+                .unwrap();
+            }
+            conn.execute(
+                "INSERT INTO records (source_id, version, last_seen_pass, label, outcome, plugin, payload)
+                 VALUES ('a', 'v1', 1, 'label-a', 'done', 'p 1 d', ?1), ('old', 'v0', 1, '', 'done', '', NULL)",
+                params![hex(&kept)],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO assets (asset_type, platform_resource_identifier, identifier, body_hash,
+                     source_id, last_seen_pass, plugin, updated_at, label, payload)
+                 VALUES ('datasets', 'a', 'data_a', 'h', 'a', 1, 'p 1 d', 't', '', ?1)",
+                params![hex(&kept)],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO dead_letters (source_id, label, version, stage, error, record, follow_ups,
+                     record_hash, plugin, attempts, failed_at, payload)
+                 VALUES ('d', 'label-d', 'v2', 'plugin', 'boom', '', '', 'rh', 'p 1 d', 1, 't', ?1)",
+                params![hex(&failed)],
+            )
+            .unwrap();
+        }
+        let s = State::open(&path).unwrap();
+        assert_eq!(s.reusable("a", "v1").unwrap(), Some(kept.clone()));
+        assert_eq!(
+            s.done_version("a").unwrap(),
+            Some(Done {
+                version: "v1".into(),
+                plugin: "p 1 d".into()
+            })
+        );
+        assert_eq!(s.done_version("old").unwrap().unwrap().plugin, "");
+        let letters = s.dead_letters().unwrap();
+        assert_eq!(letters[0].record, failed.record);
+        assert_eq!(letters[0].payload, Some(hex(&failed)));
+        let held = s.status(0).unwrap();
+        assert_eq!(held.payloads, 2);
+        assert_eq!(
+            held.by_plugin,
+            [
+                ByPlugin {
+                    plugin: String::new(),
+                    records: 1,
+                    assets: 0
+                },
+                ByPlugin {
+                    plugin: "p 1 d".into(),
+                    records: 1,
+                    assets: 1
+                }
+            ]
+        );
+        let walked: Vec<String> = s
+            .stored_payloads("", 10)
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(walked, ["a", "d"]);
     }
 
     #[test]
@@ -1595,7 +2013,10 @@ mod tests {
         );
         let mut stmt = s
             .conn
-            .prepare("SELECT source_id, version, plugin FROM records ORDER BY source_id")
+            .prepare(
+                "SELECT source_id, version, COALESCE(g.provenance, '') FROM records
+                 LEFT JOIN plugins g ON g.id = plugin ORDER BY source_id",
+            )
             .unwrap();
         let records: Vec<(String, String, String)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
