@@ -198,18 +198,14 @@ impl Servers {
 }
 
 /// The six recorded Hugging Face datasets and `copies` more of them, real-sized: copy `k` is
-/// recorded dataset `k % 6` with its own `_id`, repo id (`<id>-c<k>`) and `sha`, and the
-/// original's recorded `/parquet` answer.
+/// recorded dataset `k % 6` with its own `_id`, repo id (`<scrambled id>-c<k>`), `sha` and
+/// words, and the original's recorded `/parquet` answer in the copy's words.
 pub fn recorded_with_copies(recorded: &[(Value, u16, String)], copies: usize) -> HfState {
     let mut state = HfState::recorded();
     for k in 0..copies {
         let (dataset, status, body) = &recorded[k % recorded.len()];
-        let mut dataset = dataset.clone();
-        let id = format!("{}-c{k:06}", dataset["id"].as_str().unwrap_or("copy"));
-        dataset["_id"] =
-            format!("{:024x}", 0x7100_0000_0000_0000_0000_0000_u128 + k as u128).into();
-        dataset["id"] = id.clone().into();
-        dataset["sha"] = format!("{:040x}", 0xc0b1_0000_u128 + k as u128).into();
+        let (dataset, body) = copy(dataset, body, k);
+        let id = dataset["id"].as_str().unwrap_or_default().to_owned();
         let mut headers = Vec::new();
         if *status == 404 {
             // As the recorded one is served: the datasets-server's "not found".
@@ -220,7 +216,7 @@ pub fn recorded_with_copies(recorded: &[(Value, u16, String)], copies: usize) ->
             Canned {
                 status: *status,
                 content_type: "application/json".to_owned(),
-                body: body.clone(),
+                body,
                 headers,
             },
         );
@@ -229,9 +225,138 @@ pub fn recorded_with_copies(recorded: &[(Value, u16, String)], copies: usize) ->
     state
 }
 
+/// Copy `k` of a recorded dataset and its `/parquet` answer: its own ids and
+/// its own words.
+fn copy(dataset: &Value, body: &str, k: usize) -> (Value, String) {
+    let mut words = Scramble::new(k as u64);
+    let mut dataset = dataset.clone();
+    words.learn(&dataset);
+    words.apply(&mut dataset);
+    let id = format!("{}-c{k:06}", dataset["id"].as_str().unwrap_or("copy"));
+    dataset["_id"] = format!("{:024x}", 0x7100_0000_0000_0000_0000_0000_u128 + k as u128).into();
+    dataset["id"] = id.into();
+    dataset["sha"] = format!("{:040x}", 0xc0b1_0000_u128 + k as u128).into();
+    let body = match serde_json::from_str::<Value>(body) {
+        Ok(mut json) => {
+            words.apply(&mut json);
+            json.to_string()
+        }
+        Err(_) => words.text(body),
+    };
+    (dataset, body)
+}
+
+/// Makes each copy of a recorded dataset its own: every word of three letters
+/// or more in its values (not its keys) becomes random letters of the same
+/// length, the same throughout the copy (its name in its `/parquet` URLs too).
+/// Random letters compress worse than the English they replace, and a
+/// dictionary trained on the store cannot learn them: the copies' state size
+/// is not flattered by their being copies.
+struct Scramble {
+    seed: u64,
+    map: std::collections::HashMap<String, String>,
+}
+
+impl Scramble {
+    fn new(copy: u64) -> Scramble {
+        Scramble {
+            seed: copy.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+            map: Default::default(),
+        }
+    }
+
+    /// xorshift64: deterministic, so a bench run is repeatable.
+    fn letter(&mut self) -> char {
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        (b'a' + (self.seed % 26) as u8) as char
+    }
+
+    fn words(text: &str) -> impl Iterator<Item = &str> {
+        text.split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| w.len() >= 3)
+    }
+
+    /// Gives every word of `value`'s strings its replacement.
+    fn learn(&mut self, value: &Value) {
+        match value {
+            Value::String(s) => {
+                for w in Self::words(s) {
+                    if !self.map.contains_key(w) {
+                        let new = (0..w.len()).map(|_| self.letter()).collect();
+                        self.map.insert(w.to_owned(), new);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| self.learn(v)),
+            Value::Object(o) => o.values().for_each(|v| self.learn(v)),
+            _ => {}
+        }
+    }
+
+    /// Replaces the learnt words in `text`.
+    fn text(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut word = String::new();
+        for c in text.chars().chain(std::iter::once('\0')) {
+            if c.is_ascii_alphabetic() {
+                word.push(c);
+                continue;
+            }
+            out.push_str(self.map.get(&word).unwrap_or(&word));
+            word.clear();
+            if c != '\0' {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn apply(&self, value: &mut Value) {
+        match value {
+            Value::String(s) => *s = self.text(s),
+            Value::Array(a) => a.iter_mut().for_each(|v| self.apply(v)),
+            Value::Object(o) => o.values_mut().for_each(|v| self.apply(v)),
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copies_keep_their_shape_and_lose_their_words() {
+        let dataset = serde_json::json!({
+            "id": "org/wep-probes",
+            "description": "Probing neural models, 2.0",
+            "cardData": {"license": "apache-2.0"},
+            "downloads": 3
+        });
+        let body = r#"{"parquet_files":[{"dataset":"org/wep-probes","url":"https://x/org/wep-probes/0.parquet"}]}"#;
+        let (a, answer) = copy(&dataset, body, 0);
+        let (b, _) = copy(&dataset, body, 1);
+        assert_eq!(a["downloads"], 3);
+        assert!(a["cardData"]["license"].as_str().unwrap().ends_with("-2.0"));
+        let text = a["description"].as_str().unwrap();
+        assert_eq!(text.len(), "Probing neural models, 2.0".len());
+        assert!(
+            !text.contains("Probing") && text.ends_with(", 2.0"),
+            "{text}"
+        );
+        assert_ne!(a["description"], b["description"], "each copy its own");
+        assert_eq!(copy(&dataset, body, 0).0, a, "the same copy each run");
+        // The name in the copy's /parquet answer is the copy's.
+        let name = a["id"].as_str().unwrap().trim_end_matches("-c000000");
+        assert!(!name.contains("wep-probes"), "{name}");
+        assert!(
+            answer.contains(&format!("\"dataset\":\"{name}\"")),
+            "{answer}"
+        );
+        assert!(answer.contains("\"parquet_files\""), "{answer}");
+    }
 
     #[test]
     fn classifies_aiod_requests() {
