@@ -1,6 +1,7 @@
 //! Planning Hugging Face Hub requests and reading listing responses.
 
-use crate::{DATASETS_SERVER, HUB, Mode, Planned, mapping, timestamp, version};
+use crate::{DATASETS_SERVER, HUB, Mode, mapping, version};
+use aiod_plugin_sdk::{Request, encode, link, text::snippet, time};
 use serde_json::Value;
 
 /// Datasets per listing page. An explicit size keeps the cost of a pass
@@ -21,13 +22,13 @@ pub struct Found {
     /// The dataset object as JSON text.
     pub data: String,
     /// Its `/parquet` request; none for a dataset that will not be published.
-    pub follow_ups: Vec<Planned>,
+    pub follow_ups: Vec<Request>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListingPage {
     pub records: Vec<Found>,
-    pub next: Option<Planned>,
+    pub next: Option<Request>,
 }
 
 /// The first request of a sync.
@@ -40,20 +41,17 @@ pub struct ListingPage {
 /// never listed (https://github.com/huggingface/huggingface_hub/issues/2741). `since` lists by
 /// `lastModified`, newest first, and stops at the cutoff. The Hub sorts
 /// descending only (`direction` is deprecated, https://github.com/huggingface/huggingface_hub/pull/3630).
-pub fn start(mode: &Mode) -> Result<Planned, String> {
-    let listing = |sort: &str| Planned {
-        endpoint: HUB,
-        target: "/api/datasets".to_string(),
-        query: vec![
-            ("full".to_string(), "true".to_string()),
-            ("sort".to_string(), sort.to_string()),
-            ("limit".to_string(), PAGE_SIZE.to_string()),
-        ],
+pub fn start(mode: &Mode) -> Result<Request, String> {
+    let listing = |sort: &str| {
+        hub("/api/datasets")
+            .query("full", "true")
+            .query("sort", sort)
+            .query("limit", PAGE_SIZE.to_string())
     };
     Ok(match mode {
         Mode::All => listing("createdAt"),
         Mode::Since(cutoff) => {
-            timestamp::parse(cutoff)
+            time::parse(cutoff)
                 .ok_or_else(|| format!("'since' needs an RFC 3339 timestamp, got {cutoff:?}"))?;
             listing("lastModified")
         }
@@ -61,39 +59,30 @@ pub fn start(mode: &Mode) -> Result<Planned, String> {
             if id.is_empty() {
                 return Err("'id' needs a Hugging Face dataset id such as 'user/name'".into());
             }
-            Planned {
-                endpoint: HUB,
-                target: format!("/api/datasets/{}", encode_path(id)),
-                query: vec![],
-            }
+            hub(format!("/api/datasets/{}", encode::path(id)))
         }
     })
 }
 
 /// Cheap requests showing that both endpoints answer: a listing of one
 /// dataset, and the datasets-server's health route.
-pub fn probes() -> Vec<Planned> {
+pub fn probes() -> Vec<Request> {
     vec![
-        Planned {
-            endpoint: HUB,
-            target: "/api/datasets".to_string(),
-            query: vec![("limit".to_string(), "1".to_string())],
-        },
-        Planned {
-            endpoint: DATASETS_SERVER,
-            target: "/healthcheck".to_string(),
-            query: vec![],
-        },
+        hub("/api/datasets").query("limit", "1"),
+        Request::get(DATASETS_SERVER, "/healthcheck").json(),
     ]
 }
 
+/// A request to the Hub API, which answers JSON.
+pub fn hub(target: impl Into<String>) -> Request {
+    Request::get(HUB, target).json()
+}
+
 /// The datasets-server request for a dataset's parquet files.
-pub fn parquet_request(dataset_id: &str) -> Planned {
-    Planned {
-        endpoint: DATASETS_SERVER,
-        target: "/parquet".to_string(),
-        query: vec![("dataset".to_string(), dataset_id.to_string())],
-    }
+pub fn parquet_request(dataset_id: &str) -> Request {
+    Request::get(DATASETS_SERVER, "/parquet")
+        .query("dataset", dataset_id)
+        .json()
 }
 
 /// Reads one listing (or, in `id` mode, one dataset) response.
@@ -133,7 +122,7 @@ pub fn handle_page(
     };
 
     let cutoff = match mode {
-        Mode::Since(c) => timestamp::parse(c),
+        Mode::Since(c) => time::parse(c),
         _ => None,
     };
     let mut records = Vec::with_capacity(items.len());
@@ -141,10 +130,7 @@ pub fn handle_page(
         if let Some(cutoff) = cutoff {
             // Newest first: the first older dataset ends the sync, this page included.
             let modified = item.get("lastModified").and_then(Value::as_str);
-            if modified
-                .and_then(timestamp::parse)
-                .is_some_and(|m| m < cutoff)
-            {
+            if modified.and_then(time::parse).is_some_and(|m| m < cutoff) {
                 return Ok(ListingPage {
                     records,
                     next: None,
@@ -155,11 +141,7 @@ pub fn handle_page(
     }
     let next = match mode {
         Mode::Id(_) => None,
-        _ => next_link(headers).map(|url| Planned {
-            endpoint: HUB,
-            target: url,
-            query: vec![],
-        }),
+        _ => link::next(headers).map(hub),
     };
     Ok(ListingPage { records, next })
 }
@@ -187,50 +169,6 @@ fn found(index: usize, item: Value) -> Found {
     }
 }
 
-/// The first value of header `name` (any case).
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
-}
-
-/// The `rel="next"` target of an RFC 8288 `Link` header.
-pub fn next_link(headers: &[(String, String)]) -> Option<String> {
-    headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("link"))
-        .flat_map(|(_, value)| value.split(','))
-        .find_map(|link| {
-            let (target, params) = link.split_once(';')?;
-            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-            params
-                .split(';')
-                .filter_map(|p| p.split_once('='))
-                .any(|(k, v)| {
-                    k.trim().eq_ignore_ascii_case("rel")
-                        && v.trim()
-                            .trim_matches('"')
-                            .split_ascii_whitespace()
-                            .any(|r| r.eq_ignore_ascii_case("next"))
-                })
-                .then(|| target.to_string())
-        })
-}
-
-/// Percent-encodes a repo id for a path, keeping its one `/`.
-pub fn encode_path(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -242,16 +180,6 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// The start of a body, for error messages.
-pub fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    match text.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,20 +188,7 @@ mod tests {
         vec![("link".to_string(), v.to_string())]
     }
 
-    #[test]
-    fn next_link_picks_rel_next() {
-        let h = link(r#"<https://huggingface.co/api/datasets?cursor=abc&full=true>; rel="next""#);
-        assert_eq!(
-            next_link(&h).as_deref(),
-            Some("https://huggingface.co/api/datasets?cursor=abc&full=true")
-        );
-        let h = link(r#"<https://x/prev>; rel="prev", <https://x/next>; rel=next"#);
-        assert_eq!(next_link(&h).as_deref(), Some("https://x/next"));
-        assert_eq!(next_link(&link(r#"<https://x/p>; rel="prev""#)), None);
-        assert_eq!(next_link(&[]), None);
-    }
-
-    fn query(p: &Planned) -> Vec<(&str, &str)> {
+    fn query(p: &Request) -> Vec<(&str, &str)> {
         p.query
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -360,10 +275,5 @@ mod tests {
         );
         let err = handle_page(&Mode::All, 200, &[], b"{\"a\":1}").unwrap_err();
         assert!(err.contains("expected a JSON array"), "{err}");
-    }
-
-    #[test]
-    fn id_is_percent_encoded_except_slash() {
-        assert_eq!(encode_path("a b/c?d"), "a%20b/c%3Fd");
     }
 }

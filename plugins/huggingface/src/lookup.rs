@@ -2,32 +2,23 @@
 //! asks before it deletes anything from AIoD: a listing can miss a live
 //! dataset, a lookup by name cannot.
 
-use crate::listing::{encode_path, header, snippet};
-use crate::{HUB, Planned, mapping};
+use crate::mapping;
+use aiod_plugin_sdk::{Existence, Request, encode, header, text::snippet};
 use serde_json::Value;
-
-/// What the Hub's answer says of a dataset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Existence {
-    Exists,
-    Gone(String),
-    Unknown(String),
-}
 
 /// `GET /api/datasets/{repo id}`: `label` is the repo id it was last listed
 /// under (or its AIoD `name`, which the mapping sets to the repo id). The
 /// `_id` cannot be looked up on the Hub.
-pub fn request(id: &str, label: &str) -> Result<Planned, String> {
+pub fn request(id: &str, label: &str) -> Result<Request, String> {
     if label.is_empty() {
         return Err(format!(
             "no repo id is known for dataset {id:?}, so it cannot be looked up"
         ));
     }
-    Ok(Planned {
-        endpoint: HUB,
-        target: format!("/api/datasets/{}", encode_path(label)),
-        query: vec![],
-    })
+    Ok(crate::listing::hub(format!(
+        "/api/datasets/{}",
+        encode::path(label)
+    )))
 }
 
 /// Reads the lookup's answer. Only the Hub's own word is "gone": a missing
@@ -101,8 +92,8 @@ mod tests {
     fn the_lookup_is_by_repo_id() {
         let r = request("621ffdd2", "nyu-mll/glue").unwrap();
         assert_eq!(
-            (r.endpoint, r.target.as_str()),
-            (HUB, "/api/datasets/nyu-mll/glue")
+            (r.endpoint.as_str(), r.target.as_str()),
+            (crate::HUB, "/api/datasets/nyu-mll/glue")
         );
         assert!(
             request("621ffdd2", "")

@@ -6,12 +6,10 @@
 //! validator rejects `null`; for AIoD the two mean the same (PUT resets omitted
 //! fields to their defaults).
 
-use serde::{Deserialize, Serialize};
+use aiod_plugin_sdk::aiod::{Dataset, Distribution, Text};
+use aiod_plugin_sdk::{header, text::snippet};
+use serde::Deserialize;
 use serde_json::Value;
-
-/// The database column behind `description.plain` holds 65,535 bytes.
-pub const MAX_DESCRIPTION_BYTES: usize = 65_535;
-const TRUNCATION_MARK: &str = " [...]";
 
 /// The datasets-server `/parquet` response of a dataset.
 #[derive(Debug, Clone, Copy)]
@@ -72,37 +70,6 @@ struct HfDataset {
     tags: Vec<String>,
 }
 
-#[derive(Serialize)]
-struct Text {
-    plain: String,
-}
-
-#[derive(Serialize)]
-struct Distribution {
-    name: String,
-    description: String,
-    content_url: String,
-    content_size_kb: u64,
-}
-
-/// Field order follows the upstream connector's dict.
-#[derive(Serialize)]
-struct Body<'a> {
-    platform: &'a str,
-    platform_resource_identifier: &'a str,
-    name: &'a str,
-    same_as: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<Text>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    date_published: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    license: Option<String>,
-    distribution: Vec<Distribution>,
-    is_accessible_for_free: bool,
-    keyword: &'a [String],
-}
-
 #[derive(Deserialize)]
 struct ParquetList {
     parquet_files: Vec<Value>,
@@ -161,23 +128,19 @@ pub fn map_dataset(
     let body_name = remapped.as_deref().unwrap_or(name);
     #[cfg(not(feature = "test-remapped"))]
     let body_name = name;
-    let body = Body {
-        platform,
-        platform_resource_identifier: oid,
-        name: body_name,
-        same_as: format!("https://huggingface.co/datasets/{name}"),
-        description: ds.description.filter(|d| !d.is_empty()).map(|d| Text {
-            plain: truncate_description(d),
-        }),
-        date_published: ds.created_at.as_deref(),
+    let body = Dataset {
+        same_as: Some(format!("https://huggingface.co/datasets/{name}")),
+        description: ds.description.filter(|d| !d.is_empty()).map(Text::plain),
+        date_published: ds.created_at,
         license,
-        distribution,
-        is_accessible_for_free: ds.private != Some(true),
-        keyword: &ds.tags,
+        distribution: Some(distribution),
+        is_accessible_for_free: Some(ds.private != Some(true)),
+        keyword: Some(ds.tags),
+        ..Dataset::new(platform, oid, body_name)
     };
     Ok(MappedDataset {
         platform_resource_identifier: oid.to_string(),
-        body: serde_json::to_string(&body).map_err(|e| invalid(e.to_string()))?,
+        body: body.to_json(),
         warnings,
         again,
     })
@@ -245,7 +208,7 @@ fn distributions(
             "the datasets-server is still converting {} config(s) of {name:?} ({}); \
              its distributions are incomplete",
             configs.len(),
-            crate::listing::snippet(configs.join(", ").as_bytes())
+            snippet(configs.join(", ").as_bytes())
         )
     });
     let mut out = Vec::with_capacity(list.parquet_files.len());
@@ -262,15 +225,16 @@ fn distributions(
         match fields {
             (Some(filename), Some(dataset), Some(config), Some(split), Some(url), Some(size)) => {
                 out.push(Distribution {
-                    name: filename.to_string(),
-                    description: format!("{dataset}. Config: {config}. Split: {split}"),
+                    name: Some(filename.to_string()),
+                    description: Some(format!("{dataset}. Config: {config}. Split: {split}")),
                     content_url: url.to_string(),
-                    content_size_kb: size.div_ceil(1000),
+                    content_size_kb: Some(size.div_ceil(1000)),
+                    ..Distribution::default()
                 })
             }
             _ => warnings.push(format!(
                 "skipped an incomplete parquet file entry of dataset {name:?}: {}",
-                crate::listing::snippet(file.to_string().as_bytes())
+                snippet(file.to_string().as_bytes())
             )),
         }
     }
@@ -281,34 +245,20 @@ fn distributions(
 /// `error` field or the text body.
 fn parquet_error(parquet: ParquetResponse<'_>) -> String {
     if parquet.status == 0 {
-        return format!("request failed: {}", crate::listing::snippet(parquet.body));
+        return format!("request failed: {}", snippet(parquet.body));
     }
     let message = serde_json::from_slice::<Value>(parquet.body)
         .ok()
         .and_then(|v| {
             v.get("error")
                 .and_then(Value::as_str)
-                .map(|e| crate::listing::snippet(e.as_bytes()))
+                .map(|e| snippet(e.as_bytes()))
         })
-        .unwrap_or_else(|| crate::listing::snippet(parquet.body));
-    match crate::listing::header(parquet.headers, "x-error-code") {
+        .unwrap_or_else(|| snippet(parquet.body));
+    match header(parquet.headers, "x-error-code") {
         Some(code) => format!("HTTP {} ({code}): {message}", parquet.status),
         None => format!("HTTP {}: {message}", parquet.status),
     }
-}
-
-/// Cuts to the byte limit on a UTF-8 boundary, marking the cut with ` [...]`.
-pub fn truncate_description(mut text: String) -> String {
-    if text.len() <= MAX_DESCRIPTION_BYTES {
-        return text;
-    }
-    let mut cut = MAX_DESCRIPTION_BYTES - TRUNCATION_MARK.len();
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    text.truncate(cut);
-    text.push_str(TRUNCATION_MARK);
-    text
 }
 
 #[cfg(test)]
@@ -481,21 +431,5 @@ mod tests {
         assert!(invalid("[]").contains("not a Hugging Face dataset"));
         assert_eq!(invalid(r#"{"_id":"a"}"#), "dataset has no 'id'");
         assert_eq!(invalid(r#"{"id":"a/b"}"#), "dataset \"a/b\" has no '_id'");
-    }
-
-    #[test]
-    fn truncates_by_bytes_on_a_char_boundary() {
-        let short = "é".repeat(100);
-        assert_eq!(truncate_description(short.clone()), short);
-        let exact = "a".repeat(MAX_DESCRIPTION_BYTES);
-        assert_eq!(truncate_description(exact.clone()), exact);
-        // 2-byte characters: 70,000 bytes, more than the limit.
-        let long = truncate_description("é".repeat(35_000));
-        assert!(long.len() <= MAX_DESCRIPTION_BYTES);
-        assert!(long.ends_with("é [...]"));
-        assert_eq!(long.len(), 65_528 + TRUNCATION_MARK.len());
-        // 3-byte characters force a step back from the cut.
-        let long = truncate_description("€".repeat(30_000));
-        assert!(long.len() <= MAX_DESCRIPTION_BYTES && long.ends_with("€ [...]"));
     }
 }

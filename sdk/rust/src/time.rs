@@ -1,4 +1,5 @@
-//! RFC 3339 timestamps as comparable instants, without a clock or a date crate.
+//! RFC 3339 timestamps as comparable instants, without a clock or a date
+//! crate (a plugin has no clock: the host passes `since` as text).
 
 /// Seconds since 1970-01-01T00:00:00Z plus nanoseconds, so instants compare
 /// correctly whatever offset or fraction precision the text used.
