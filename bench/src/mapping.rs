@@ -9,8 +9,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
-use huggingface_plugin::listing::{self, Found};
+use huggingface_plugin::listing;
 use huggingface_plugin::mapping::{self, ParquetResponse};
+use huggingface_plugin::sdk::SourceRecord;
 use huggingface_plugin::{DATASETS_SERVER, Mode};
 use serde_json::Value;
 use wasmtime::component::{Component, Linker};
@@ -30,7 +31,7 @@ const PLATFORM: &str = "huggingface";
 /// A record as the listing gives it, with its `/parquet` response.
 #[derive(Debug, Clone)]
 pub struct Record {
-    pub found: Found,
+    pub found: SourceRecord,
     pub parquet_status: u16,
     pub parquet_body: Vec<u8>,
 }

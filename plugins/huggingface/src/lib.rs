@@ -17,7 +17,7 @@ pub mod mapping;
 pub mod test_builds;
 pub mod version;
 
-pub use aiod_plugin_sdk::Mode;
+pub use aiod_plugin_sdk::{self as sdk, Mode};
 use aiod_plugin_sdk::{
     AnswerRule, Asset, Budget, Connector, Context, Endpoint, Existence, FollowUp, Info, Mapped,
     MissingRecord, Page, RecordError, Request, Response, SourceRecord,
@@ -97,21 +97,7 @@ impl Connector for HuggingFace {
         _request: &Request,
         response: &Response,
     ) -> Result<Page, String> {
-        let page = listing::handle_page(mode, response.status, &response.headers, &response.body)?;
-        Ok(Page {
-            records: page
-                .records
-                .into_iter()
-                .map(|r| SourceRecord {
-                    id: r.id,
-                    label: r.label,
-                    version: r.version,
-                    data: r.data,
-                    follow_ups: r.follow_ups,
-                })
-                .collect(),
-            next: page.next,
-        })
+        listing::handle_page(mode, response.status, &response.headers, &response.body)
     }
 
     fn map(

@@ -1,35 +1,13 @@
 //! Planning Hugging Face Hub requests and reading listing responses.
 
 use crate::{DATASETS_SERVER, HUB, Mode, mapping, version};
-use aiod_plugin_sdk::{Request, encode, link, text::snippet, time};
+use aiod_plugin_sdk::{Page, Request, SourceRecord, encode, link, text::snippet, time};
 use serde_json::Value;
 
 /// Datasets per listing page. An explicit size keeps the cost of a pass
 /// known (the Hub's default is undocumented); 1,000 is what the dataset
 /// viewer's own Hub cache asks for, and the most the Hub accepts.
 pub const PAGE_SIZE: usize = 1000;
-
-/// A dataset found in a listing response, before its follow-ups are planned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    /// The `_id` (stable across renames), or the repo id when `_id` is missing
-    /// so that the record can still be reported by name.
-    pub id: String,
-    /// The repo id (`namespace/name`).
-    pub label: String,
-    /// A digest of what the mapping reads (see `version`).
-    pub version: String,
-    /// The dataset object as JSON text.
-    pub data: String,
-    /// Its `/parquet` request; none for a dataset that will not be published.
-    pub follow_ups: Vec<Request>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListingPage {
-    pub records: Vec<Found>,
-    pub next: Option<Request>,
-}
 
 /// The first request of a sync.
 ///
@@ -91,7 +69,7 @@ pub fn handle_page(
     status: u16,
     headers: &[(String, String)],
     body: &[u8],
-) -> Result<ListingPage, String> {
+) -> Result<Page, String> {
     if status != 200 {
         let what = match mode {
             Mode::Id(id) if status == 404 || status == 401 => {
@@ -131,7 +109,7 @@ pub fn handle_page(
             // Newest first: the first older dataset ends the sync, this page included.
             let modified = item.get("lastModified").and_then(Value::as_str);
             if modified.and_then(time::parse).is_some_and(|m| m < cutoff) {
-                return Ok(ListingPage {
+                return Ok(Page {
                     records,
                     next: None,
                 });
@@ -143,10 +121,15 @@ pub fn handle_page(
         Mode::Id(_) => None,
         _ => link::next(headers).map(hub),
     };
-    Ok(ListingPage { records, next })
+    Ok(Page { records, next })
 }
 
-fn found(index: usize, item: Value) -> Found {
+/// A listed dataset as a record: its id is the `_id` (stable across renames),
+/// or the repo id when `_id` is missing so that it can still be reported by
+/// name; its label the repo id (`namespace/name`); its version a digest of
+/// what the mapping reads (`version`); its follow-up the `/parquet` request,
+/// none for a dataset that will not be published.
+fn found(index: usize, item: Value) -> SourceRecord {
     let text = |key: &str| item.get(key).and_then(Value::as_str).unwrap_or_default();
     let label = text("id").to_string();
     let id = match (text("_id"), label.as_str()) {
@@ -160,7 +143,7 @@ fn found(index: usize, item: Value) -> Found {
         Some(_) => Vec::new(),
         None => vec![parquet_request(&label)],
     };
-    Found {
+    SourceRecord {
         version: version::of(&item),
         id,
         label,
