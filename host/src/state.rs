@@ -424,6 +424,11 @@ impl State {
         Self::create_dir(path)?;
         let mut conn = Connection::open(path)
             .with_context(|| format!("cannot open the state database {}", path.display()))?;
+        // A new state gets 16 KiB pages: a payload of 1–3 KiB leaves a quarter
+        // of a 4 KiB page unused, 4% of a 16 KiB one (measured on real-sized
+        // payloads: 1,902 → 1,736 bytes a record). SQLite ignores this for a
+        // database that has pages already, and must hear it before WAL mode.
+        conn.pragma_update(None, "page_size", 16384)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -1326,6 +1331,24 @@ mod tests {
         s.commit_page(Some(p.id), &[], Batch::default()).unwrap();
         assert_eq!(s.open_pass(PassKind::All).unwrap(), None);
         assert_eq!(s.high_water_mark().unwrap(), Some(p.started_at));
+    }
+
+    #[test]
+    fn a_new_state_has_16_kib_pages_and_an_old_one_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let page_size = |s: &State| -> i64 {
+            s.conn
+                .pragma_query_value(None, "page_size", |r| r.get(0))
+                .unwrap()
+        };
+        let new = State::open(&dir.path().join("new.sqlite")).unwrap();
+        assert_eq!(page_size(&new), 16384);
+        let old = dir.path().join("old.sqlite");
+        Connection::open(&old)
+            .unwrap()
+            .execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (x);")
+            .unwrap();
+        assert_eq!(page_size(&State::open(&old).unwrap()), 4096);
     }
 
     #[test]
