@@ -49,6 +49,8 @@ const PLUGINS: &[(&str, &str, &str)] = &[
 ];
 /// Python plugins: directories under `plugins/` holding `app.py`, built to `plugins/<dir>.wasm`.
 const PYTHON_PLUGINS: &[&str] = &["openml"];
+/// The Python guest SDK (`aiod_plugin_sdk`), on every Python plugin's path.
+const PYTHON_SDK: &str = "sdk/python";
 /// The componentize-py release the Python plugins are built with.
 const COMPONENTIZE_PY: &str = "0.25.1";
 /// Where componentize-py is installed (a venv, so no system package is touched).
@@ -206,7 +208,10 @@ fn build_python_plugin(root: &Path, dir: &str) -> Result<()> {
     let out = root.join("plugins").join(format!("{dir}.wasm"));
     let stamp_file = build.with_extension("stamp");
     let sources = python_sources(&source, Path::new(""))?;
-    let stamp = python_plugin_stamp(root, &sources)?;
+    let sdk = root.join(PYTHON_SDK);
+    // The SDK is part of what the component is built from.
+    let sdk_sources = python_sources(&sdk, Path::new("sdk"))?;
+    let stamp = python_plugin_stamp(root, &[sources.as_slice(), &sdk_sources].concat())?;
     let previous = std::fs::read_to_string(&stamp_file).unwrap_or_default();
     if let Ok(existing) = std::fs::read(&out)
         && previous == format!("{stamp:016x} {:016x}", fnv1a(&[&existing]))
@@ -242,15 +247,12 @@ fn build_python_plugin(root: &Path, dir: &str) -> Result<()> {
     };
     run(&mut tool(&["bindings", "."]))?;
     let built = build.join(format!("{dir}.wasm"));
-    run(tool(&[
-        "componentize",
-        "app",
-        "--python-path",
-        ".",
-        "--stub-wasi",
-        "-o",
-    ])
-    .arg(&built))?;
+    run(
+        tool(&["componentize", "app", "--python-path", ".", "--python-path"])
+            .arg(&sdk)
+            .args(["--stub-wasi", "-o"])
+            .arg(&built),
+    )?;
     let component =
         std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
     ensure_no_imports(&component).with_context(|| format!("checking {}", built.display()))?;
@@ -393,10 +395,14 @@ fn python3() -> String {
     std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-/// The Python plugins' unit tests: plain `unittest`, no packages needed.
+/// The Python SDK's and the Python plugins' unit tests: plain `unittest`, no packages needed.
 fn run_python_tests(root: &Path) -> Result<()> {
-    for dir in PYTHON_PLUGINS {
-        let tests = Path::new("plugins").join(dir).join("tests");
+    let suites = std::iter::once(Path::new(PYTHON_SDK).join("tests")).chain(
+        PYTHON_PLUGINS
+            .iter()
+            .map(|dir| Path::new("plugins").join(dir).join("tests")),
+    );
+    for tests in suites {
         let mut cmd = Command::new(python3());
         cmd.current_dir(root)
             .args(["-m", "unittest", "discover", "-s"])
@@ -411,7 +417,11 @@ fn run_python_tests(root: &Path) -> Result<()> {
                 python3()
             )
         })?;
-        ensure!(status.success(), "the unit tests of plugins/{dir} failed");
+        ensure!(
+            status.success(),
+            "the unit tests in {} failed",
+            tests.display()
+        );
     }
     Ok(())
 }

@@ -2,6 +2,8 @@
 
 import json
 
+from aiod_plugin_sdk import Unsupported
+
 # The endpoint name the host resolves to a base URL (default https://www.openml.org).
 ENDPOINT = "openml"
 # Every path lies under this prefix of the base URL.
@@ -13,7 +15,7 @@ NO_RESULTS = "372"
 DATABASE_BUSY = "107"
 
 
-class Refused(Exception):
+class Refused(Unsupported):
     """The listing cannot go on (an unusable mode, a failed listing page)."""
 
 

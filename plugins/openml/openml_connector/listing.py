@@ -10,7 +10,8 @@ follow-ups: its description (`data/{id}`) and its qualities
 
 import json
 import re
-from dataclasses import dataclass, field
+
+from aiod_plugin_sdk import ALL, ID, SINCE, Page, Request, SourceRecord
 
 from .api import (
     API,
@@ -29,8 +30,6 @@ from .api import (
 # Datasets per listing page: the in-repo AIoD connector's `limit_per_iteration`.
 PAGE_SIZE = 500
 
-ALL, SINCE, ID = "all", "since", "id"
-
 SINCE_UNSUPPORTED = (
     "OpenML cannot list datasets modified since a date: its dataset list has no "
     "modification filter and its entries carry no modification time. Use "
@@ -41,33 +40,13 @@ SINCE_UNSUPPORTED = (
 _PAGE = re.compile(r"/data/list/limit/(\d+)/offset/(\d+)$")
 
 
-@dataclass(frozen=True)
-class Planned:
-    """A GET request in the plugin's own terms (always to the one endpoint)."""
-
-    target: str
-    endpoint: str = ENDPOINT
-
-
-@dataclass
-class Found:
-    """A dataset found in a listing page."""
-
-    id: str
-    label: str
-    version: str
-    data: str
-    follow_ups: list = field(default_factory=list)
-
-
-@dataclass
-class ListingPage:
-    records: list
-    next: Planned | None
+def planned(target):
+    """A GET of `target` on the one OpenML endpoint, asking for JSON."""
+    return Request.get(ENDPOINT, target).json()
 
 
 def list_page(offset, limit=PAGE_SIZE):
-    return Planned(f"{API}/data/list/limit/{limit}/offset/{offset}")
+    return planned(f"{API}/data/list/limit/{limit}/offset/{offset}")
 
 
 def start(mode, value=None):
@@ -82,13 +61,13 @@ def start(mode, value=None):
             raise Refused(f"'id' needs an OpenML dataset id such as '61', got {value!r}")
         # The list filtered by id gives the same entry as a full listing, so
         # `id` mode maps a dataset exactly as `all` mode does.
-        return [Planned(f"{API}/data/list/data_id/{did}")]
+        return [planned(f"{API}/data/list/data_id/{did}")]
     raise Refused(f"unknown sync mode {mode!r}")
 
 
 def probes():
     """A listing of one dataset: shows that the API answers (`aiod-host check`)."""
-    return [Planned(f"{API}/data/list/limit/1")]
+    return [planned(f"{API}/data/list/limit/1")]
 
 
 def handle_page(mode, value, target, status, body):
@@ -104,7 +83,7 @@ def handle_page(mode, value, target, status, body):
                 f"({describe_failure(status, body)}); it may not exist, "
                 "be deactivated or be private"
             )
-        return ListingPage([], None)
+        return Page([], None)
     if status != 200 or error is not None:
         what = f"listing of dataset {value}" if mode == ID else "dataset listing"
         raise Refused(f"{what} failed: {describe_failure(status, body)}")
@@ -123,8 +102,8 @@ def handle_page(mode, value, target, status, body):
     if mode == ID:
         # Only the asked-for dataset, whatever else the server sent.
         records = [r for r in records if r.id == value]
-        return ListingPage(records, None)
-    return ListingPage(records, next_page(target, len(entries)))
+        return Page(records, None)
+    return Page(records, next_page(target, len(entries)))
 
 
 def next_page(target, count):
@@ -146,8 +125,8 @@ def found(index, entry):
     data = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
     if did is None:
         # Still reported (by position), so the host logs it as invalid.
-        return Found(id=f"#{index}", label=name, version="", data=data)
-    return Found(
+        return SourceRecord(id=f"#{index}", label=name, version="", data=data)
+    return SourceRecord(
         id=did,
         label=name or did,
         # Empty: OpenML gives no modification time, and the list entry does not
@@ -157,6 +136,6 @@ def found(index, entry):
         # only bodies that changed.
         version="",
         data=data,
-        follow_ups=[Planned(description_path(did)), Planned(qualities_path(did))],
+        follow_ups=[planned(description_path(did)), planned(qualities_path(did))],
     )
 

@@ -5,23 +5,12 @@ active datasets only, so a dataset that is deactivated (or no longer public)
 leaves the list, and its description says so.
 """
 
-from dataclasses import dataclass
+from aiod_plugin_sdk import EXISTS, GONE, UNKNOWN, Existence
 
 from .api import dataset_id, description_path, describe_failure, openml_error, parse_json
 
 # `error.code` of the 412 answer for a dataset id that does not exist.
 UNKNOWN_DATASET = "111"
-
-EXISTS, GONE, UNKNOWN = "exists", "gone", "unknown"
-
-
-@dataclass(frozen=True)
-class Existence:
-    """`kind` is EXISTS, GONE or UNKNOWN; `reason` says why (empty for EXISTS)."""
-
-    kind: str
-    reason: str = ""
-
 
 def request_target(record_id):
     """The description of the dataset, or None when the id is not an OpenML id."""

@@ -23,6 +23,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from aiod_plugin_sdk import Invalid, Skip
+
 from .api import dataset_id, describe_failure, parse_json
 
 # The AIoD connectors' cap on descriptions (in-repo `field_length.LONG`,
@@ -41,11 +43,11 @@ _DATETIME = re.compile(
 )
 
 
-class InvalidRecord(Exception):
+class InvalidRecord(Invalid):
     """The record cannot be mapped (malformed, or its description is missing)."""
 
 
-class SkipRecord(Exception):
+class SkipRecord(Skip):
     """The record is deliberately not uploaded."""
 
 

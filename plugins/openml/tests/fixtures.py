@@ -1,4 +1,4 @@
-"""Shared helpers of the OpenML plugin's tests: the plugin on `sys.path`, the recorded
+"""Shared helpers of the OpenML plugin's tests: the plugin and the Python SDK on `sys.path`, the recorded
 responses in `data/`, and a small checker for the AIoD `DatasetCreate` schema.
 
 `data/` holds verbatim copies of recorded OpenML responses (from `aiondemand/AIOD-rest-api`'s
@@ -17,8 +17,10 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLUGIN = os.path.dirname(HERE)
 ROOT = os.path.dirname(os.path.dirname(PLUGIN))
-if PLUGIN not in sys.path:
-    sys.path.insert(0, PLUGIN)
+SDK = os.path.join(ROOT, "sdk", "python")
+for path in (SDK, PLUGIN):
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
 from openml_connector.mapping import Reply  # noqa: E402
 

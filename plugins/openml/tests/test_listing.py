@@ -7,7 +7,7 @@ from fixtures import raw
 
 from openml_connector import listing
 from openml_connector.api import Refused
-from openml_connector.listing import ALL, ID, SINCE, Planned
+from openml_connector.listing import ALL, ID, SINCE, planned
 
 PAGE_0 = "/api/v1/json/data/list/limit/2/offset/0"
 PAGE_2 = "/api/v1/json/data/list/limit/2/offset/2"
@@ -17,11 +17,11 @@ class Start(unittest.TestCase):
     def test_all_starts_at_offset_zero_with_the_connector_page_size(self):
         self.assertEqual(
             listing.start(ALL),
-            [Planned("/api/v1/json/data/list/limit/500/offset/0", "openml")],
+            [planned("/api/v1/json/data/list/limit/500/offset/0")],
         )
 
     def test_the_probe_lists_one_dataset(self):
-        self.assertEqual(listing.probes(), [Planned("/api/v1/json/data/list/limit/1")])
+        self.assertEqual(listing.probes(), [planned("/api/v1/json/data/list/limit/1")])
 
     def test_since_is_refused_with_the_reason(self):
         with self.assertRaises(Refused) as e:
@@ -30,7 +30,7 @@ class Start(unittest.TestCase):
         self.assertIn("--mode all", str(e.exception))
 
     def test_id_lists_the_one_dataset(self):
-        self.assertEqual(listing.start(ID, "61"), [Planned("/api/v1/json/data/list/data_id/61")])
+        self.assertEqual(listing.start(ID, "61"), [planned("/api/v1/json/data/list/data_id/61")])
         for bad in ["", "abc", "0", "-1", "1.0", "061", " 61", "６"]:
             with self.assertRaises(Refused, msg=bad):
                 listing.start(ID, bad)
@@ -41,14 +41,14 @@ class HandlePage(unittest.TestCase):
         page = listing.handle_page(ALL, None, PAGE_0, 200, raw("data-list-limit-2-offset-0.json"))
         self.assertEqual([r.id for r in page.records], ["2", "3"])
         self.assertEqual([r.label for r in page.records], ["anneal", "kr-vs-kp"])
-        self.assertEqual(page.next, Planned(PAGE_2))
+        self.assertEqual(page.next, planned(PAGE_2))
         anneal = page.records[0]
         # Always fetched again: OpenML has nothing that changes with every edit.
         self.assertEqual(anneal.version, "")
         self.assertEqual(json.loads(anneal.data)["did"], 2)
         self.assertEqual(
             anneal.follow_ups,
-            [Planned("/api/v1/json/data/2"), Planned("/api/v1/json/data/qualities/2")],
+            [planned("/api/v1/json/data/2"), planned("/api/v1/json/data/qualities/2")],
         )
 
     def test_a_short_page_is_the_last(self):
