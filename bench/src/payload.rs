@@ -724,8 +724,9 @@ fn size_table(measured: &[AtSize], real: &[Real], results: &mut Results) {
          letters compress worse than the English they replace. The generated datasets draw \
          on a small vocabulary, which the dictionary does learn: their compression flatters. \
          500,000 real-sized records: {} MB from the copies' file size per record; {} MB \
-         from the six alone (their payload per record plus what the generated state keeps per \
-         record besides its payloads).",
+         from the six alone (their payload per record, compressed without a dictionary: six are \
+         too few to train one, plus what the generated state keeps per record besides its \
+         payloads).",
         mb(from_copies),
         mb(from_six)
     ));

@@ -16,6 +16,10 @@
 //! gets the first response whose endpoint and path are equal and whose query
 //! pairs it contains; an unmatched request gets a 404. `expected.jsonl` has one
 //! `{"asset_type", "platform_resource_identifier", "body"}` per line.
+//!
+//! `plugins/fixture.schema.json` (JSON Schema 2020-12) is the format's
+//! reference; a fixture that departs from it is refused with every place
+//! that is wrong, before anything runs.
 
 use crate::model::{Asset, Request, Response, SyncMode};
 use crate::plugin::Plugin;
@@ -78,12 +82,43 @@ pub struct Fixture {
     expected: Option<PathBuf>,
 }
 
+/// The fixture format, documented for plugin authors (and their editors).
+const SCHEMA: &str = include_str!("../../plugins/fixture.schema.json");
+
+/// Where a fixture departs from the schema, one line each: the JSON path and
+/// what is wrong there (at most ten).
+fn schema_problems(fixture: &Value) -> Vec<String> {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let schema = serde_json::from_str(SCHEMA).expect("the fixture schema is JSON");
+        jsonschema::validator_for(&schema).expect("the fixture schema is a valid JSON Schema")
+    });
+    validator
+        .iter_errors(fixture)
+        .take(10)
+        .map(|e| {
+            let at = e.instance_path().to_string();
+            format!("{}: {e}", if at.is_empty() { "/" } else { &at })
+        })
+        .collect()
+}
+
 impl Fixture {
     pub fn load(dir: &Path) -> Result<Fixture> {
         let file = dir.join("fixture.json");
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("cannot read the fixture {}", file.display()))?;
-        let f: FixtureFile = serde_json::from_str(&text)
+        let value: Value = serde_json::from_str(&text)
+            .with_context(|| format!("the fixture {} is not JSON", file.display()))?;
+        let problems = schema_problems(&value);
+        if !problems.is_empty() {
+            bail!(
+                "the fixture {} does not follow plugins/fixture.schema.json:\n  {}",
+                file.display(),
+                problems.join("\n  ")
+            );
+        }
+        let f: FixtureFile = serde_json::from_value(value)
             .with_context(|| format!("invalid fixture {}", file.display()))?;
         let mut responses = Vec::new();
         for r in f.responses {
@@ -291,6 +326,7 @@ pub fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn targets_split_into_path_and_query() {
@@ -305,5 +341,53 @@ mod tests {
             )
         );
         assert_eq!(split_target("/parquet"), ("/parquet".into(), vec![]));
+    }
+
+    fn load(fixture: &Value) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("fixture.json"), fixture.to_string()).unwrap();
+        match Fixture::load(dir.path()) {
+            Ok(_) => String::new(),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn a_malformed_fixture_is_refused_with_each_place_that_is_wrong() {
+        let err = load(&json!({
+            "mode": "everything",
+            "responses": [
+                {"endpoint": "hub", "path": "/api/datasets", "status": 700, "bodyfile": "x.json"},
+                {"endpoint": "hub", "path": "api/x", "body": "{}", "body_file": "y.json"}
+            ]
+        }));
+        assert!(
+            err.contains("does not follow plugins/fixture.schema.json"),
+            "{err}"
+        );
+        for place in [
+            "/mode",
+            "/responses/0/status",
+            "/responses/0",
+            "/responses/1/path",
+            "/responses/1",
+        ] {
+            assert!(err.contains(&format!("\n  {place}: ")), "{place} in {err}");
+        }
+        assert!(err.contains("700"), "{err}");
+        assert!(err.contains("bodyfile"), "{err}");
+    }
+
+    #[test]
+    fn the_first_party_fixtures_follow_the_schema() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for plugin in ["huggingface", "openml"] {
+            let dir = root.join("plugins").join(plugin).join("fixtures/recorded");
+            Fixture::load(&dir).unwrap_or_else(|e| panic!("{e:#}"));
+        }
+        assert_eq!(
+            load(&json!({"mode": {"since": "2024-01-01T00:00:00Z"}, "responses": []})),
+            ""
+        );
     }
 }
