@@ -143,6 +143,18 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
+    /// Write a new plugin project (an example platform, its fixture and expected assets,
+    /// the SDK vendored) that builds on its own and passes `plugin test` as written.
+    New {
+        /// The plugin's name: lower-case letters, digits and '-' (also its platform name).
+        name: String,
+        /// The language to write it in.
+        #[arg(long, value_enum)]
+        lang: crate::scaffold::Lang,
+        /// Where to create the project's folder, NAME [default: the current directory].
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
     /// Show a plugin's name, platform, version, contract version, imports, digest and size.
     Inspect {
         /// The plugin component.

@@ -29,6 +29,7 @@ pub mod payload;
 pub mod plugin;
 pub mod progress;
 pub mod retry;
+pub mod scaffold;
 pub mod schedule;
 pub mod secret;
 pub mod session;

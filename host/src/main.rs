@@ -32,6 +32,9 @@ fn main() -> ExitCode {
             logging::init(&args.logs);
             commands::config_show::show(&args)
         }
+        cli::Command::Plugin(cli::PluginCommand::New { name, lang, dir }) => {
+            commands::plugin::new(&name, lang, &dir)
+        }
         cli::Command::Plugin(cli::PluginCommand::Inspect { file, json }) => {
             commands::plugin::inspect(&file, json)
         }

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The target of the Rust plugin projects `aiod-host plugin new` writes.
+const SCAFFOLD_TARGET: &str = "wasm32-wasip2";
 /// Rust plugin crates: (cargo package, features, output file relative to the
 /// workspace). The plugins under `target/test-plugins/` exist for the host's
 /// tests and are not shipped: the hostile one, the Hugging Face plugin built
@@ -111,25 +113,27 @@ fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// rustup installs the target on first use; without rustup we rely on the toolchain having it.
-fn ensure_wasm_target() -> Result<()> {
+/// rustup installs the targets on first use; without rustup we rely on the toolchain having them.
+/// `wasm32-wasip2` is the target `aiod-host plugin new`'s Rust projects document (and the
+/// tests build them with).
+fn ensure_wasm_targets() -> Result<()> {
     let Ok(out) = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
     else {
         return Ok(());
     };
-    if String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .any(|l| l.trim() == WASM_TARGET)
-    {
-        return Ok(());
+    let installed = String::from_utf8_lossy(&out.stdout);
+    for target in [WASM_TARGET, SCAFFOLD_TARGET] {
+        if !installed.lines().any(|l| l.trim() == target) {
+            run(Command::new("rustup").args(["target", "add", target]))?;
+        }
     }
-    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+    Ok(())
 }
 
 fn build_plugins(root: &Path) -> Result<()> {
-    ensure_wasm_target()?;
+    ensure_wasm_targets()?;
     for (package, features, output) in PLUGINS {
         run(cargo(root).args([
             "build",

@@ -5,8 +5,36 @@ use super::Result;
 use crate::plugin::{Limits, Plugin};
 use crate::state::State;
 use crate::{catalogue_diff, fixtures};
+use anyhow::Context as _;
 use std::path::Path;
 use std::process::ExitCode;
+
+/// `plugin new`: a plugin project in `dir/name`, which must not exist yet.
+pub fn new(name: &str, lang: crate::scaffold::Lang, dir: &Path) -> Result<ExitCode> {
+    let files = crate::scaffold::files(name, lang).map_err(anyhow::Error::msg)?;
+    let project = dir.join(name);
+    if project.exists() {
+        return Err(anyhow::anyhow!(
+            "{} exists already; choose another name or --dir",
+            project.display()
+        )
+        .into());
+    }
+    for (path, text) in &files {
+        let to = project.join(path);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&to, text).with_context(|| format!("cannot write {}", to.display()))?;
+    }
+    println!(
+        "created {} ({} files); its README.md says how to build it and run `plugin test`",
+        project.display(),
+        files.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
 
 /// `plugin inspect`: the plugin's description, contract, endpoints and rules.
 pub fn inspect(file: &Path, json: bool) -> Result<ExitCode> {

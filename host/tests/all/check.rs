@@ -18,10 +18,6 @@ fn check(hf: &str, aiod: &LocalAiod, secret: &str, plugin: &Path, extra: &[&str]
         .unwrap()
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn assert_lines(out: &Output, lines: &[&str]) {
     let text = stdout(out);
     for line in lines {

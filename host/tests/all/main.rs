@@ -20,5 +20,6 @@ mod plugins;
 mod remap;
 mod resilience;
 mod run_sh;
+mod scaffold;
 mod serve;
 mod upload;

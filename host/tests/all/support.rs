@@ -169,6 +169,10 @@ pub fn dry_run_env(env: &[(&str, String)], args: &[&str]) -> Output {
         .expect("aiod-host runs")
 }
 
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
