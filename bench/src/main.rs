@@ -14,6 +14,7 @@
 mod host;
 mod mapping;
 mod payload;
+mod plugins;
 mod raw;
 mod report;
 mod servers;
@@ -130,6 +131,7 @@ enum Part {
     Servers,
     Mapping,
     Payload,
+    Plugins,
 }
 
 /// The memory target: at most 100 MB, and flat in N (within a quarter and
@@ -260,6 +262,10 @@ fn main() -> anyhow::Result<()> {
         tables: Vec::new(),
         targets: Table::new("Targets", &["what", "target", "measured", "verdict"]),
     };
+    // First: it sets the host's cache directory for this process, before any thread starts.
+    if args.wants(Part::Plugins) {
+        plugins::part(&args, &root, &host.work, &mut results)?;
+    }
     if args.wants(Part::Mapping) {
         mapping_part(&args, &root, &host, &mut results)?;
     }

@@ -177,7 +177,7 @@ impl Fixture {
         Ok(out)
     }
 
-    pub(crate) fn respond(&self, request: &Request) -> Response {
+    pub fn respond(&self, request: &Request) -> Response {
         let (path, mut query) = split_target(&request.target);
         query.extend(request.query.iter().cloned());
         let found = self.responses.iter().find(|(r, _)| {
