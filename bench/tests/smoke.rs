@@ -79,6 +79,7 @@ fn smoke_run_measures_every_part() {
         "5b. Plugin swap with AIoD's write service time",
         "6. remap and plugin diff over every stored record",
         "7. State size per record",
+        "8. Each first-party plugin in the host",
         "Targets",
     ] {
         assert!(
