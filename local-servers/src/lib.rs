@@ -1,9 +1,10 @@
 //! Local HTTP stand-ins for the services `aiod-host` talks to, so tests and offline runs need no
 //! internet: the Hugging Face Hub API and the datasets-server `/parquet` endpoint on one axum
 //! server, the OpenML REST API v1 (dataset list, descriptions, qualities) on another or beside
-//! Hugging Face (their paths do not clash), and the AIoD metadata catalogue with its Keycloak
-//! token endpoint on a third (so each keeps its own request log), all on loopback with real
-//! HTTP. All can be made to fail on purpose ([`Fault`]) for tests of a client's resilience.
+//! Hugging Face (their paths do not clash), Zenodo's OAI-PMH interface and record files on
+//! another, and the AIoD metadata catalogue with its Keycloak token endpoint on a third (so
+//! each keeps its own request log), all on loopback with real HTTP. All can be made to fail on
+//! purpose ([`Fault`]) for tests of a client's resilience.
 //!
 //! The Hugging Face stand-in behaves as harshly as the real services, not as leniently as a
 //! recording: a listing in trending order paged by keyset cursors (so datasets whose score changes
@@ -18,6 +19,7 @@ mod huggingface;
 mod keycloak;
 mod listing;
 mod openml;
+mod zenodo;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -41,6 +43,10 @@ pub use data::{generated_dataset, generated_id, generated_parquet};
 pub use faults::Fault;
 pub use huggingface::{DEFAULT_PAGE_SIZE, HfHandle, HfState};
 pub use openml::{GENERATED_FIRST_ID as OPENML_GENERATED_FIRST_ID, OpenmlHandle, OpenmlState};
+pub use zenodo::{
+    GENERATED_FIRST as ZENODO_GENERATED_FIRST, TOKEN_LIFETIME as ZENODO_TOKEN_LIFETIME,
+    ZenodoHandle, ZenodoState,
+};
 
 /// A fixed response, e.g. an injected fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -448,6 +454,37 @@ impl LocalOpenml {
 }
 
 impl std::ops::Deref for LocalOpenml {
+    type Target = Served;
+    fn deref(&self) -> &Served {
+        &self.served
+    }
+}
+
+/// The Zenodo stand-in (OAI-PMH and REST API) running alone on `127.0.0.1` in a background
+/// thread with its own tokio runtime; dropping it shuts the server down.
+pub struct LocalZenodo {
+    served: Served,
+    zenodo: ZenodoHandle,
+}
+
+impl LocalZenodo {
+    /// Starts on a free port; returns once the port accepts connections. Its `base_url` is
+    /// `ZENODO_ENDPOINT`.
+    pub fn start(state: ZenodoState) -> anyhow::Result<LocalZenodo> {
+        let zenodo = ZenodoHandle::new(state);
+        let app = zenodo::router(zenodo.clone())
+            .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found") });
+        let served = Served::start("local-zenodo", app, RequestLog::default())?;
+        Ok(LocalZenodo { served, zenodo })
+    }
+
+    /// The running Zenodo state, e.g. to change records or expire tokens.
+    pub fn zenodo(&self) -> &ZenodoHandle {
+        &self.zenodo
+    }
+}
+
+impl std::ops::Deref for LocalZenodo {
     type Target = Served;
     fn deref(&self) -> &Served {
         &self.served

@@ -4,13 +4,16 @@
 //! - `build-plugins`: compile every plugin crate under `plugins/` to a core
 //!   WebAssembly module and wrap it into an import-free component at
 //!   `plugins/<name>.wasm`; componentize every Python plugin (`plugins/openml/`)
-//!   with componentize-py, installed into a venv under `target/`.
-//! - `test`: `build-plugins`, then the Python plugins' unit tests, then every
-//!   test of the workspace.
+//!   with componentize-py, installed into a venv under `target/`, and every
+//!   JavaScript plugin (`plugins/zenodo/`) with componentize-js from npm.
+//! - `test`: `build-plugins`, then the Python and JavaScript plugins' unit
+//!   tests, then every test of the workspace.
 //! - `demo`: `build-plugins`, build the host and the local servers, start the
 //!   local Hugging Face, AIoD and Keycloak, and sync one into the other.
 //! - `bench`: `build-plugins`, build the host and `aiod-bench` in release, and
 //!   run the benchmarks (`BENCHMARKS.md`); `bench --smoke` is a seconds-long run.
+
+mod js;
 
 use anyhow::{Context, Result, bail, ensure};
 use std::path::{Path, PathBuf};
@@ -68,6 +71,7 @@ fn main() -> Result<()> {
         Some("test") => {
             build_plugins(&root)?;
             run_python_tests(&root)?;
+            js::run_tests(&root)?;
             run_tests(&root, &args[1..])
         }
         Some("demo") => {
@@ -82,7 +86,7 @@ fn main() -> Result<()> {
             eprintln!(
                 "usage: cargo xtask <build-plugins | test [ARGS…] | demo [RUN ARGS…] | bench [ARGS…]>\n\
                  \n  build-plugins  build plugins/*.wasm from source\
-                 \n  test           build the plugins, then run the Python plugins' unit tests and every test of the workspace\
+                 \n  test           build the plugins, then run the Python and JavaScript plugins' unit tests and every test of the workspace\
                  \n  demo           build everything, start local Hugging Face and AIoD, sync one into the other\
                  \n  bench          build the plugins, the release host and aiod-bench, and run the benchmarks\
                  \n                 (BENCHMARKS.md; `bench --smoke` takes seconds, `bench --help` lists the options)"
@@ -166,6 +170,9 @@ fn build_plugins(root: &Path) -> Result<()> {
     for dir in PYTHON_PLUGINS {
         build_python_plugin(root, dir)?;
     }
+    for dir in js::JS_PLUGINS {
+        js::build_plugin(root, dir)?;
+    }
     Ok(())
 }
 
@@ -215,15 +222,12 @@ fn build_python_plugin(root: &Path, dir: &str) -> Result<()> {
     let sdk = root.join(PYTHON_SDK);
     // The SDK is part of what the component is built from.
     let sdk_sources = python_sources(&sdk, Path::new("sdk"))?;
-    let stamp = python_plugin_stamp(root, &[sources.as_slice(), &sdk_sources].concat())?;
-    let previous = std::fs::read_to_string(&stamp_file).unwrap_or_default();
-    if let Ok(existing) = std::fs::read(&out)
-        && previous == format!("{stamp:016x} {:016x}", fnv1a(&[&existing]))
-    {
-        eprintln!(
-            "{} is up to date",
-            out.strip_prefix(root).unwrap_or(&out).display()
-        );
+    let stamp = plugin_stamp(
+        root,
+        &format!("componentize-py {COMPONENTIZE_PY}"),
+        &[sources.as_slice(), &sdk_sources].concat(),
+    )?;
+    if up_to_date(root, &out, &stamp_file, stamp) {
         return Ok(());
     }
 
@@ -260,10 +264,7 @@ fn build_python_plugin(root: &Path, dir: &str) -> Result<()> {
     let component =
         std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
     ensure_no_imports(&component).with_context(|| format!("checking {}", built.display()))?;
-    std::fs::write(&out, &component).with_context(|| format!("writing {}", out.display()))?;
-    let stamp = format!("{stamp:016x} {:016x}", fnv1a(&[&component]));
-    std::fs::write(&stamp_file, stamp)
-        .with_context(|| format!("writing {}", stamp_file.display()))?;
+    install_component(&out, &component, &stamp_file, stamp)?;
     eprintln!(
         "built {} ({} bytes, componentize-py {COMPONENTIZE_PY})",
         out.strip_prefix(root).unwrap_or(&out).display(),
@@ -272,9 +273,38 @@ fn build_python_plugin(root: &Path, dir: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether `out` was built from what `stamp` describes (and not changed since): such
+/// components are not rebuilt, as their builds are slow and not reproducible.
+fn up_to_date(root: &Path, out: &Path, stamp_file: &Path, stamp: u64) -> bool {
+    let previous = std::fs::read_to_string(stamp_file).unwrap_or_default();
+    let fresh = std::fs::read(out)
+        .is_ok_and(|existing| previous == format!("{stamp:016x} {:016x}", fnv1a(&[&existing])));
+    if fresh {
+        eprintln!(
+            "{} is up to date",
+            out.strip_prefix(root).unwrap_or(out).display()
+        );
+    }
+    fresh
+}
+
+/// Writes a built component to `out` and what it was built from to `stamp_file`.
+fn install_component(out: &Path, component: &[u8], stamp_file: &Path, stamp: u64) -> Result<()> {
+    std::fs::write(out, component).with_context(|| format!("writing {}", out.display()))?;
+    let stamp = format!("{stamp:016x} {:016x}", fnv1a(&[component]));
+    std::fs::write(stamp_file, stamp).with_context(|| format!("writing {}", stamp_file.display()))
+}
+
 /// The `.py` files under `dir` (recursively, skipping `tests/` and hidden or cache
 /// directories) as (path relative to the plugin, contents), sorted by path.
 fn python_sources(dir: &Path, relative: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    sources(dir, relative, ".py")
+}
+
+/// The files under `dir` whose names end with `ext` (recursively, skipping `tests/`,
+/// `node_modules/` and hidden or cache directories) as (path relative to the plugin, contents),
+/// sorted by path.
+fn sources(dir: &Path, relative: &Path, ext: &str) -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .collect::<std::io::Result<_>>()?;
@@ -284,10 +314,11 @@ fn python_sources(dir: &Path, relative: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>
         let name = entry.file_name();
         let text = name.to_string_lossy();
         if entry.file_type()?.is_dir() {
-            if !(text == "tests" || text == "__pycache__" || text.starts_with('.')) {
-                files.extend(python_sources(&entry.path(), &relative.join(&name))?);
+            let skipped = ["tests", "__pycache__", "node_modules"];
+            if !(skipped.contains(&text.as_ref()) || text.starts_with('.')) {
+                files.extend(sources(&entry.path(), &relative.join(&name), ext)?);
             }
-        } else if text.ends_with(".py") {
+        } else if text.ends_with(ext) {
             let contents = std::fs::read(entry.path())
                 .with_context(|| format!("reading {}", entry.path().display()))?;
             files.push((relative.join(&name), contents));
@@ -296,9 +327,10 @@ fn python_sources(dir: &Path, relative: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>
     Ok(files)
 }
 
-/// What a Python plugin component is built from: its sources, the WIT and componentize-py.
-fn python_plugin_stamp(root: &Path, sources: &[(PathBuf, Vec<u8>)]) -> Result<u64> {
-    let mut parts: Vec<Vec<u8>> = vec![format!("componentize-py {COMPONENTIZE_PY}").into_bytes()];
+/// What a componentized plugin is built from: its sources, the WIT and the tool (`tool`
+/// names it with its version).
+fn plugin_stamp(root: &Path, tool: &str, sources: &[(PathBuf, Vec<u8>)]) -> Result<u64> {
+    let mut parts: Vec<Vec<u8>> = vec![tool.as_bytes().to_vec()];
     for (path, contents) in sources {
         parts.push(path.to_string_lossy().as_bytes().to_vec());
         parts.push(contents.clone());

@@ -23,3 +23,4 @@ mod run_sh;
 mod scaffold;
 mod serve;
 mod upload;
+mod zenodo;

@@ -385,3 +385,59 @@ pub fn output_with_peak_rss(mut cmd: Command) -> (Output, u64) {
     };
     (output, peak)
 }
+
+/// What the catalogue keeps of a body we sent (as the real one was observed to): keywords
+/// lower-cased and sorted, the license lower-cased, dates without their timezone.
+fn as_stored(mut body: Value) -> Value {
+    if let Some(license) = body["license"].as_str() {
+        body["license"] = serde_json::json!(license.to_lowercase());
+    }
+    if let Some(keywords) = body["keyword"].as_array() {
+        let mut keywords: Vec<String> = keywords
+            .iter()
+            .map(|k| k.as_str().unwrap().to_lowercase())
+            .collect();
+        keywords.sort();
+        keywords.dedup();
+        body["keyword"] = serde_json::json!(keywords);
+    }
+    if let Some(date) = body["date_published"].as_str() {
+        body["date_published"] =
+            serde_json::json!(date.trim_end_matches('Z').trim_end_matches(".000"));
+    }
+    body
+}
+
+/// The asset `aiod` holds for `sent` (by its platform id) stores every field
+/// sent, as the catalogue keeps it, and nothing else but its own fields.
+pub fn assert_stored_as_sent(aiod: &LocalAiod, platform: &str, sent: &Value) {
+    let pid = sent["platform_resource_identifier"].as_str().unwrap();
+    let stored = aiod
+        .asset_by_platform_id(platform, pid)
+        .unwrap_or_else(|| panic!("{pid} not stored"));
+    let sent = as_stored(sent.clone());
+    let sent = sent.as_object().unwrap();
+    let stored_subset: serde_json::Map<String, Value> = sent
+        .keys()
+        .map(|k| (k.clone(), stored.get(k).cloned().unwrap_or(Value::Null)))
+        .collect();
+    assert_json_eq(
+        pid,
+        &Value::Object(sent.clone()),
+        &Value::Object(stored_subset),
+    );
+    for (k, v) in stored.as_object().unwrap() {
+        let server_field = [
+            "identifier",
+            "ai_asset_identifier",
+            "ai_resource_identifier",
+            "aiod_entry",
+        ]
+        .contains(&k.as_str());
+        let empty = v.is_null() || v == &serde_json::json!([]) || v == &serde_json::json!({});
+        assert!(
+            sent.contains_key(k) || server_field || empty,
+            "{pid}: unexpected {k} = {v}"
+        );
+    }
+}
