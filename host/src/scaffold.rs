@@ -10,6 +10,7 @@ use std::path::PathBuf;
 pub enum Lang {
     Rust,
     Python,
+    Js,
 }
 
 /// A file: where in the project, and its text.
@@ -67,6 +68,19 @@ const PYTHON_SDK: &[File] = files![
     "wit/connector.wit" => "../../wit/connector.wit",
 ];
 
+const JS: &[File] = files![
+    "package.json" => "../scaffold/js/package.json",
+    "src/app.js" => "../scaffold/js/src/app.js",
+    "src/plugin.js" => "../scaffold/js/src/plugin.js",
+    "tests/plugin.test.js" => "../scaffold/js/tests/plugin.test.js",
+    "README.md" => "../scaffold/js/README.md",
+];
+
+const JS_SDK: &[File] = files![
+    "sdk/aiod-plugin-sdk.js" => "../../sdk/js/aiod-plugin-sdk.js",
+    "wit/connector.wit" => "../../wit/connector.wit",
+];
+
 /// A plugin name: it becomes a crate, a Python module, an environment
 /// variable and the platform name, so it is kept to what all of them take.
 pub fn check_name(name: &str) -> Result<(), String> {
@@ -98,6 +112,7 @@ pub fn files(name: &str, lang: Lang) -> Result<Vec<(PathBuf, String)>, String> {
     let (templates, sdk) = match lang {
         Lang::Rust => (RUST, RUST_SDK),
         Lang::Python => (PYTHON, PYTHON_SDK),
+        Lang::Js => (JS, JS_SDK),
     };
     let mut out: Vec<(PathBuf, String)> = templates
         .iter()
@@ -137,7 +152,7 @@ mod tests {
 
     #[test]
     fn a_project_names_its_plugin_everywhere_and_leaves_no_placeholder() {
-        for lang in [Lang::Rust, Lang::Python] {
+        for lang in [Lang::Rust, Lang::Python, Lang::Js] {
             let files = files("bird-songs", lang).unwrap();
             for (path, text) in &files {
                 let path = path.display().to_string();
@@ -165,5 +180,12 @@ mod tests {
             .unwrap()
             .1;
         assert!(lib.contains(r#"env_override("BIRD_SONGS_ENDPOINT")"#));
+        let js = files("bird-songs", Lang::Js).unwrap();
+        let package = &js
+            .iter()
+            .find(|(p, _)| p.ends_with("package.json"))
+            .unwrap()
+            .1;
+        assert!(package.contains("--out bird-songs.wasm"), "{package}");
     }
 }

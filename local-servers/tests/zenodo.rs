@@ -147,7 +147,9 @@ fn injected_faults_replace_the_answer() {
     let server = LocalZenodo::start(ZenodoState::recorded()).unwrap();
     server.zenodo().inject("/oai2d", Fault::Drop, 1);
     assert_dropped(&format!("{}/oai2d?{LIST}", server.base_url()));
-    server.zenodo().inject("/api/records/", Fault::status(429), 1);
+    server
+        .zenodo()
+        .inject("/api/records/", Fault::status(429), 1);
     let files = format!("{}/api/records/7947283/files", server.base_url());
     assert_eq!(get(&files).status, 429);
     assert_eq!(get(&files).status, 200);

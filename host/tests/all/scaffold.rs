@@ -90,6 +90,34 @@ fn a_new_python_plugin_builds_alone_and_passes_its_fixture() {
 }
 
 #[test]
+fn a_new_javascript_plugin_builds_alone_and_passes_its_fixture() {
+    let dir = scaffold("js-demo", "js");
+    let project = dir.path().join("js-demo");
+    // Its unit tests run under Node.js, with no WebAssembly (`npm test`).
+    run(Command::new("npm")
+        .args(["test", "--silent"])
+        .current_dir(&project));
+    // The README's `npm run build`, with the componentize-js that `cargo xtask
+    // build-plugins` installs (the release package.json pins) on the PATH in
+    // place of `npm install`'s.
+    let bin = workspace_root().join("target/componentize-js/node_modules/.bin");
+    assert!(
+        bin.join("componentize-js").exists(),
+        "{} is missing: run `cargo xtask build-plugins`",
+        bin.display()
+    );
+    let path = std::env::join_paths(
+        std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    run(Command::new("npm")
+        .args(["run", "build", "--silent"])
+        .current_dir(&project)
+        .env("PATH", path));
+    passes_its_fixture(&project.join("js-demo.wasm"), &project);
+}
+
+#[test]
 fn a_project_is_never_written_over() {
     let dir = scaffold("taken", "rust");
     let out = aiod_host()
