@@ -14,10 +14,12 @@
 # --- build: the same script CI runs (script/build.sh), so CI keeps these steps honest ---------
 FROM rust:1.95.0-slim-trixie AS build
 # componentize-py (from PyPI, into a venv under target/) builds the OpenML plugin: it needs
-# python3 with venv. Debian's current versions are taken on purpose (security updates).
+# python3 with venv; componentize-js (from npm, under target/) builds the Zenodo plugin: it
+# needs Node.js (trixie's is 20) and npm. Debian's current versions are taken on purpose
+# (security updates).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv \
+    && apt-get install -y --no-install-recommends python3 python3-venv nodejs npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -4,6 +4,7 @@
 #   OUT/bin/aiod-host              the host (release build)
 #   OUT/plugins/huggingface.wasm   the first-party plugins (cargo xtask build-plugins)
 #   OUT/plugins/openml.wasm
+#   OUT/plugins/zenodo.wasm
 #
 # The Dockerfile's build stage runs exactly this, and so does CI (.ci/run), so the image's
 # build steps are exercised even where docker is not available.
@@ -12,9 +13,10 @@
 #   PROFILE: the cargo profile of the host, `release` by default (the image's); CI may pass
 #   another one to save time.
 #
-# Needs a rustup toolchain (the wasm32-unknown-unknown target is added on first use) and
+# Needs a rustup toolchain (the wasm32-unknown-unknown target is added on first use),
 # python3 with venv (componentize-py, for the OpenML plugin, is installed from PyPI into a
-# venv under target/).
+# venv under target/) and Node.js with npm (componentize-js, for the Zenodo plugin, is
+# installed from npm under target/).
 set -euo pipefail
 
 usage() {
@@ -39,7 +41,7 @@ cargo build --locked --profile "$profile" --package aiod-host
 cargo run --locked --quiet --package xtask -- build-plugins
 
 install -D -m 0755 "$target/$profile_dir/aiod-host" "$out/bin/aiod-host"
-for plugin in huggingface openml; do
+for plugin in huggingface openml zenodo; do
     install -D -m 0644 "plugins/$plugin.wasm" "$out/plugins/$plugin.wasm"
 done
 

@@ -91,4 +91,12 @@ fn smoke_run_measures_every_part() {
             "{part} missing:\n{markdown}"
         );
     }
+    // Each first-party plugin, in its language, beside the others.
+    for row in [
+        "| huggingface | Rust |",
+        "| openml | Python |",
+        "| zenodo | JavaScript |",
+    ] {
+        assert!(markdown.contains(row), "{row} missing:\n{markdown}");
+    }
 }
