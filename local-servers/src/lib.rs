@@ -257,16 +257,19 @@ pub async fn serve(
     serve_app(listener, huggingface::router(hf), log, shutdown).await
 }
 
-/// Serves the Hugging Face stand-ins and the OpenML one together on `listener` (their paths do
-/// not clash) until `shutdown` completes.
-pub async fn serve_with_openml(
+/// Serves the Hugging Face stand-ins, the OpenML one and the Zenodo one together on `listener`
+/// (their paths do not clash) until `shutdown` completes.
+pub async fn serve_platforms(
     listener: TcpListener,
     hf: HfHandle,
     openml: OpenmlHandle,
+    zenodo: ZenodoHandle,
     log: RequestLog,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = huggingface::router(hf).merge(openml::router(openml));
+    let app = huggingface::router(hf)
+        .merge(openml::router(openml))
+        .merge(zenodo::router(zenodo));
     serve_app(listener, app, log, shutdown).await
 }
 

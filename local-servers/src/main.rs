@@ -8,13 +8,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use local_servers::{
-    AiodState, HfHandle, HfState, OpenmlHandle, OpenmlState, RequestLog, serve_aiod,
-    serve_with_openml,
+    AiodState, HfHandle, HfState, OpenmlHandle, OpenmlState, RequestLog, ZenodoHandle, ZenodoState,
+    serve_aiod, serve_platforms,
 };
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Local HTTP stand-ins for Hugging Face, OpenML and the AIoD metadata catalogue.
+/// Local HTTP stand-ins for Hugging Face, OpenML, Zenodo and the AIoD metadata catalogue.
 ///
 /// Hugging Face: the Hub API (`/api/datasets`, `/api/datasets/{id}`) and the datasets-server
 /// `/parquet` endpoint, on `--addr`, as harsh as the real ones: the listing is ordered by
@@ -22,14 +22,16 @@ use tokio::sync::watch;
 /// need a token, errors carry the real status codes and `X-Error-Code`s. OpenML: the REST API
 /// v1 (`/api/v1/json/data/list/...`, `/api/v1/json/data/{id}`,
 /// `/api/v1/json/data/qualities/{id}`) with the 3 recorded datasets
-/// (2, 3, 4), on the same address. AIoD: the catalogue's dataset endpoints (unversioned, `/v2`,
+/// (2, 3, 4), on the same address. Zenodo: OAI-PMH (`/oai2d`, resumption tokens that expire
+/// after 60 s, errors with HTTP 422) and `/api/records/{id}/files`, with the 51 recorded
+/// records (6 datasets), on the same address. AIoD: the catalogue's dataset endpoints (unversioned, `/v2`,
 /// `/v3`) and its Keycloak token endpoint (realm `aiod`, client-credentials grant), on
 /// `--aiod-addr`; the catalogue starts empty.
 ///
 /// Once listening, prints `huggingface: http://ADDR` (the Hub and datasets-server base URL),
 /// `aiod: http://ADDR/` (the catalogue's `api_server`) and `keycloak: http://ADDR/aiod-auth/`
-/// (its `auth_server`) and `openml: http://ADDR` (the OpenML base URL, `OPENML_ENDPOINT`), one
-/// per line.
+/// (its `auth_server`), `openml: http://ADDR` (the OpenML base URL, `OPENML_ENDPOINT`) and
+/// `zenodo: http://ADDR` (the Zenodo base URL, `ZENODO_ENDPOINT`), one per line.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
@@ -65,6 +67,10 @@ struct Args {
     /// ones.
     #[arg(long, value_name = "N", default_value_t = 0)]
     openml_generated: usize,
+    /// Number of generated Zenodo datasets (records 90000000, 90000001, ...) listed after the
+    /// recorded ones.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    zenodo_generated: usize,
     /// Address of the AIoD catalogue and its Keycloak; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8901")]
     aiod_addr: SocketAddr,
@@ -128,12 +134,14 @@ async fn main() -> anyhow::Result<()> {
     let aiod_listener = bind(args.aiod_addr).await?;
     let signal = shutdown_signal()?;
     let (hf_addr, aiod_addr) = (hf_listener.local_addr()?, aiod_listener.local_addr()?);
-    // OpenML shares the Hugging Face server: its paths are all under `/api/v1/json/`.
+    // OpenML and Zenodo share the Hugging Face server: their paths (`/api/v1/json/`, `/oai2d`,
+    // `/api/records`) do not clash.
     let addresses = format!(
         "huggingface: http://{hf_addr}\n\
          aiod: http://{aiod_addr}/\n\
          keycloak: http://{aiod_addr}/aiod-auth/\n\
-         openml: http://{hf_addr}\n"
+         openml: http://{hf_addr}\n\
+         zenodo: http://{hf_addr}\n"
     );
     // One write (atomic on a pipe), so a reader that stops after the first line cannot make the
     // later ones fail.
@@ -148,11 +156,13 @@ async fn main() -> anyhow::Result<()> {
     };
     let hf = HfHandle::new(state);
     let openml = OpenmlHandle::new(OpenmlState::recorded().with_generated(args.openml_generated));
+    let zenodo = ZenodoHandle::new(ZenodoState::recorded().with_generated(args.zenodo_generated));
     tokio::try_join!(
-        serve_with_openml(
+        serve_platforms(
             hf_listener,
             hf,
             openml,
+            zenodo,
             RequestLog::default(),
             until_stopped(stopped.clone())
         ),

@@ -265,7 +265,7 @@ fn qualities_overrides_and_faults() {
 }
 
 #[test]
-fn binary_prints_openml_last_and_serves_it_beside_hugging_face() {
+fn binary_prints_openml_and_zenodo_and_serves_them_beside_hugging_face() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_local-servers"))
         .args([
             "--addr",
@@ -280,14 +280,17 @@ fn binary_prints_openml_last_and_serves_it_beside_hugging_face() {
         .unwrap();
     let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
         .lines()
-        .take(4)
+        .take(5)
         .collect::<Result<_, _>>()
         .unwrap();
     let names: Vec<&str> = lines
         .iter()
         .map(|l| l.split_once(": ").expect(l).0)
         .collect();
-    assert_eq!(names, ["huggingface", "aiod", "keycloak", "openml"]);
+    assert_eq!(
+        names,
+        ["huggingface", "aiod", "keycloak", "openml", "zenodo"]
+    );
     let base = lines[3].strip_prefix("openml: ").unwrap();
     assert_eq!(base, lines[0].strip_prefix("huggingface: ").unwrap());
 
@@ -295,8 +298,11 @@ fn binary_prints_openml_last_and_serves_it_beside_hugging_face() {
     let first = OPENML_GENERATED_FIRST_ID;
     assert_eq!(dids(&listing), [2, 3, 4, first, first + 1]);
     assert_eq!(get(&format!("{base}{API}/data/4")).status, 200);
-    // Hugging Face is still there.
+    // Hugging Face is still there, and so is Zenodo.
     assert_eq!(get(&format!("{base}/api/datasets")).status, 200);
+    assert_eq!(lines[4].strip_prefix("zenodo: ").unwrap(), base);
+    let identify = get(&format!("{base}/oai2d?verb=Identify"));
+    assert_eq!(identify.status, 200, "{}", identify.body);
     assert_eq!(get(&format!("{base}/nowhere")).status, 404);
 
     let terminated = Command::new("kill")
