@@ -4,50 +4,23 @@
 use crate::support::*;
 use local_servers::{AiodState, LocalAiod, LocalOpenml, OPENML_GENERATED_FIRST_ID, OpenmlState};
 
-fn openml_plugin() -> std::path::PathBuf {
-    let path = workspace_root().join("plugins/openml.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo xtask build-plugins`",
-        path.display()
-    );
-    path
-}
-
-/// An 18 MB component compiles in seconds: the tests share one compiled-plugin cache.
-fn shared_cache() -> std::path::PathBuf {
-    workspace_root().join("target/test-plugin-cache")
-}
-
 #[test]
 fn the_python_openml_plugin_passes_its_fixtures() {
-    let out = aiod_host()
-        .env("AIOD_HOST_CACHE_DIR", shared_cache())
-        .args(["plugin", "test"])
-        .arg(openml_plugin())
-        .arg("--fixtures")
-        .arg(workspace_root().join("plugins/openml/fixtures/recorded"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout.clone()).unwrap();
-    assert!(out.status.success(), "{text}{}", stderr(&out));
-    assert!(
-        text.contains("3 expected assets, 3 produced, 0 differ"),
-        "{text}"
-    );
+    let fixtures = workspace_root().join("plugins/openml/fixtures/recorded");
+    assert_passes_fixture(&first_party_plugin("openml"), &fixtures, 3);
 }
 
 /// `aiod-host run --mode all` with the OpenML plugin, from `openml` into `aiod`.
 fn sync_openml(openml: &LocalOpenml, aiod: &LocalAiod) -> String {
     let out = aiod_host()
-        .env("AIOD_HOST_CACHE_DIR", shared_cache())
+        .env("AIOD_HOST_CACHE_DIR", shared_plugin_cache())
         .env("OPENML_ENDPOINT", openml.base_url())
         .env("AIOD_API_SERVER", aiod.api_url())
         .env("AIOD_AUTH_SERVER", aiod.auth_url())
         .env("AIOD_CLIENT_ID", "platform_openml")
         .env("CLIENT_SECRET", "s3cret")
         .args(["run", "--mode", "all", "--backoff-ms", "10", "--plugin"])
-        .arg(openml_plugin())
+        .arg(first_party_plugin("openml"))
         .output()
         .unwrap();
     let err = stderr(&out);

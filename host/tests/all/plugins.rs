@@ -214,19 +214,7 @@ fn hf_fixture() -> std::path::PathBuf {
 
 /// `plugin test PLUGIN --fixtures <the recorded Hugging Face fixtures>` passes.
 fn passes_the_huggingface_fixtures(plugin: &std::path::Path) {
-    let out = aiod_host()
-        .args(["plugin", "test"])
-        .arg(plugin)
-        .arg("--fixtures")
-        .arg(hf_fixture())
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout.clone()).unwrap();
-    assert!(out.status.success(), "{text}{}", stderr(&out));
-    assert!(
-        text.contains("6 expected assets, 6 produced, 0 differ"),
-        "{text}"
-    );
+    assert_passes_fixture(plugin, &hf_fixture(), 6);
 }
 
 #[test]

@@ -15,13 +15,54 @@ pub fn workspace_root() -> PathBuf {
 
 /// The plugin built from source by `cargo xtask build-plugins` (the test command runs it).
 pub fn plugin_path() -> PathBuf {
-    let path = workspace_root().join("plugins").join("huggingface.wasm");
+    first_party_plugin("huggingface")
+}
+
+/// `plugins/NAME.wasm`, built from source by `cargo xtask build-plugins`.
+pub fn first_party_plugin(name: &str) -> PathBuf {
+    let path = workspace_root()
+        .join("plugins")
+        .join(format!("{name}.wasm"));
     assert!(
         path.exists(),
         "{} is missing: run `cargo xtask build-plugins` (or `cargo xtask test`)",
         path.display()
     );
     path
+}
+
+/// Python and JavaScript components (12–18 MB) compile in seconds: the tests
+/// that load them share one compiled-plugin cache.
+pub fn shared_plugin_cache() -> PathBuf {
+    workspace_root().join("target/test-plugin-cache")
+}
+
+/// `plugin test PLUGIN --fixtures DIR` passes with `n` expected assets, all produced, none differing.
+pub fn assert_passes_fixture(plugin: &Path, fixtures: &Path, n: usize) {
+    let out = aiod_host()
+        .env("AIOD_HOST_CACHE_DIR", shared_plugin_cache())
+        .args(["plugin", "test"])
+        .arg(plugin)
+        .arg("--fixtures")
+        .arg(fixtures)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains(&format!("{n} expected assets, {n} produced, 0 differ")),
+        "{text}"
+    );
+}
+
+/// The bodies of a fixture's `expected.jsonl` (`dir` relative to the workspace).
+pub fn expected_bodies(dir: &str) -> Vec<Value> {
+    let path = workspace_root().join(dir).join("expected.jsonl");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["body"].clone())
+        .collect()
 }
 
 /// A plugin the tests need but the project does not ship, built into

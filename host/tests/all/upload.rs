@@ -40,10 +40,7 @@ fn writes(aiod: &LocalAiod) -> (usize, usize) {
 }
 
 fn expected_bodies() -> Vec<Value> {
-    include_str!("../../../plugins/huggingface/fixtures/recorded/expected.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["body"].clone())
-        .collect()
+    crate::support::expected_bodies("plugins/huggingface/fixtures/recorded")
 }
 
 #[test]

@@ -3,52 +3,19 @@
 
 use crate::support::*;
 use local_servers::{AiodState, LocalAiod, LocalZenodo, ZENODO_GENERATED_FIRST, ZenodoState};
-use serde_json::Value;
 
-fn zenodo_plugin() -> std::path::PathBuf {
-    let path = workspace_root().join("plugins/zenodo.wasm");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo xtask build-plugins`",
-        path.display()
-    );
-    path
-}
-
-/// A 12 MB component compiles in seconds: the tests share one compiled-plugin cache.
-fn shared_cache() -> std::path::PathBuf {
-    workspace_root().join("target/test-plugin-cache")
-}
-
-fn expected_bodies() -> Vec<Value> {
-    include_str!("../../../plugins/zenodo/fixtures/recorded/expected.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["body"].clone())
-        .collect()
-}
+const FIXTURES: &str = "plugins/zenodo/fixtures/recorded";
 
 #[test]
 fn the_javascript_zenodo_plugin_passes_its_fixtures() {
-    let out = aiod_host()
-        .env("AIOD_HOST_CACHE_DIR", shared_cache())
-        .args(["plugin", "test"])
-        .arg(zenodo_plugin())
-        .arg("--fixtures")
-        .arg(workspace_root().join("plugins/zenodo/fixtures/recorded"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout.clone()).unwrap();
-    assert!(out.status.success(), "{text}{}", stderr(&out));
-    assert!(
-        text.contains("6 expected assets, 6 produced, 0 differ"),
-        "{text}"
-    );
+    let fixtures = workspace_root().join(FIXTURES);
+    assert_passes_fixture(&first_party_plugin("zenodo"), &fixtures, 6);
 }
 
 /// `aiod-host run --mode all` with the Zenodo plugin, from `zenodo` into `aiod`.
 fn sync_zenodo(zenodo: &LocalZenodo, aiod: &LocalAiod) -> String {
     let out = aiod_host()
-        .env("AIOD_HOST_CACHE_DIR", shared_cache())
+        .env("AIOD_HOST_CACHE_DIR", shared_plugin_cache())
         .env("ZENODO_ENDPOINT", zenodo.base_url())
         .env("AIOD_API_SERVER", aiod.api_url())
         .env("AIOD_AUTH_SERVER", aiod.auth_url())
@@ -63,7 +30,7 @@ fn sync_zenodo(zenodo: &LocalZenodo, aiod: &LocalAiod) -> String {
             "api=1000/1",
             "--plugin",
         ])
-        .arg(zenodo_plugin())
+        .arg(first_party_plugin("zenodo"))
         .output()
         .unwrap();
     let err = stderr(&out);
@@ -94,7 +61,7 @@ fn the_recorded_zenodo_records_sync_into_the_local_aiod_as_the_fixture_expects()
     // Only the datasets' files are asked for.
     assert_eq!(zenodo.count("GET", "/api/records/"), 6);
     assert_eq!(aiod.assets().len(), 6);
-    for expected in expected_bodies() {
+    for expected in expected_bodies(FIXTURES) {
         assert_stored_as_sent(&aiod, "zenodo", &expected);
     }
     let err = sync_zenodo(&zenodo, &aiod);
