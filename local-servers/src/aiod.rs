@@ -882,8 +882,8 @@ fn check_columns(asset: &Value) -> Result<(), ApiError> {
 }
 
 /// The dataset as the catalogue reads it back: unknown fields and nulls gone, keywords
-/// lower-cased, de-duplicated and sorted, the license lower-cased, date-times in UTC without
-/// zone, referenced identifiers sorted, the server's fields added, every relation present.
+/// lower-cased, de-duplicated and sorted, the license lower-cased, date-times as their clock
+/// time without the offset, referenced identifiers sorted, the server's fields added, every relation present.
 fn read_back(
     body: &Map<String, Value>,
     identifier: &str,
@@ -964,17 +964,18 @@ fn normalise_date(value: Option<&mut Value>) {
     }
 }
 
-/// A date-time as pydantic v1 parses it (the schema has accepted it), in UTC without zone as the
-/// `DATETIME` column keeps it; a date-time without zone is taken as UTC.
+/// A date-time as pydantic v1 parses it (the schema has accepted it), as the naive `DATETIME`
+/// column keeps it: the clock time as written, its offset dropped (not converted to UTC; the
+/// real catalogue stores `23:29:22+02:00` as `23:29:22`).
 fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
     if let Ok(zoned) = DateTime::parse_from_rfc3339(text) {
-        return Some(zoned.naive_utc());
+        return Some(zoned.naive_local());
     }
     let zoned = ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"]
         .iter()
         .find_map(|f| DateTime::parse_from_str(text, f).ok());
     if let Some(zoned) = zoned {
-        return Some(zoned.naive_utc());
+        return Some(zoned.naive_local());
     }
     let naive = text.strip_suffix('Z').unwrap_or(text);
     [
@@ -1275,13 +1276,13 @@ mod tests {
     }
 
     #[test]
-    fn date_times_are_stored_in_utc_without_zone() {
+    fn date_times_are_stored_as_their_clock_time_without_the_offset() {
         let stored = |text: &str| render_datetime(parse_datetime(text).unwrap());
         assert_eq!(stored("2022-03-02T23:29:22.000Z"), "2022-03-02T23:29:22");
         assert_eq!(stored("2022-03-02T23:29:22+00:00"), "2022-03-02T23:29:22");
         assert_eq!(
             stored("2022-03-03T01:29:22.5+02:00"),
-            "2022-03-02T23:29:22.500000"
+            "2022-03-03T01:29:22.500000"
         );
         assert_eq!(stored("2022-01-01T15:15:00.000"), "2022-01-01T15:15:00");
         assert_eq!(stored("2022-01-01 15:15"), "2022-01-01T15:15:00");

@@ -2,11 +2,12 @@
 //! comparing what we would send with what it holds (as the real catalogue was
 //! observed to store bodies): unknown
 //! fields dropped, keywords lower-cased and unordered, licenses lower-cased,
-//! dates without their timezone, server fields added, nulls and empty lists
-//! meaning "not set".
+//! dates as their clock time without the offset (the catalogue's `DATETIME`
+//! columns drop it), server fields added, nulls and empty lists meaning "not
+//! set".
 
 use aiod_schema::Schema;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime};
 use serde_json::{Map, Value};
 
 const DATE_FIELDS: &[&str] = &["date_published", "date_created", "date_modified"];
@@ -52,17 +53,21 @@ fn canonical(v: Value, key: Option<&str>) -> Option<Value> {
         }
         Value::String(s) => Some(Value::String(match key {
             Some("keyword" | "license") => s.to_lowercase(),
-            Some(k) if DATE_FIELDS.contains(&k) => naive_utc(&s).unwrap_or(s),
+            Some(k) if DATE_FIELDS.contains(&k) => stored_clock_time(&s).unwrap_or(s),
             _ => s,
         })),
         other => Some(other),
     }
 }
 
-/// `2022-03-02T23:29:22.000Z` and `2022-03-02T23:29:22` are the same stored value.
-fn naive_utc(text: &str) -> Option<String> {
+/// A date-time as the catalogue stores it: the clock time as written, without
+/// its offset (aiod-rest-api keeps date-times in naive `DATETIME` columns, and
+/// the real catalogue was observed to store `23:29:22+02:00` as `23:29:22`), so
+/// `2022-03-02T23:29:22.000Z`, `2022-03-02T23:29:22+02:00` and
+/// `2022-03-02T23:29:22` are the same stored value.
+fn stored_clock_time(text: &str) -> Option<String> {
     let naive = match DateTime::parse_from_rfc3339(text) {
-        Ok(t) => t.with_timezone(&Utc).naive_utc(),
+        Ok(t) => t.naive_local(),
         Err(_) => NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok()?,
     };
     Some(naive.format("%Y-%m-%dT%H:%M:%S%.f").to_string())
@@ -118,18 +123,23 @@ mod tests {
     }
 
     #[test]
-    fn dates_compare_as_utc_instants() {
+    fn dates_compare_as_the_clock_time_the_catalogue_keeps() {
         assert_eq!(
-            naive_utc("2022-03-02T23:29:22.000Z").as_deref(),
+            stored_clock_time("2022-03-02T23:29:22.000Z").as_deref(),
+            Some("2022-03-02T23:29:22")
+        );
+        // The offset is dropped, the clock time kept: not converted to UTC.
+        assert_eq!(
+            stored_clock_time("2022-03-02T23:29:22+02:00").as_deref(),
             Some("2022-03-02T23:29:22")
         );
         assert_eq!(
-            naive_utc("2022-03-03T01:29:22+02:00").as_deref(),
-            Some("2022-03-02T23:29:22")
-        );
-        assert_eq!(
-            naive_utc("2022-03-02T23:29:22.5").as_deref(),
+            stored_clock_time("2022-03-02T23:29:22.5").as_deref(),
             Some("2022-03-02T23:29:22.500")
         );
+        assert!(same(
+            json!({"name": "x", "date_published": "2022-03-02T23:29:22-05:00"}),
+            json!({"name": "x", "date_published": "2022-03-02T23:29:22"})
+        ));
     }
 }

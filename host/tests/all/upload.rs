@@ -491,3 +491,34 @@ fn the_summary_can_be_written_as_json() {
                "failed": 0, "deleted": 0, "pages": 1, "warnings": 1})
     );
 }
+
+/// The catalogue keeps a date-time's clock time and drops its offset
+/// (`01:29:22+02:00` is stored as `01:29:22`): a body with an offset date must
+/// compare equal to what was stored, or a new state would rewrite it.
+#[test]
+fn an_offset_date_compares_equal_after_upload() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    hf.hf().set_field(
+        "rotten_tomatoes",
+        "createdAt",
+        json!("2022-03-03T01:29:22+02:00"),
+    );
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    ok(&sync(&hf, &aiod, &["--mode", "all"]));
+    // rotten_tomatoes, by its Hub `_id`.
+    let stored = aiod
+        .asset_by_platform_id("huggingface", "621ffdd236468d709f181f5f")
+        .unwrap();
+    assert_eq!(stored["date_published"], "2022-03-03T01:29:22");
+    // A new state compares every body with what the catalogue holds.
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("fresh.sqlite");
+    let err = ok(&sync_with(
+        &hf,
+        &aiod,
+        &["--mode", "all"],
+        &[("AIOD_HOST_STATE", state.to_str().unwrap())],
+    ));
+    assert!(err.contains("created 0, updated 0, unchanged 6"), "{err}");
+    assert_eq!(writes(&aiod), (6, 0));
+}
