@@ -41,7 +41,7 @@ pub fn upload_sync(
     let runtime = session.runtime.handle().clone();
     runtime
         .block_on(upload::preflight(&aiod, &platform))
-        .context("AIoD authentication is broken")?;
+        .context("AIoD pre-flight failed")?;
     if new_state && listing {
         // The state is new: learn which assets AIoD already has, in a few large pages.
         let known = runtime

@@ -21,6 +21,9 @@ pub enum AuthError {
         status: u16,
         reason: String,
     },
+    /// No answer at all (refused connection, DNS, timeout).
+    #[error("cannot reach Keycloak at {url}: {message}")]
+    Unreachable { url: String, message: String },
     #[error("cannot get a token from Keycloak at {url}: {message}")]
     Failed { url: String, message: String },
 }
@@ -123,7 +126,10 @@ impl Tokens {
             })
             .await
             .map_err(|e| match e {
-                FetchError::Transport(m) => failed(m),
+                FetchError::Transport(message) => AuthError::Unreachable {
+                    url: self.url.to_string(),
+                    message,
+                },
                 gave_up => failed(gave_up.to_string()),
             })?;
         let (status, body) = (response.status, response.body);

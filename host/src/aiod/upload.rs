@@ -37,15 +37,10 @@ pub struct Uploader {
     in_flight: usize,
 }
 
-/// Checks token and role before anything is fetched or sent.
+/// Checks token and role before anything is fetched or sent; an error names
+/// the step that failed.
 pub async fn preflight(aiod: &Aiod, platform: &str) -> anyhow::Result<()> {
-    let user = aiod.whoami().await.map_err(|e| match e.status() {
-        Some(401 | 403) => anyhow::anyhow!(
-            "AIoD did not accept this client's token ({}); check client_id, CLIENT_SECRET and auth_server",
-            e.detail()
-        ),
-        _ => anyhow::anyhow!("AIoD pre-flight failed: {e}"),
-    })?;
+    let user = aiod.whoami().await.map_err(preflight_error)?;
     let role = format!("platform_{platform}");
     if !user.roles.contains(&role) {
         anyhow::bail!(
@@ -58,6 +53,37 @@ pub async fn preflight(aiod: &Aiod, platform: &str) -> anyhow::Result<()> {
     }
     tracing::info!(user = %user.name, "authenticated to AIoD with role {role}");
     Ok(())
+}
+
+/// What failed in the pre-flight, in the operator's terms: AIoD or Keycloak
+/// cannot be reached, Keycloak refused the client, AIoD refused its token, or
+/// the API has no such route (a wrong `api_server`).
+fn preflight_error(e: ApiError) -> anyhow::Error {
+    match e {
+        ApiError::Transport { url, message, .. } => {
+            anyhow::anyhow!("cannot reach AIoD at {url}: {message}")
+        }
+        // Its own words: cannot reach Keycloak, Keycloak refused the client, ...
+        ApiError::Auth(auth) => auth.into(),
+        ApiError::Status {
+            status: 404,
+            url,
+            detail,
+            ..
+        } if detail == "Not Found" => anyhow::anyhow!(
+            "the AIoD API has no route GET {url} (it answered 404 Not Found): check api_server"
+        ),
+        ApiError::Status {
+            status: 401 | 403,
+            detail,
+            ..
+        } => anyhow::anyhow!(
+            "AIoD did not accept this client's token ({}); check client_id, CLIENT_SECRET and \
+             auth_server",
+            detail.trim_end_matches('.')
+        ),
+        other => anyhow::anyhow!("AIoD answered its pre-flight unexpectedly: {other}"),
+    }
 }
 
 /// Pages through the platform's assets of each type, for the state to know

@@ -37,7 +37,7 @@ pub fn remap(args: RemapArgs) -> Result<ExitCode> {
         session
             .runtime
             .block_on(upload::preflight(&aiod, &platform))
-            .context("AIoD authentication is broken")?;
+            .context("AIoD pre-flight failed")?;
         let sink = Uploader::new(aiod, platform, false, usize::from(args.upload_concurrency));
         remap_into(&mut session, &args, &mut state, &sink, true)?
     };

@@ -267,3 +267,58 @@ fn a_platform_name_that_is_a_path_is_refused_and_nothing_is_written() {
         .unwrap();
     assert_fails_with(&out, 2, "is not a usable name");
 }
+
+/// `run` against a local AIoD, with the environment `env` gives for it.
+fn upload_with(env: impl Fn(&local_servers::LocalAiod) -> Vec<(&'static str, String)>) -> Output {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = local_servers::LocalAiod::start(catalogue()).unwrap();
+    let mut cmd = command(&hf, &aiod, &["run", "--mode", "all"]);
+    // Each run talks to a catalogue of its own, so it gets a state of its own.
+    let state = tempfile::tempdir().unwrap();
+    cmd.env("AIOD_HOST_STATE", state.path().join("state.sqlite"));
+    cmd.envs(env(&aiod));
+    cmd.output().unwrap()
+}
+
+/// Each step of the pre-flight has its own message, and none blames
+/// authentication for a server it could not reach.
+#[test]
+fn a_failed_pre_flight_says_which_step_failed() {
+    let down = format!("http://127.0.0.1:{}/", closed_port());
+    let aiod_down = upload_with(|_| vec![("AIOD_API_SERVER", down.clone())]);
+    assert_fails_with(
+        &aiod_down,
+        2,
+        &format!("AIoD pre-flight failed: cannot reach AIoD at {down}authorization_test: "),
+    );
+    let keycloak_down = upload_with(|_| vec![("AIOD_AUTH_SERVER", down.clone())]);
+    assert_fails_with(
+        &keycloak_down,
+        2,
+        &format!("AIoD pre-flight failed: cannot reach Keycloak at {down}"),
+    );
+    let no_route = upload_with(|aiod| {
+        vec![(
+            "AIOD_API_SERVER",
+            format!("{}wrong-prefix/", aiod.api_url()),
+        )]
+    });
+    assert_fails_with(
+        &no_route,
+        2,
+        "wrong-prefix/authorization_test (it answered 404 Not Found): check api_server",
+    );
+    assert!(stderr(&no_route).contains("AIoD pre-flight failed: the AIoD API has no route GET "));
+    let refused = upload_with(|_| vec![("CLIENT_SECRET", "wrong".to_string())]);
+    assert_fails_with(
+        &refused,
+        2,
+        "AIoD pre-flight failed: Keycloak rejected the credentials",
+    );
+    for out in [&aiod_down, &keycloak_down, &no_route, &refused] {
+        let err = stderr(out);
+        assert!(!err.contains("authentication is broken"), "{err}");
+        let error = err.lines().find(|l| l.starts_with("error: ")).unwrap();
+        assert!(!error.contains(".."), "a doubled full stop: {error}");
+    }
+}

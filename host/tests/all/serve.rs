@@ -307,7 +307,7 @@ fn healthz_says_why_the_service_is_unhealthy() {
     });
     let (_, body) = service.get("/healthz");
     assert!(
-        body.starts_with("the last sync (all) failed: AIoD authentication is broken: "),
+        body.starts_with("the last sync (all) failed: AIoD pre-flight failed: Keycloak rejected"),
         "{body}"
     );
     assert!(!body.contains("not-the-secret"), "{body}");
