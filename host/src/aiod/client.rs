@@ -35,6 +35,10 @@ pub enum ApiError {
     /// AIoD asked for a longer wait than the cap allows.
     #[error("{0}")]
     Paused(crate::fetch::Pause),
+    /// FastAPI's `404 {"detail": "Not Found"}`: the route does not exist (a wrong
+    /// `api_server` or a retired `version`), which is not an absent asset.
+    #[error("the AIoD API has no route {method} {url}: check api_server and version")]
+    NoRoute { method: &'static str, url: String },
 }
 
 impl ApiError {
@@ -99,6 +103,12 @@ pub fn detail_of(body: &[u8]) -> String {
         Some(other) => other.to_string(),
         None => v.to_string(),
     }
+}
+
+/// Whether an answer is FastAPI's for a route that does not exist: 404 with the
+/// bare detail `Not Found` (an absent asset's 404 names the asset).
+fn no_route(status: u16, body: &[u8]) -> bool {
+    status == 404 && detail_of(body) == "Not Found"
 }
 
 /// `... with identifier=data_abc.` → `data_abc`.
@@ -212,6 +222,12 @@ impl Aiod {
     }
 
     fn status_error(method: &'static str, url: &Url, status: u16, body: &[u8]) -> ApiError {
+        if no_route(status, body) {
+            return ApiError::NoRoute {
+                method,
+                url: url.to_string(),
+            };
+        }
         ApiError::Status {
             method,
             url: url.to_string(),
@@ -254,7 +270,7 @@ impl Aiod {
             200 => serde_json::from_slice(&body)
                 .map(Some)
                 .map_err(|e| Self::status_error("GET", &url, status, e.to_string().as_bytes())),
-            404 => Ok(None),
+            404 if !no_route(status, &body) => Ok(None),
             _ => Err(Self::status_error("GET", &url, status, &body)),
         }
     }

@@ -65,14 +65,8 @@ fn preflight_error(e: ApiError) -> anyhow::Error {
         }
         // Its own words: cannot reach Keycloak, Keycloak refused the client, ...
         ApiError::Auth(auth) => auth.into(),
-        ApiError::Status {
-            status: 404,
-            url,
-            detail,
-            ..
-        } if detail == "Not Found" => anyhow::anyhow!(
-            "the AIoD API has no route GET {url} (it answered 404 Not Found): check api_server"
-        ),
+        // Its own words: no such route, check api_server and version.
+        route @ ApiError::NoRoute { .. } => route.into(),
         ApiError::Status {
             status: 401 | 403,
             detail,
@@ -177,7 +171,7 @@ fn stored(
 fn classify(e: ApiError, platform: &str) -> PutError {
     match (&e, e.status()) {
         (ApiError::Paused(pause), _) => PutError::Paused(pause.clone()),
-        (ApiError::Auth(_), _) => PutError::Fatal(e.to_string()),
+        (ApiError::Auth(_) | ApiError::NoRoute { .. }, _) => PutError::Fatal(e.to_string()),
         (_, Some(401 | 403)) => PutError::Fatal(format!(
             "{e}. The client may upload only for platforms it has a platform_<name> role for; \
              check PLATFORM_NAME ({platform}) and the client's roles"

@@ -306,7 +306,7 @@ fn a_failed_pre_flight_says_which_step_failed() {
     assert_fails_with(
         &no_route,
         2,
-        "wrong-prefix/authorization_test (it answered 404 Not Found): check api_server",
+        "wrong-prefix/authorization_test: check api_server and version",
     );
     assert!(stderr(&no_route).contains("AIoD pre-flight failed: the AIoD API has no route GET "));
     let refused = upload_with(|_| vec![("CLIENT_SECRET", "wrong".to_string())]);
@@ -321,4 +321,27 @@ fn a_failed_pre_flight_says_which_step_failed() {
         let error = err.lines().find(|l| l.starts_with("error: ")).unwrap();
         assert!(!error.contains(".."), "a doubled full stop: {error}");
     }
+}
+
+/// A retired API version (`v1`) has no routes: its 404 `Not Found` is not an
+/// absent asset, so the run stops with the route message instead of posting
+/// (and dead-lettering) every record.
+#[test]
+fn a_retired_api_version_stops_with_the_route_message() {
+    let out = upload_with(|_| vec![("AIOD_API_VERSION", "v1".to_string())]);
+    assert_fails_with(&out, 2, "the AIoD API has no route GET http://");
+    assert!(stderr(&out).contains("/v1/platforms/huggingface/datasets?offset=0"));
+    assert!(stderr(&out).contains(": check api_server and version"));
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = local_servers::LocalAiod::start(catalogue()).unwrap();
+    let out = command(
+        &hf,
+        &aiod,
+        &["run", "--mode", "id", "--value", "rotten_tomatoes"],
+    )
+    .env("AIOD_API_VERSION", "v1")
+    .output()
+    .unwrap();
+    assert_fails_with(&out, 2, "the AIoD API has no route GET http://");
+    assert_eq!(aiod.count("POST", "/v1/"), 0, "nothing was posted");
 }
