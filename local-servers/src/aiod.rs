@@ -1099,6 +1099,7 @@ pub(crate) fn app(aiod: AiodHandle) -> Router {
             "/datasets/{identifier}",
             get(get_dataset).put(replace_dataset).delete(delete_dataset),
         )
+        .route("/platforms", get(list_platforms))
         .route(
             "/platforms/{platform}/datasets",
             get(list_platform_datasets),
@@ -1218,6 +1219,21 @@ async fn get_platform_dataset(
 
 async fn list_datasets(State(aiod): State<AiodHandle>, RawQuery(query): RawQuery) -> Answer {
     list(aiod, None, query).await
+}
+
+/// `GET /platforms`: the registered platforms (`PlatformRead`: name and identifier), paged.
+async fn list_platforms(State(aiod): State<AiodHandle>, RawQuery(query): RawQuery) -> Answer {
+    let (offset, limit) = page_params(query.as_deref())?;
+    let catalogue = aiod.catalogue();
+    let page: Vec<Value> = catalogue
+        .platforms
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(limit)
+        .map(|(i, name)| json!({"name": name, "identifier": format!("platform_{}", i + 1)}))
+        .collect();
+    Ok(Json(Value::Array(page)))
 }
 
 async fn list_platform_datasets(

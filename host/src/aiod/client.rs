@@ -275,6 +275,32 @@ impl Aiod {
         }
     }
 
+    /// `GET /platforms`: the names of the platforms the catalogue has registered
+    /// (a versioned read route: it also shows that `api_server` and `version` work).
+    pub async fn platforms(&self) -> Result<Vec<String>, ApiError> {
+        let mut url = self.url(true, &["platforms"]);
+        // Platforms are a handful; the catalogue's page limit is 1,000.
+        url.query_pairs_mut()
+            .append_pair("offset", "0")
+            .append_pair("limit", "1000");
+        let (status, body) = self.send("GET", &url, None, None).await?;
+        if status != 200 {
+            return Err(Self::status_error("GET", &url, status, &body));
+        }
+        serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(list_items)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|p| p.get("name")?.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .ok_or_else(|| {
+                Self::status_error("GET", &url, status, b"expected a JSON array of platforms")
+            })
+    }
+
     /// One page of the assets of a platform.
     pub async fn list(
         &self,

@@ -151,5 +151,21 @@ pub fn check(mut args: CommonArgs) -> ExitCode {
             Err(e) => fail("AIoD role", e),
         },
     );
+    report.add(match runtime.block_on(aiod.platforms()) {
+        Ok(names) if names.contains(&platform) => ok(
+            "AIoD platform",
+            format!("{platform:?} is registered in {}", aiod.catalogue()),
+        ),
+        Ok(names) => fail(
+            "AIoD platform",
+            format!(
+                "{platform:?} is not registered in {} (it has {}): every upload would be \
+                 refused (412) until an AIoD administrator registers it (POST /platforms)",
+                aiod.catalogue(),
+                names.join(", ")
+            ),
+        ),
+        Err(e) => fail("AIoD platform", e),
+    });
     report.finish()
 }

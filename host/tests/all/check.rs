@@ -46,12 +46,62 @@ fn check_passes_a_good_configuration_and_syncs_nothing() {
             &format!("ok    AIoD settings: {}v2", aiod.api_url()),
             "ok    AIoD token: Keycloak issued a token to client \"platform_huggingface\"",
             "ok    AIoD role: the client may upload for platform \"huggingface\"",
-            "all 7 checks passed",
+            &format!(
+                "ok    AIoD platform: \"huggingface\" is registered in {}v2",
+                aiod.api_url()
+            ),
+            "all 8 checks passed",
         ],
     );
     assert!(hf.requests_to("/parquet").is_empty());
     assert_eq!(aiod.count("POST", "/"), 1, "only the token request");
     assert!(!stdout(&out).contains(SECRET) && !stderr(&out).contains(SECRET));
+}
+
+/// `check` reads a versioned route: a retired version fails it, and so does a
+/// platform the catalogue has not registered (every upload would meet 412).
+#[test]
+fn check_fails_a_retired_version_and_an_unregistered_platform() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = LocalAiod::start(
+        AiodState::new()
+            .with_client(CLIENT, SECRET, &[CLIENT])
+            .with_client("birds", "pw", &["platform_bird_songs"]),
+    )
+    .unwrap();
+    let out = uploading(&hf.base_url(), &aiod, CLIENT, SECRET)
+        .env("AIOD_API_VERSION", "v1")
+        .args(["check", "--plugin"])
+        .arg(plugin_path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_lines(
+        &out,
+        &[&format!(
+            "FAIL  AIoD platform: the AIoD API has no route GET {}v1/platforms?offset=0&limit=1000: \
+             check api_server and version",
+            aiod.api_url()
+        )],
+    );
+    let out = uploading(&hf.base_url(), &aiod, "birds", "pw")
+        .env("PLATFORM_NAME", "bird_songs")
+        .args(["check", "--plugin"])
+        .arg(plugin_path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_lines(
+        &out,
+        &[
+            "ok    AIoD role: the client may upload for platform \"bird_songs\"",
+            &format!(
+                "FAIL  AIoD platform: \"bird_songs\" is not registered in {}v2 (it has ",
+                aiod.api_url()
+            ),
+        ],
+    );
+    assert!(stdout(&out).contains("until an AIoD administrator registers it (POST /platforms)"));
 }
 
 #[test]
@@ -100,7 +150,7 @@ fn check_reports_what_is_wrong() {
             &format!("FAIL  endpoint hub: GET {down}/api/datasets?limit=1: "),
             &format!("FAIL  endpoint datasets-server: GET {down}/healthcheck: "),
             "ok    AIoD role:",
-            "2 of 7 checks failed",
+            "2 of 8 checks failed",
         ],
     );
 
@@ -149,7 +199,7 @@ fn a_plugin_without_probes_is_checked_with_its_first_listing_request() {
             &format!(
                 "ok    endpoint hub: GET {base}/api/datasets?full=true&sort=createdAt&limit=1000 answered 200"
             ),
-            "all 6 checks passed",
+            "all 7 checks passed",
         ],
     );
 }
