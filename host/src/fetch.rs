@@ -66,6 +66,17 @@ pub enum FetchError {
     TooLarge(String),
 }
 
+fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .read_timeout(timeout)
+        .timeout(TRANSFER_CEILING.max(timeout))
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("aiod-host/", env!("CARGO_PKG_VERSION")))
+        // A redirect could lead outside the plugin's declared endpoints and budgets.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
 /// Why reading an answer failed.
 enum ReadError {
     Transport(String),
@@ -84,20 +95,21 @@ impl Fetcher {
         budgets: HashMap<String, Limiter>,
         limit: BodyLimit,
     ) -> anyhow::Result<Fetcher> {
-        let client = reqwest::Client::builder()
-            .read_timeout(timeout)
-            .timeout(TRANSFER_CEILING.max(timeout))
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("aiod-host/", env!("CARGO_PKG_VERSION")))
-            // A redirect could lead outside the plugin's declared endpoints and budgets.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
         Ok(Fetcher {
-            client,
+            client: client(timeout)?,
             policy,
             limit,
             budgets: Arc::new(budgets),
             waited_ms: Arc::default(),
+        })
+    }
+
+    /// This fetcher with another `timeout` (budgets, retries and the time
+    /// waited stay shared), for requests that are known to be slow.
+    pub fn with_timeout(&self, timeout: Duration) -> anyhow::Result<Fetcher> {
+        Ok(Fetcher {
+            client: client(timeout)?,
+            ..self.clone()
         })
     }
 

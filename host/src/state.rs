@@ -801,30 +801,58 @@ impl State {
             .query_row("SELECT COUNT(*) FROM assets", [], |r| r.get(0))?)
     }
 
-    /// Adds assets found in AIoD (by the platform listing) that we do not know yet.
-    pub fn import_assets(&mut self, assets: &[KnownAsset]) -> Result<()> {
+    /// Starts an import of what AIoD holds of each of `asset_types`, from the
+    /// first page; until [`State::import_page`] finishes it, a later run goes on
+    /// where it stopped ([`State::unfinished_imports`]).
+    pub fn begin_import(&mut self, asset_types: &[String]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let at = now();
-        // Seen, as far as the state knows, by the passes so far: only a later
-        // complete pass can miss it.
-        let seen: i64 =
-            tx.query_row("SELECT COALESCE(MAX(id), 0) FROM passes", [], |r| r.get(0))?;
-        for KnownAsset { asset: a, name } in assets {
+        for asset_type in asset_types {
             tx.execute(
-                "INSERT OR IGNORE INTO assets (asset_type, platform_resource_identifier, identifier,
-                     body_hash, source_id, last_seen_pass, plugin, updated_at, label)
-                 VALUES (?1, ?2, ?3, ?4, NULL, ?7, NULL, ?5, ?6)",
-                params![
-                    a.asset_type,
-                    a.platform_resource_identifier,
-                    a.identifier,
-                    a.body_hash,
-                    at,
-                    name,
-                    seen
-                ],
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, '0')",
+                params![import_key(asset_type)],
             )?;
         }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Imports begun and not finished: (asset type, offset of the next page).
+    pub fn unfinished_imports(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, value FROM meta WHERE key LIKE 'import:%' ORDER BY key")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, offset) = row?;
+            let offset = offset
+                .parse()
+                .with_context(|| format!("the state's {key} is not an offset: {offset:?}"))?;
+            out.push((key["import:".len()..].to_string(), offset));
+        }
+        Ok(out)
+    }
+
+    /// One page of an import: its assets, and in the same transaction where the
+    /// next page starts (`None`: the import of `asset_type` is complete).
+    pub fn import_page(
+        &mut self,
+        asset_type: &str,
+        assets: &[KnownAsset],
+        next: Option<u64>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        insert_known(&tx, assets)?;
+        match next {
+            Some(offset) => tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                params![import_key(asset_type), offset.to_string()],
+            )?,
+            None => tx.execute(
+                "DELETE FROM meta WHERE key = ?1",
+                params![import_key(asset_type)],
+            )?,
+        };
         tx.commit()?;
         Ok(())
     }
@@ -1282,6 +1310,36 @@ pub fn default_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local").join("share")))?;
     Some(base.join("aiod-host"))
+}
+
+/// `import:<asset type>`: where an unfinished import goes on.
+fn import_key(asset_type: &str) -> String {
+    format!("import:{asset_type}")
+}
+
+/// Adds assets found in AIoD that the state does not know yet.
+fn insert_known(tx: &rusqlite::Transaction<'_>, assets: &[KnownAsset]) -> Result<()> {
+    let at = now();
+    // Seen, as far as the state knows, by the passes so far: only a later
+    // complete pass can miss it.
+    let seen: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM passes", [], |r| r.get(0))?;
+    for KnownAsset { asset: a, name } in assets {
+        tx.execute(
+            "INSERT OR IGNORE INTO assets (asset_type, platform_resource_identifier, identifier,
+                 body_hash, source_id, last_seen_pass, plugin, updated_at, label)
+             VALUES (?1, ?2, ?3, ?4, NULL, ?7, NULL, ?5, ?6)",
+            params![
+                a.asset_type,
+                a.platform_resource_identifier,
+                a.identifier,
+                a.body_hash,
+                at,
+                name,
+                seen
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1773,8 +1831,12 @@ mod tests {
     #[test]
     fn assets_not_seen_in_a_pass_are_candidates_with_what_to_look_them_up_by() {
         let mut s = temp_state();
-        s.import_assets(&[known("gone", "h"), known("kept", "h"), known("listed", "h")])
-            .unwrap();
+        s.import_page(
+            "datasets",
+            &[known("gone", "h"), known("kept", "h"), known("listed", "h")],
+            None,
+        )
+        .unwrap();
         let p = s.begin_pass(PassKind::All, None, &[]).unwrap();
         let batch = Batch {
             settled: vec![settled("src-kept", "v", Settled::Done)],

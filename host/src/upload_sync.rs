@@ -28,7 +28,7 @@ pub fn upload_sync(
     swaps: Option<&Receiver<Plugin>>,
     stop: Option<&AtomicBool>,
 ) -> Result<Summary> {
-    let aiod = session.aiod()?;
+    let aiod = session.aiod()?.with_listing_timeout(args.import_timeout)?;
     state.bind_catalogue(&aiod.catalogue())?;
     let new_state = state.asset_count()? == 0;
     let listing = match args.existing {
@@ -44,16 +44,28 @@ pub fn upload_sync(
         .context("AIoD pre-flight failed")?;
     if new_state && listing {
         // The state is new: learn which assets AIoD already has, in a few large pages.
+        state.begin_import(&asset_types)?;
+    }
+    // A new import, or one a killed run left unfinished.
+    let paging = upload::ImportPaging {
+        page_size: usize::from(args.import_page_size),
+        slow: args.import_timeout / 2,
+        max_pages: common.net.max_pages,
+    };
+    for (asset_type, offset) in state.unfinished_imports()? {
         let known = runtime
             .block_on(upload::import_catalogue(
                 &aiod,
                 &platform,
-                &asset_types,
-                common.net.max_pages,
-                |page| state.import_assets(page),
+                &asset_type,
+                offset as usize,
+                paging,
+                |page, next| state.import_page(&asset_type, page, next),
             ))
             .context("cannot list the assets AIoD already has")?;
-        tracing::info!("{known} assets of platform {platform} already in AIoD");
+        tracing::info!(
+            "{known} {asset_type} of platform {platform} already in AIoD (from offset {offset})"
+        );
     }
     let sink = Uploader::new(
         aiod,

@@ -1134,6 +1134,8 @@ fn injected_error(status: StatusCode) -> ApiError {
         StatusCode::UNPROCESSABLE_ENTITY => ApiError::invalid(vec![
             json!({"loc": ["body"], "msg": "injected fault", "type": "value_error"}),
         ]),
+        // As for an absent asset: FastAPI's bare `Not Found` means a route that does not exist.
+        StatusCode::NOT_FOUND => ApiError::new(status, "Dataset not found in the database."),
         _ => ApiError::new(
             status,
             status.canonical_reason().unwrap_or("Injected fault"),

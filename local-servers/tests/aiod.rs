@@ -267,7 +267,8 @@ fn post_reads_back_normalised() {
     assert!(!object.contains_key("citation_text"));
     assert!(!object.contains_key("version"));
     let distribution = &asset["distribution"][0];
-    assert_eq!(distribution["date_published"], "2022-03-02T23:29:22.250000");
+    // The clock time as written; the offset is dropped, not converted.
+    assert_eq!(distribution["date_published"], "2022-03-03T01:29:22.250000");
     assert_eq!(distribution["content_size_kb"], 1200);
     assert!(distribution.get("sha").is_none());
 

@@ -9,6 +9,8 @@ use url::Url;
 
 pub struct Aiod {
     http: Fetcher,
+    /// For the listing of a platform's assets: the same client with a longer timeout.
+    listing: Fetcher,
     api: Url,
     version: String,
     tokens: Tokens,
@@ -137,10 +139,17 @@ impl Aiod {
     pub fn new(http: Fetcher, settings: &AiodSettings) -> Result<Aiod, url::ParseError> {
         Ok(Aiod {
             tokens: Tokens::new(http.clone(), settings)?,
+            listing: http.clone(),
             http,
             api: settings.api_server.clone(),
             version: settings.version.clone(),
         })
+    }
+
+    /// Waits up to `timeout` for each page of [`Aiod::list`].
+    pub fn with_listing_timeout(mut self, timeout: std::time::Duration) -> anyhow::Result<Aiod> {
+        self.listing = self.http.with_timeout(timeout)?;
+        Ok(self)
     }
 
     /// The catalogue this client talks to: base URL and API version.
@@ -169,9 +178,19 @@ impl Aiod {
         body: Option<&Value>,
         bearer: Option<&str>,
     ) -> Result<(u16, Vec<u8>), ApiError> {
+        self.send_via(&self.http, method, url, body, bearer).await
+    }
+
+    async fn send_via(
+        &self,
+        http: &Fetcher,
+        method: &'static str,
+        url: &Url,
+        body: Option<&Value>,
+        bearer: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), ApiError> {
         let what = format!("{method} {url}");
-        let response = self
-            .http
+        let response = http
             .send(None, &what, |c| {
                 let mut req = match method {
                     "POST" => c.post(url.clone()),
@@ -313,7 +332,9 @@ impl Aiod {
         url.query_pairs_mut()
             .append_pair("offset", &offset.to_string())
             .append_pair("limit", &limit.to_string());
-        let (status, body) = self.send("GET", &url, None, None).await?;
+        let (status, body) = self
+            .send_via(&self.listing, "GET", &url, None, None)
+            .await?;
         if status != 200 {
             return Err(Self::status_error("GET", &url, status, &body));
         }

@@ -15,9 +15,6 @@ use crate::sync::{Outcome, Put, PutError, Sink};
 use aiod_schema::Schema;
 use serde_json::Value;
 
-/// The catalogue's page size limit.
-const LIST_PAGE: usize = 1000;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExistingStrategy {
     /// Listing for `--mode all`, lookups otherwise (only while the state is empty).
@@ -80,73 +77,109 @@ fn preflight_error(e: ApiError) -> anyhow::Error {
     }
 }
 
-/// Pages through the platform's assets of each type, for the state to know
-/// which exist before the first sync (and their names, by which an asset
-/// that the platform no longer lists is looked up before it is deleted).
-/// Each page goes to `keep` as it comes, so memory does not grow with the
-/// catalogue; a listing that answers an asset twice (an offset ignored, a
-/// cache) or more than `max_pages` pages ends with an error. Returns how
-/// many assets were found.
+/// The smallest page the import asks for when pages are slow.
+const MIN_IMPORT_PAGE: usize = 50;
+
+/// How the import of what AIoD holds pages through it.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportPaging {
+    /// Assets per page to start with.
+    pub page_size: usize,
+    /// A page slower than this halves the next page.
+    pub slow: std::time::Duration,
+    /// The most pages.
+    pub max_pages: u64,
+}
+
+/// Pages through the platform's assets of `asset_type` from `offset`, for the
+/// state to know which exist before the first sync (and their names, by
+/// which an asset that the platform no longer lists is looked up before it is
+/// deleted). Each page goes to `keep` as it comes, with the offset of the next
+/// page (`None` after the last), so memory does not grow with the catalogue
+/// and a killed import goes on where it stopped. A page slower than
+/// `paging.slow` halves the next one; a page that gets no answer (a timeout)
+/// is asked again at half the size, down to `MIN_IMPORT_PAGE`. A listing that
+/// answers an asset twice (an offset ignored, a cache) or more than
+/// `max_pages` pages ends with an error. Returns how many assets were found.
 pub async fn import_catalogue(
     aiod: &Aiod,
     platform: &str,
-    asset_types: &[String],
-    max_pages: u64,
-    mut keep: impl FnMut(&[KnownAsset]) -> anyhow::Result<()>,
+    asset_type: &str,
+    mut offset: usize,
+    paging: ImportPaging,
+    mut keep: impl FnMut(&[KnownAsset], Option<u64>) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
     let schema = Schema::bundled();
-    let mut found = 0;
-    for asset_type in asset_types {
-        let Some(schema_name) = schema.request_schema(asset_type) else {
-            continue;
+    let Some(schema_name) = schema.request_schema(asset_type) else {
+        keep(&[], None)?;
+        return Ok(0);
+    };
+    let mut seen = std::collections::HashSet::new();
+    let (mut found, mut pages, mut size) = (0, 0, paging.page_size.max(MIN_IMPORT_PAGE));
+    loop {
+        if pages >= paging.max_pages {
+            anyhow::bail!(
+                "AIoD's listing of {platform} {asset_type} has more than {} pages (--max-pages)",
+                paging.max_pages
+            );
+        }
+        let started = std::time::Instant::now();
+        let page = match aiod.list(asset_type, platform, offset, size).await {
+            Ok(page) => page,
+            Err(ApiError::Transport { message, .. }) if size > MIN_IMPORT_PAGE => {
+                size = (size / 2).max(MIN_IMPORT_PAGE);
+                tracing::warn!(
+                    offset,
+                    "no answer to a page of AIoD's listing ({message}); asking for {size} assets \
+                     a page"
+                );
+                continue;
+            }
+            Err(e) => return Err(e.into()),
         };
-        let mut seen = std::collections::HashSet::new();
-        let (mut offset, mut pages) = (0, 0);
-        loop {
-            if pages >= max_pages {
-                anyhow::bail!(
-                    "AIoD's listing of {platform} {asset_type} has more than {max_pages} pages \
-                     (--max-pages)"
-                );
-            }
-            let page = aiod.list(asset_type, platform, offset, LIST_PAGE).await?;
-            pages += 1;
-            let known: Vec<KnownAsset> = page
-                .iter()
-                .filter_map(|item| {
-                    Some(KnownAsset {
-                        asset: stored(schema, schema_name, asset_type, item)?,
-                        name: item
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                    })
+        pages += 1;
+        let asked = size;
+        if started.elapsed() > paging.slow && size > MIN_IMPORT_PAGE {
+            size = (size / 2).max(MIN_IMPORT_PAGE);
+            tracing::info!(
+                took = ?started.elapsed(),
+                "a slow page of AIoD's listing: asking for {size} assets a page"
+            );
+        }
+        let known: Vec<KnownAsset> = page
+            .iter()
+            .filter_map(|item| {
+                Some(KnownAsset {
+                    asset: stored(schema, schema_name, asset_type, item)?,
+                    name: item
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                 })
-                .collect();
-            // Hashes, not the identifiers: memory stays small for a large catalogue.
-            let fresh = |k: &&KnownAsset| {
-                use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-                let hash =
-                    BuildHasherDefault::<DefaultHasher>::default().hash_one(&k.asset.identifier);
-                !seen.insert(hash)
-            };
-            if let Some(again) = known.iter().find(fresh) {
-                anyhow::bail!(
-                    "AIoD's listing of {platform} {asset_type} repeats itself: the page at \
-                     offset {offset} lists {} again",
-                    again.asset.identifier
-                );
-            }
-            keep(&known)?;
-            found += known.len() as u64;
-            if page.len() < LIST_PAGE {
-                break;
-            }
-            offset += page.len();
+            })
+            .collect();
+        // Hashes, not the identifiers: memory stays small for a large catalogue.
+        let fresh = |k: &&KnownAsset| {
+            use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+            let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(&k.asset.identifier);
+            !seen.insert(hash)
+        };
+        if let Some(again) = known.iter().find(fresh) {
+            anyhow::bail!(
+                "AIoD's listing of {platform} {asset_type} repeats itself: the page at \
+                 offset {offset} lists {} again",
+                again.asset.identifier
+            );
+        }
+        found += known.len() as u64;
+        let last = page.len() < asked;
+        offset += page.len();
+        keep(&known, (!last).then_some(offset as u64))?;
+        if last {
+            return Ok(found);
         }
     }
-    Ok(found)
 }
 
 fn stored(

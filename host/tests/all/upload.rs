@@ -522,3 +522,84 @@ fn an_offset_date_compares_equal_after_upload() {
     assert!(err.contains("created 0, updated 0, unchanged 6"), "{err}");
     assert_eq!(writes(&aiod), (6, 0));
 }
+
+/// `n` assets of the Hugging Face platform that the local Hugging Face does not list.
+fn unlisted_assets(aiod: &LocalAiod, n: usize) {
+    for i in 0..n {
+        aiod.insert(json!({
+            "platform": "huggingface",
+            "platform_resource_identifier": format!("unlisted-{i:04}"),
+            "name": format!("unlisted {i}"),
+        }));
+    }
+}
+
+/// The real catalogue took 9-13 s for a page of 1,000 real-sized assets: the
+/// import of what AIoD holds has its own timeout and smaller pages, so a slow
+/// listing does not fail a first run under a short request timeout.
+#[test]
+fn a_slow_listing_import_completes_under_a_short_request_timeout() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    // 4 s per 1,000 listed: a page of 500 takes 2 s.
+    let slow = catalogue().with_latency(Duration::ZERO, Duration::ZERO, Duration::from_secs(4));
+    let aiod = LocalAiod::start(slow).unwrap();
+    unlisted_assets(&aiod, 600);
+    let config = home().join("short-timeout.toml");
+    std::fs::write(&config, "request_timeout_seconds = 1\n").unwrap();
+    let err = ok(&sync(
+        &hf,
+        &aiod,
+        &[
+            "--mode",
+            "all",
+            "--no-delete",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        err.contains("600 datasets of platform huggingface already in AIoD (from offset 0)"),
+        "{err}"
+    );
+    assert!(err.contains("created 6, updated 0"), "{err}");
+    let pages = aiod.requests_to("/v2/platforms/huggingface/datasets");
+    assert_eq!(pages.len(), 2, "two pages of 500: {pages:?}");
+    assert_eq!(pages[0].query_param("limit").as_deref(), Some("500"));
+}
+
+/// An import that stops half-way (here at --max-pages) keeps what it read and
+/// where it was: the next run goes on from that offset, not from the start.
+#[test]
+fn an_interrupted_import_goes_on_from_its_offset() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    unlisted_assets(&aiod, 120);
+    let out = sync(
+        &hf,
+        &aiod,
+        &[
+            "--mode",
+            "all",
+            "--no-delete",
+            "--import-page-size",
+            "50",
+            "--max-pages",
+            "1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot list the assets AIoD already has"));
+    let before = aiod.requests_to("/v2/platforms/huggingface/datasets").len();
+    let err = ok(&sync(
+        &hf,
+        &aiod,
+        &["--mode", "all", "--no-delete", "--import-page-size", "50"],
+    ));
+    assert!(
+        err.contains("70 datasets of platform huggingface already in AIoD (from offset 50)"),
+        "{err}"
+    );
+    let resumed = &aiod.requests_to("/v2/platforms/huggingface/datasets")[before..];
+    assert_eq!(resumed[0].query_param("offset").as_deref(), Some("50"));
+    assert!(err.contains("created 6, updated 0"), "{err}");
+}
