@@ -17,6 +17,8 @@ pub enum Event {
     Printed,
     Skipped,
     Failed,
+    /// AIoD holds the record's asset but does not show it (a draft).
+    Unpublished,
     Deleted(u64),
     Page,
     Warning,
@@ -32,6 +34,7 @@ impl Event {
             Event::Unchanged => Some(("unchanged", 1)),
             Event::Skipped => Some(("skipped", 1)),
             Event::Failed => Some(("failed", 1)),
+            Event::Unpublished => Some(("unpublished", 1)),
             Event::Deleted(n) => Some(("deleted", n)),
             Event::Printed | Event::Page | Event::Warning => None,
         }
@@ -48,6 +51,7 @@ pub struct Summary {
     pub printed: u64,
     pub skipped: u64,
     pub failed: u64,
+    pub unpublished: u64,
     pub deleted: u64,
     pub pages: u64,
     pub warnings: u64,
@@ -63,6 +67,7 @@ impl Summary {
             Event::Printed => self.printed += 1,
             Event::Skipped => self.skipped += 1,
             Event::Failed => self.failed += 1,
+            Event::Unpublished => self.unpublished += 1,
             Event::Deleted(n) => self.deleted += n,
             Event::Page => self.pages += 1,
             Event::Warning => self.warnings += 1,
@@ -79,7 +84,13 @@ impl Summary {
 
     /// Records handled so far: what the progress display counts.
     pub fn done(&self) -> u64 {
-        self.created + self.updated + self.unchanged + self.printed + self.skipped + self.failed
+        self.created
+            + self.updated
+            + self.unchanged
+            + self.printed
+            + self.skipped
+            + self.failed
+            + self.unpublished
     }
 }
 
@@ -90,6 +101,9 @@ impl std::fmt::Display for Summary {
             "seen {}, created {}, updated {}, unchanged {}, skipped {}, failed {}",
             self.seen, self.created, self.updated, self.unchanged, self.skipped, self.failed
         )?;
+        if self.unpublished > 0 {
+            write!(f, ", unpublished {}", self.unpublished)?;
+        }
         if self.deleted > 0 {
             write!(f, ", deleted {}", self.deleted)?;
         }

@@ -76,6 +76,11 @@ pub enum PutError {
     /// AIoD did not take it (after retries); the sync goes on.
     #[error("{0}")]
     Rejected(String),
+    /// AIoD holds the asset but does not show it (an unpublished draft, e.g.
+    /// left by a failed first upload): this record only; the message says what
+    /// the catalogue's maintainers can do.
+    #[error("{0}")]
+    Hidden(String),
     /// Every record would fail the same way (e.g. a missing role): stop.
     #[error("{0}")]
     Fatal(String),
@@ -489,7 +494,7 @@ impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
             Err(FollowUpError::Refused(msg)) => {
                 fail(
                     batch,
-                    &mut self.tally,
+                    (&mut self.tally, Event::Failed),
                     &record,
                     &[],
                     "plugin",
@@ -501,7 +506,7 @@ impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
             Err(FollowUpError::TooLarge(msg)) => {
                 fail(
                     batch,
-                    &mut self.tally,
+                    (&mut self.tally, Event::Failed),
                     &record,
                     &[],
                     "fetch",
@@ -728,7 +733,7 @@ fn map(
         Err(error) => {
             fail(
                 batch,
-                tally,
+                (tally, Event::Failed),
                 &record,
                 &follow_ups,
                 "plugin",
@@ -812,18 +817,19 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, tally: &mut Tally) -> Result<()
             }
             Err(PutError::Fatal(e)) => ended = Some(SyncError::Upload(e)),
             Err(PutError::Paused(e)) => ended = Some(SyncError::Paused(e)),
-            Err(PutError::Invalid(e)) => failure = Some(("validation", e)),
-            Err(PutError::Rejected(e)) => failure = Some(("upload", e)),
+            Err(PutError::Invalid(e)) => failure = Some((Event::Failed, "validation", e)),
+            Err(PutError::Rejected(e)) => failure = Some((Event::Failed, "upload", e)),
+            Err(PutError::Hidden(e)) => failure = Some((Event::Unpublished, "unpublished", e)),
         }
     }
     if let Some(e) = ended {
         // What was put is kept; the record itself is done again next time.
         return Err(e);
     }
-    if let Some((stage, error)) = failure {
+    if let Some((event, stage, error)) = failure {
         fail(
             batch,
-            tally,
+            (tally, event),
             &record,
             &follow_ups,
             stage,
@@ -854,14 +860,14 @@ fn settle(uploaded: Uploaded, batch: &mut Batch, tally: &mut Tally) -> Result<()
 /// Logs a failed record and keeps it as a dead letter, with what is needed to retry it.
 fn fail(
     batch: &mut Batch,
-    tally: &mut Tally,
+    (tally, event): (&mut Tally, Event),
     record: &SourceRecord,
     follow_ups: &[(Request, Response)],
     stage: &str,
     error: String,
     provenance: &str,
 ) {
-    tally.add(Event::Failed);
+    tally.add(event);
     tracing::error!(
         id = record.id,
         label = record.label,

@@ -106,6 +106,7 @@ pub struct AiodState {
     token_lifetime: Duration,
     wrapped_listing: bool,
     latency: Latency,
+    first_upload_race: Option<Duration>,
 }
 
 impl Default for AiodState {
@@ -124,7 +125,19 @@ impl AiodState {
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             wrapped_listing: false,
             latency: Latency::default(),
+            first_upload_race: None,
         }
+    }
+
+    /// The race of a connector's first uploads, as the real catalogue has it: the first write
+    /// of an account that never wrote registers the account, which takes `registration`; a
+    /// `POST` by the same account meanwhile loses the race on the `user` table: its dataset is
+    /// committed anyway, as an unpublished draft that nobody may see or publish (missing from
+    /// listings, 401 anonymously, 403 to the connector, 409 to a new `POST`), and it answers
+    /// 400 `UNIQUE constraint failed: user.subject_identifier` (on MySQL, by its code, a 500).
+    pub fn with_first_upload_race(mut self, registration: Duration) -> Self {
+        self.first_upload_race = Some(registration);
+        self
     }
 
     /// Adds (or replaces) a confidential client whose service account holds `roles`, e.g.
@@ -259,6 +272,26 @@ impl LocalAiod {
         }
     }
 
+    /// Stores `body` as the loser of the first-upload race leaves it (see
+    /// [`AiodState::with_first_upload_race`]): an unpublished draft that belongs to nobody.
+    ///
+    /// # Panics
+    /// If the catalogue refuses the body.
+    pub fn insert_orphan_draft(&self, body: Value) -> String {
+        let who = Principal {
+            client_id: "local-servers".to_owned(),
+            roles: body["platform"]
+                .as_str()
+                .map(|platform| format!("platform_{platform}"))
+                .into_iter()
+                .collect(),
+        };
+        match self.aiod.catalogue().store_new(&who, &body, true) {
+            Ok(identifier) => identifier,
+            Err(e) => panic!("the catalogue refuses the body: {} {}", e.status, e.detail),
+        }
+    }
+
     /// Answers the next `times` requests using `method` (any case) on a path starting with
     /// `path_prefix` (Keycloak's paths included) with `fault`; of several matching injections,
     /// the earliest is used up first.
@@ -352,6 +385,9 @@ impl AiodHandle {
             datasets: Vec::new(),
             by_identifier: HashMap::new(),
             by_platform_id: HashMap::new(),
+            first_upload_race: state.first_upload_race,
+            registered: BTreeSet::new(),
+            registering: BTreeSet::new(),
         };
         Self(Arc::new(Shared {
             catalogue: Mutex::new(catalogue),
@@ -376,6 +412,40 @@ impl AiodHandle {
             let _busy = self.0.worker.lock().await;
             tokio::time::sleep(service).await;
         }
+    }
+
+    /// Registers `who` on its first write when the first-upload race is on (see
+    /// [`AiodState::with_first_upload_race`]); a `POST` that loses the race leaves an orphan
+    /// draft and gets the error to answer.
+    async fn register(
+        &self,
+        who: &Principal,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Option<ApiError> {
+        let registration = {
+            let mut catalogue = self.catalogue();
+            let registration = catalogue.first_upload_race?;
+            if catalogue.registered.contains(&who.client_id) {
+                return None;
+            }
+            if !catalogue.registering.insert(who.client_id.clone()) {
+                // Lost: the dataset is committed before the user insert fails.
+                if let Ok(body) = parse_body(headers, body) {
+                    catalogue.store_new(who, &body, true).ok();
+                }
+                return Some(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "UNIQUE constraint failed: user.subject_identifier",
+                ));
+            }
+            registration
+        };
+        tokio::time::sleep(registration).await;
+        let mut catalogue = self.catalogue();
+        catalogue.registering.remove(&who.client_id);
+        catalogue.registered.insert(who.client_id.clone());
+        None
     }
 
     /// The logged-in caller, for endpoints that require a login.
@@ -449,6 +519,11 @@ struct Catalogue {
     by_identifier: HashMap<String, usize>,
     /// Every dataset ever stored under a (platform, platform id), deleted ones included.
     by_platform_id: HashMap<(String, String), Vec<usize>>,
+    /// See [`AiodState::with_first_upload_race`]: how long registering an account takes.
+    first_upload_race: Option<Duration>,
+    /// Accounts that have written (registered), and those registering now.
+    registered: BTreeSet<String>,
+    registering: BTreeSet<String>,
 }
 
 struct Stored {
@@ -480,13 +555,24 @@ impl Stored {
 impl Catalogue {
     /// `POST /datasets`.
     fn create(&mut self, who: &Principal, body: &Value) -> Result<String, ApiError> {
+        self.store_new(who, body, false)
+    }
+
+    /// A new dataset; `orphan`: the loser of the first-upload race, an unpublished draft that
+    /// belongs to nobody.
+    fn store_new(
+        &mut self,
+        who: &Principal,
+        body: &Value,
+        orphan: bool,
+    ) -> Result<String, ApiError> {
         let body = validated(body)?;
         let origin = origin(who, body)?;
         refuse_binary_blob(body)?;
         let identifier = self.new_identifier();
         let now = now();
         // Connector uploads are published at once; other users' are drafts awaiting review.
-        let status = if who.is_connector() {
+        let status = if who.is_connector() && !orphan {
             "published"
         } else {
             "draft"
@@ -502,7 +588,11 @@ impl Catalogue {
             .push(index);
         self.datasets.push(Stored {
             asset,
-            owner: who.client_id.clone(),
+            owner: if orphan {
+                String::new()
+            } else {
+                who.client_id.clone()
+            },
             deleted: false,
         });
         Ok(identifier)
@@ -1152,6 +1242,11 @@ async fn authorization_test(State(aiod): State<AiodHandle>, headers: HeaderMap) 
 }
 
 async fn create_dataset(State(aiod): State<AiodHandle>, headers: HeaderMap, body: Bytes) -> Answer {
+    if let Ok(who) = aiod.caller(&headers)
+        && let Some(lost) = aiod.register(&who, &headers, &body).await
+    {
+        return Err(lost);
+    }
     let answer = aiod.caller(&headers).and_then(|who| {
         let body = parse_body(&headers, &body)?;
         let identifier = aiod.catalogue().create(&who, &body)?;

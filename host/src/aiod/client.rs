@@ -276,7 +276,8 @@ impl Aiod {
         })
     }
 
-    /// `GET /platforms/{platform}/{type}/{id}`; `None` when absent (404).
+    /// `GET /platforms/{platform}/{type}/{id}`, as the connector; `None` when
+    /// absent (404). An asset AIoD holds but does not show answers 401 or 403.
     pub async fn lookup(
         &self,
         asset_type: &str,
@@ -284,7 +285,8 @@ impl Aiod {
         id: &str,
     ) -> Result<Option<Value>, ApiError> {
         let url = self.url(true, &["platforms", platform, asset_type, id]);
-        let (status, body) = self.send("GET", &url, None, None).await?;
+        // With the token: an unpublished asset then answers 403, not 401.
+        let (status, body) = self.authorized("GET", &url, None).await?;
         match status {
             200 => serde_json::from_slice(&body)
                 .map(Some)

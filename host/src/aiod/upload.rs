@@ -32,6 +32,11 @@ pub struct Uploader {
     /// Look up assets the state does not know (the state is new).
     lookup_unknown: bool,
     in_flight: usize,
+    /// Whether a write has succeeded: until one has, writes go one at a time, so
+    /// that the catalogue registers the account before a second write races it
+    /// (the loser of that race is left as an unpublished draft).
+    wrote: std::sync::atomic::AtomicBool,
+    first_write: tokio::sync::Mutex<()>,
 }
 
 /// Checks token and role before anything is fetched or sent; an error names
@@ -229,6 +234,8 @@ impl Uploader {
             schema: Schema::bundled(),
             lookup_unknown,
             in_flight,
+            wrote: std::sync::atomic::AtomicBool::new(false),
+            first_write: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -236,25 +243,112 @@ impl Uploader {
         &self.aiod
     }
 
-    /// Creates the asset; a 409 turns into a `PUT` of the identifier AIoD names.
-    async fn create(&self, asset_type: &str, body: &Value) -> Result<(String, Outcome), PutError> {
-        let created = self
-            .aiod
-            .create(asset_type, body)
+    /// Looks the asset up as the connector: `None` when absent; an asset AIoD
+    /// holds but does not show (401, 403) is a `Hidden` error for this record.
+    async fn look_up(&self, asset_type: &str, id: &str) -> Result<Option<Value>, PutError> {
+        self.aiod
+            .lookup(asset_type, &self.platform, id)
             .await
-            .map_err(|e| classify(e, &self.platform))?;
+            .map_err(|e| match e.status() {
+                Some(401 | 403) => PutError::Hidden(hidden(&self.platform, id, &e.detail(), None)),
+                _ => classify(e, &self.platform),
+            })
+    }
+
+    /// Creates the asset; a 409 turns into a `PUT` of the identifier AIoD names
+    /// (once a lookup shows the asset is visible: a draft is reported, not
+    /// updated in the dark), and a POST that failed with 400 or 500 is followed
+    /// by a lookup, since such a failure can leave a draft behind.
+    async fn create(&self, asset_type: &str, body: &Value) -> Result<(String, Outcome), PutError> {
+        let id = body["platform_resource_identifier"]
+            .as_str()
+            .unwrap_or_default();
+        let created = match self.aiod.create(asset_type, body).await {
+            Ok(created) => created,
+            Err(e) if matches!(e.status(), Some(400 | 500)) => {
+                return match self.aiod.lookup(asset_type, &self.platform, id).await {
+                    Err(seen) if matches!(seen.status(), Some(401 | 403)) => Err(PutError::Hidden(
+                        hidden(&self.platform, id, &seen.detail(), Some(&e)),
+                    )),
+                    // It was stored after all: make it what we sent.
+                    Ok(Some(found)) => match found["identifier"].as_str() {
+                        Some(identifier) => self.update(asset_type, identifier, body).await,
+                        None => Err(classify(e, &self.platform)),
+                    },
+                    Ok(None) | Err(_) => Err(classify(e, &self.platform)),
+                };
+            }
+            Err(e) => return Err(classify(e, &self.platform)),
+        };
         match created {
             Created::New(identifier) => Ok((identifier, Outcome::Created)),
             Created::Exists(identifier) => {
                 tracing::debug!(identifier, "already in AIoD (409); updating it");
-                self.aiod
-                    .replace(asset_type, &identifier, body)
-                    .await
-                    .map_err(|e| classify(e, &self.platform))?;
-                Ok((identifier, Outcome::Updated))
+                self.look_up(asset_type, id).await?;
+                self.update(asset_type, &identifier, body).await
             }
         }
     }
+
+    async fn update(
+        &self,
+        asset_type: &str,
+        identifier: &str,
+        body: &Value,
+    ) -> Result<(String, Outcome), PutError> {
+        self.aiod
+            .replace(asset_type, identifier, body)
+            .await
+            .map_err(|e| classify(e, &self.platform))?;
+        Ok((identifier.to_string(), Outcome::Updated))
+    }
+
+    /// Creates or replaces the asset, one write at a time until one has succeeded.
+    async fn write(
+        &self,
+        asset_type: &str,
+        previous: Option<StoredAsset>,
+        hash: &str,
+        body: &Value,
+    ) -> Result<(String, Outcome), PutError> {
+        use std::sync::atomic::Ordering;
+        let first = match self.wrote.load(Ordering::Acquire) {
+            true => None,
+            false => Some(self.first_write.lock().await),
+        };
+        let written = match previous {
+            Some(p) if p.body_hash == hash => return Ok((p.identifier, Outcome::Unchanged)),
+            Some(p) => match self.aiod.replace(asset_type, &p.identifier, body).await {
+                Ok(()) => Ok((p.identifier, Outcome::Updated)),
+                // Deleted in AIoD since we last saw it: create it again.
+                Err(e) if e.status() == Some(404) => self.create(asset_type, body).await,
+                Err(e) => Err(classify(e, &self.platform)),
+            },
+            None => self.create(asset_type, body).await,
+        };
+        if written.is_ok() {
+            self.wrote.store(true, Ordering::Release);
+        }
+        drop(first);
+        written
+    }
+}
+
+/// What to say of an asset AIoD holds but does not show.
+fn hidden(platform: &str, id: &str, detail: &str, failed_post: Option<&ApiError>) -> String {
+    let cause = match failed_post {
+        Some(e) => format!(
+            "its upload failed ({}) but left it there, and AIoD does not show it ({})",
+            e.to_string().trim_end_matches('.'),
+            detail.trim_end_matches('.')
+        ),
+        None => format!("AIoD does not show it ({})", detail.trim_end_matches('.')),
+    };
+    format!(
+        "AIoD holds {platform} asset {id:?} as an unpublished draft: {cause}. It is missing \
+         from listings and no one can see it; the catalogue's maintainers can publish it (or \
+         delete it, and the next run uploads it again)"
+    )
 }
 
 impl Sink for Uploader {
@@ -296,23 +390,12 @@ impl Sink for Uploader {
         let previous = match previous {
             Some(p) => Some(p),
             None if self.lookup_unknown => self
-                .aiod
-                .lookup(&asset_type, &self.platform, &id)
-                .await
-                .map_err(|e| classify(e, &self.platform))?
+                .look_up(&asset_type, &id)
+                .await?
                 .and_then(|found| stored(self.schema, schema_name, &asset_type, &found)),
             None => None,
         };
-        let (identifier, outcome) = match previous {
-            Some(p) if p.body_hash == hash => (p.identifier, Outcome::Unchanged),
-            Some(p) => match self.aiod.replace(&asset_type, &p.identifier, &body).await {
-                Ok(()) => (p.identifier, Outcome::Updated),
-                // Deleted in AIoD since we last saw it: create it again.
-                Err(e) if e.status() == Some(404) => self.create(&asset_type, &body).await?,
-                Err(e) => return Err(classify(e, &self.platform)),
-            },
-            None => self.create(&asset_type, &body).await?,
-        };
+        let (identifier, outcome) = self.write(&asset_type, previous, &hash, &body).await?;
         Ok(Put {
             outcome,
             stored: Some(StoredAsset {

@@ -40,10 +40,10 @@ impl Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Prints the summary line; 1 when a record failed.
+/// Prints the summary line; 1 when a record failed or AIoD hides its asset.
 pub fn summary_exit_code(summary: &Summary) -> ExitCode {
     eprintln!("summary: {summary}");
-    if summary.failed > 0 {
+    if summary.failed > 0 || summary.unpublished > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

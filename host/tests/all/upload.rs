@@ -603,3 +603,129 @@ fn an_interrupted_import_goes_on_from_its_offset() {
     assert_eq!(resumed[0].query_param("offset").as_deref(), Some("50"));
     assert!(err.contains("created 6, updated 0"), "{err}");
 }
+
+/// On a catalogue where the connector's account never wrote, two first POSTs
+/// at once race while the account is registered, and the loser's dataset is
+/// left as an unpublished draft. The first writes go one at a time until one
+/// has succeeded, so every asset ends published and visible.
+#[test]
+fn first_uploads_do_not_race_the_accounts_registration() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let racing = catalogue().with_first_upload_race(Duration::from_millis(300));
+    let aiod = LocalAiod::start(racing).unwrap();
+    let err = ok(&sync(
+        &hf,
+        &aiod,
+        &["--mode", "all", "--upload-concurrency", "4"],
+    ));
+    assert!(err.contains("created 6, updated 0"), "{err}");
+    let assets = aiod.assets();
+    assert_eq!(assets.len(), 6);
+    for asset in &assets {
+        assert_eq!(asset["aiod_entry"]["status"], "published", "{asset}");
+    }
+    // Every one is listed: visible to all.
+    let listed = http_get(
+        &aiod.addr().to_string(),
+        "/v2/platforms/huggingface/datasets?limit=100",
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&listed.1)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+}
+
+/// A draft that an earlier failed POST left behind (AIoD answers 409 to a new
+/// POST, and 403 to the connector's lookup) is reported as unpublished, with a
+/// dead letter saying what the catalogue's maintainers can do; the other
+/// records go on.
+#[test]
+fn a_draft_left_by_a_failed_post_is_reported_and_the_run_goes_on() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    let draft = expected_bodies()[1].clone();
+    let pid = draft["platform_resource_identifier"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    aiod.insert_orphan_draft(draft);
+    let out = sync(&hf, &aiod, &["--mode", "all"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("created 5, updated 0, unchanged 0, skipped 0, failed 0, unpublished 1"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "AIoD holds huggingface asset \"{pid}\" as an unpublished draft: AIoD does not show it"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("the catalogue's maintainers can publish it"),
+        "{err}"
+    );
+    // Not updated in the dark: no PUT of the draft.
+    assert_eq!(writes(&aiod).1, 0);
+    let failures = aiod_host()
+        .args(["failures", "--platform-name", "huggingface"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&failures).contains("unpublished"),
+        "{}",
+        stdout(&failures)
+    );
+}
+
+/// A POST answered 400 (or 500) may still have left a draft: it is looked up
+/// before the record is counted failed, and a draft is reported as such.
+#[test]
+fn a_failed_post_is_looked_up_before_it_counts_as_failed() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    let draft = expected_bodies()[1].clone();
+    let pid = draft["platform_resource_identifier"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    aiod.insert_orphan_draft(draft);
+    aiod.fail_next("POST", "/v2/datasets", 400, 6);
+    let out = sync(&hf, &aiod, &["--mode", "all", "--retries", "0"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("created 0, updated 0, unchanged 0, skipped 0, failed 5, unpublished 1"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("AIoD holds huggingface asset \"{pid}\" as an unpublished draft: its upload failed (POST ")),
+        "{err}"
+    );
+    // Each failed POST was followed by a lookup.
+    assert_eq!(aiod.count("GET", "/v2/platforms/huggingface/datasets/"), 6);
+}
+
+/// A lookup that meets an unpublished asset (403 to the connector) costs that
+/// record only: the run does not end, nor blame the platform role.
+#[test]
+fn an_unpublished_asset_met_by_a_lookup_costs_only_its_record() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    aiod.insert_orphan_draft(expected_bodies()[1].clone());
+    // A new state and --mode id: each record is looked up before it is written.
+    let out = sync(&hf, &aiod, &["--mode", "id", "--value", "rotten_tomatoes"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("unpublished 1"), "{err}");
+    assert!(
+        err.contains("AIoD does not show it (You are not allowed to view this resource)"),
+        "{err}"
+    );
+    assert!(!err.contains("platform_<name> role"), "{err}");
+}
