@@ -207,15 +207,18 @@ fn stored(
 /// Which answers stop the run (the configuration is wrong for every record)
 /// and which cost only this record.
 fn classify(e: ApiError, platform: &str) -> PutError {
+    // The catalogue's details end with a full stop: one is enough.
+    let said = e.to_string();
+    let said = said.trim_end_matches('.');
     match (&e, e.status()) {
         (ApiError::Paused(pause), _) => PutError::Paused(pause.clone()),
         (ApiError::Auth(_) | ApiError::NoRoute { .. }, _) => PutError::Fatal(e.to_string()),
         (_, Some(401 | 403)) => PutError::Fatal(format!(
-            "{e}. The client may upload only for platforms it has a platform_<name> role for; \
+            "{said}. The client may upload only for platforms it has a platform_<name> role for; \
              check PLATFORM_NAME ({platform}) and the client's roles"
         )),
         (_, Some(412)) => PutError::Fatal(format!(
-            "{e}. Platform {platform:?} is not registered in this AIoD catalogue: an AIoD \
+            "{said}. Platform {platform:?} is not registered in this AIoD catalogue: an AIoD \
              administrator must register it (POST /platforms) before this connector can upload"
         )),
         (_, Some(422)) => {

@@ -279,6 +279,8 @@ fn an_unregistered_platform_stops_with_a_message_about_registering_it() {
         "{err}"
     );
     assert!(err.contains("POST /platforms"), "{err}");
+    let error = err.lines().find(|l| l.starts_with("error: ")).unwrap();
+    assert!(!error.contains(".."), "a doubled full stop: {error}");
     assert!(
         (1..=2).contains(&aiod.count("POST", "/v2/datasets")),
         "the first 412 stops the run: no upload after those in flight (2 at once)"
