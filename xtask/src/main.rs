@@ -52,6 +52,10 @@ const PLUGINS: &[(&str, &str, &str)] = &[
         "target/test-plugins/huggingface-failing.wasm",
     ),
 ];
+/// Rust plugins built for `wasm32-wasip2`, so that they import WASI: (cargo package, output).
+/// The hostile plugin, built so, uses WASI on every call (`plugins/hostile/src/lib.rs`).
+const WASI_PLUGINS: &[(&str, &str)] =
+    &[("hostile-plugin", "target/test-plugins/hostile-wasi.wasm")];
 /// Python plugins: directories under `plugins/` holding `app.py`, built to `plugins/<dir>.wasm`.
 const PYTHON_PLUGINS: &[&str] = &["openml"];
 /// The Python guest SDK (`aiod_plugin_sdk`), on every Python plugin's path.
@@ -166,6 +170,23 @@ fn build_plugins(root: &Path) -> Result<()> {
             out.strip_prefix(root).unwrap_or(&out).display(),
             component.len()
         );
+    }
+    for (package, output) in WASI_PLUGINS {
+        // wasm32-wasip2 builds a component that imports WASI; it goes to its own target
+        // directory, so its `std` (built for WASI) never mixes with the import-free builds.
+        let target_dir = root.join("target").join("wasi-plugins");
+        run(cargo(root)
+            .args(["build", "--package", package, "--target", SCAFFOLD_TARGET])
+            .args(["--profile", "plugin", "--target-dir"])
+            .arg(&target_dir))?;
+        let built = target_dir
+            .join(SCAFFOLD_TARGET)
+            .join("plugin")
+            .join(format!("{}.wasm", package.replace('-', "_")));
+        let out = root.join(output);
+        std::fs::copy(&built, &out)
+            .with_context(|| format!("copying {} to {}", built.display(), out.display()))?;
+        eprintln!("built {output} (imports WASI)");
     }
     for dir in PYTHON_PLUGINS {
         build_python_plugin(root, dir)?;

@@ -6,11 +6,13 @@
 //! and a clock frozen at the epoch. Each call has a CPU time budget (epoch
 //! interruption), each instance a memory cap, and each result a size cap; a
 //! call that breaks any of them, or traps, costs only that call: the instance
-//! is replaced by a fresh one.
+//! is replaced by a fresh one. What a plugin prints goes to the host's log at
+//! debug level (`printed.rs`).
 
 mod bindings;
 mod cache;
 mod contract;
+mod printed;
 
 use crate::answers::AnswerRules;
 use crate::model::{
@@ -68,6 +70,8 @@ pub enum CallError {
 /// Per-instance state: what WASI needs (it grants nothing) and the memory cap.
 struct Sandbox {
     wasi: WasiCtx,
+    /// What the plugin printed during the current call: (stdout, stderr).
+    printed: (printed::Printed, printed::Printed),
     table: ResourceTable,
     max_memory: usize,
     /// Set when the memory cap refused a growth, to name the limit in the error.
@@ -129,11 +133,15 @@ impl wasmtime_wasi::HostMonotonicClock for Epoch {
 }
 
 fn new_store(engine: &Engine, limits: &Limits) -> Store<Sandbox> {
+    let printed = (printed::Printed::default(), printed::Printed::default());
     let sandbox = Sandbox {
         wasi: WasiCtx::builder()
             .wall_clock(Epoch)
             .monotonic_clock(Epoch)
+            .stdout(printed.0.clone())
+            .stderr(printed.1.clone())
             .build(),
+        printed,
         table: ResourceTable::new(),
         max_memory: limits.memory,
         memory_refused: false,
@@ -187,9 +195,29 @@ pub struct Inspection {
     pub looks_up: bool,
 }
 
+/// Runs `f` where WASI's synchronous bindings may block: they drive a Tokio
+/// runtime of their own, which panics inside the host's ("Cannot start a
+/// runtime from within a runtime"), so a plugin that imports WASI is called on
+/// a thread outside it. An import-free plugin has no WASI to call: it runs here.
+fn outside_runtime<R: Send>(
+    wasi: bool,
+    f: impl FnOnce() -> wasmtime::Result<R> + Send,
+) -> wasmtime::Result<R> {
+    if !wasi || tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|_| Err(wasmtime::Error::msg("the plugin's call thread panicked")))
+    })
+}
+
 /// A loaded, instantiated plugin.
 pub struct Plugin {
     path: PathBuf,
+    /// Whether the component imports WASI (see `outside_runtime`).
+    wasi: bool,
     /// SHA-256 of the component file.
     digest: String,
     limits: Limits,
@@ -217,7 +245,8 @@ impl Plugin {
             .with_context(|| format!("cannot load plugin {}", path.display()))?;
 
         let mut linker = Linker::<Sandbox>::new(&engine);
-        if component.component_type().imports(&engine).len() > 0 {
+        let wasi = component.component_type().imports(&engine).len() > 0;
+        if wasi {
             wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         }
         let pre = linker
@@ -227,12 +256,10 @@ impl Plugin {
             .with_context(|| format!("cannot instantiate plugin {}", path.display()))?;
         let mut store = new_store(&engine, &limits);
         store.set_epoch_deadline(ticks(limits.cpu));
-        let bindings = pre
-            .instantiate(&mut store)
+        let bindings = outside_runtime(wasi, || pre.instantiate(&mut store))
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot instantiate plugin {}", path.display()))?;
-        let info: PluginInfo = bindings
-            .info(&mut store)
+        let info: PluginInfo = outside_runtime(wasi, || bindings.info(&mut store))
             .map_err(anyhow::Error::from)
             .with_context(|| format!("plugin {} failed to describe itself", path.display()))?
             .into();
@@ -243,6 +270,7 @@ impl Plugin {
             .with_context(|| format!("cannot load plugin {}", path.display()))?;
         let mut plugin = Plugin {
             path: path.to_path_buf(),
+            wasi,
             digest,
             limits,
             engine,
@@ -300,16 +328,18 @@ impl Plugin {
     }
 
     /// Runs one call within the limits; a trap or a limit replaces the instance.
-    fn call<T>(
+    fn call<T: Send>(
         &mut self,
         name: &'static str,
-        f: impl FnOnce(&Connector, &mut Store<Sandbox>) -> wasmtime::Result<T>,
+        f: impl FnOnce(&Connector, &mut Store<Sandbox>) -> wasmtime::Result<T> + Send,
         size: impl FnOnce(&T) -> usize,
     ) -> Result<T, CallError> {
         self.store.set_epoch_deadline(ticks(self.limits.cpu));
         let started = std::time::Instant::now();
-        let result = f(&self.bindings, &mut self.store);
+        let (bindings, store) = (&self.bindings, &mut self.store);
+        let result = outside_runtime(self.wasi, || f(bindings, store));
         crate::metrics::plugin_call(name, started.elapsed());
+        self.log_printed(name);
         let returned = result.as_ref().map(size).unwrap_or(0);
         let failure = match &result {
             Ok(_) if returned > self.limits.output => Some(format!(
@@ -337,11 +367,22 @@ impl Plugin {
         }
     }
 
+    /// What the plugin printed during the call `name`, to the log at debug level.
+    fn log_printed(&self, name: &str) {
+        let (stdout, stderr) = &self.store.data().printed;
+        for (stream, printed) in [("stdout", stdout), ("stderr", stderr)] {
+            if let Some(text) = printed.take() {
+                tracing::debug!(plugin = %self.info.name, call = name, stream, "plugin printed: {text}");
+            }
+        }
+    }
+
     /// A fresh instance after a trap: nothing of the failed call survives.
     fn renew(&mut self) {
         let mut store = new_store(&self.engine, &self.limits);
         store.set_epoch_deadline(ticks(self.limits.cpu));
-        match self.pre.instantiate(&mut store) {
+        let pre = &self.pre;
+        match outside_runtime(self.wasi, || pre.instantiate(&mut store)) {
             Ok(bindings) => {
                 self.store = store;
                 self.bindings = bindings;

@@ -276,3 +276,63 @@ fn plugin_diff_shows_what_a_swap_would_change() {
     );
     assert!(changed.contains("→ (absent)"), "{changed}");
 }
+
+/// A plugin that imports WASI and prints, lists `/`, reads the clocks and opens
+/// a socket on every call (as a third-party plugin with debugging code left in
+/// does) syncs its records normally: WASI cannot panic the host, what it prints
+/// goes to the debug log tagged with the plugin, never to stdout, and the
+/// sandbox grants nothing (the directory listing and the socket fail inside it).
+#[test]
+fn a_plugin_that_uses_wasi_on_every_call_syncs_normally() {
+    let hf = LocalServer::start(HfState::recorded()).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    let out = command_with(
+        &hf,
+        &aiod,
+        &test_plugin("hostile-wasi.wasm"),
+        &["run", "--mode", "all", "--app-log-level", "debug"],
+    )
+    .output()
+    .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("created 6, updated 0, unchanged 0, skipped 0, failed 0"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "the plugin's output reached stdout");
+    let printed: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("plugin printed: "))
+        .collect();
+    assert!(
+        printed.iter().any(
+            |l| l.contains("hostile plugin mapping rotten_tomatoes | listed Err(")
+                && l.contains("socket false")
+                && l.contains("plugin=hostile")
+                && l.contains("stream=\"stdout\"")
+        ),
+        "{printed:#?}"
+    );
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("hostile plugin on stderr: rotten_tomatoes")),
+        "{printed:#?}"
+    );
+    // At the default level, nothing of it.
+    let quiet = command_with(
+        &hf,
+        &aiod,
+        &test_plugin("hostile-wasi.wasm"),
+        &["run", "--mode", "all"],
+    )
+    .output()
+    .unwrap();
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert!(
+        !stderr(&quiet).contains("plugin printed"),
+        "{}",
+        stderr(&quiet)
+    );
+}

@@ -7,6 +7,11 @@
 //! - `hostile/huge`: returns a 20 MB body;
 //! - `hostile/garbage`: returns a body that is not JSON;
 //! - `hostile/wrong-platform`: returns a body for another platform.
+//!
+//! Built for `wasm32-wasip2` (`target/test-plugins/hostile-wasi.wasm`), it
+//! imports WASI and uses it on every `map`, as a third-party plugin left with
+//! debugging code would: it prints to stdout and stderr, lists `/`, reads the
+//! clocks and opens a socket, then maps as usual.
 
 use aiod_plugin_sdk::{
     AnswerRule, Asset, Connector, Context, Existence, FollowUp, Info, Mapped, MissingRecord, Mode,
@@ -52,6 +57,8 @@ impl Connector for Hostile {
         record: &SourceRecord,
         _follow_ups: &[FollowUp],
     ) -> Result<Mapped, RecordError> {
+        #[cfg(target_os = "wasi")]
+        use_wasi(&record.label);
         match record.label.as_str() {
             "hostile/loop" => {
                 let mut n = 0u64;
@@ -98,6 +105,21 @@ impl Connector for Hostile {
     fn read_lookup(ctx: &Context, record: &MissingRecord, response: &Response) -> Existence {
         HuggingFace::read_lookup(ctx, record, response)
     }
+}
+
+/// Every kind of WASI call a careless plugin makes; none may hurt the host.
+#[cfg(target_os = "wasi")]
+fn use_wasi(label: &str) {
+    println!("hostile plugin mapping {label}");
+    eprintln!("hostile plugin on stderr: {label}");
+    let listed = std::fs::read_dir("/").map(|d| d.count());
+    let wall = std::time::SystemTime::now();
+    let monotonic = std::time::Instant::now();
+    let socket = std::net::TcpStream::connect("127.0.0.1:9");
+    println!(
+        "listed {listed:?}, clocks {wall:?} {monotonic:?}, socket {:?}",
+        socket.is_ok()
+    );
 }
 
 fn map_dataset(platform: &str, data: &str) -> Result<mapping::MappedDataset, RecordError> {
