@@ -9,7 +9,10 @@
 # and the named volumes
 #   aiod-host-<which>-state     on /home/appuser/.local/share/aiod-host       (the state; one per
 #                               environment, since a state belongs to one catalogue)
-#   aiod-host-plugin-cache      on /home/appuser/.cache/aiod-host             (compiled plugins)
+#   aiod-host-<which>-plugin-cache
+#                               on /home/appuser/.cache/aiod-host             (compiled plugins; one
+#                               per environment: compiled code runs as native code, so a cache
+#                               that one environment can write is not shared with another)
 # ARGS go to aiod-host unchanged; without them the image's default command runs (a full sync
 # of Hugging Face). `local` uses the host's network, to reach an AIoD on localhost.
 #
@@ -79,7 +82,7 @@ else
 fi
 args+=(
     --mount "type=volume,source=aiod-host-$which-state,target=$home/.local/share/aiod-host"
-    --mount "type=volume,source=aiod-host-plugin-cache,target=$home/.cache/aiod-host"
+    --mount "type=volume,source=aiod-host-$which-plugin-cache,target=$home/.cache/aiod-host"
 )
 for var in CLIENT_SECRET PLATFORM_NAME HF_TOKEN AIOD_HF_API_KEY; do
     if [[ -n ${!var:-} ]]; then

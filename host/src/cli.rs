@@ -411,10 +411,17 @@ pub struct PluginLimitArgs {
     /// Size of what one plugin call returns, in MiB (1 to 4,096).
     #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=4_096))]
     pub plugin_output_mib: u32,
+
+    /// Compile the plugin at every start instead of keeping its compiled code in the
+    /// compiled-plugin cache (`$AIOD_HOST_CACHE_DIR`, else `~/.cache/aiod-host/plugins`).
+    #[arg(long)]
+    pub no_plugin_cache: bool,
 }
 
 impl PluginLimitArgs {
+    /// The limits, and the compiled-plugin cache switched as asked (before any plugin loads).
     pub fn limits(&self) -> crate::plugin::Limits {
+        crate::plugin::use_compiled_cache(!self.no_plugin_cache);
         crate::plugin::Limits {
             cpu: std::time::Duration::from_millis(self.plugin_cpu_ms),
             memory: mib(self.plugin_memory_mib),

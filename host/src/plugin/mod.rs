@@ -27,6 +27,11 @@ use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+/// Whether plugins are compiled through the compiled-plugin cache (`--no-plugin-cache`: no).
+pub fn use_compiled_cache(enabled: bool) {
+    cache::set_enabled(enabled);
+}
+
 /// How often the CPU-time clock ticks; a call's budget is counted in ticks.
 const TICK: Duration = Duration::from_millis(10);
 

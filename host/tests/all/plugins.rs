@@ -94,20 +94,42 @@ fn hostile_plugins_cost_only_their_record() {
     assert_eq!(stored.len(), 4);
 }
 
+/// A dry run of `plugin` against a one-dataset Hub with the compiled-plugin
+/// cache in `cache`: its log.
+fn run_with_cache(
+    server: &LocalServer,
+    cache: &std::path::Path,
+    plugin: &std::path::Path,
+    extra: &[&str],
+) -> String {
+    let out = aiod_host()
+        .env("AIOD_HOST_CACHE_DIR", cache)
+        .env("HF_ENDPOINT", server.base_url())
+        .env("HF_DATASETS_SERVER_ENDPOINT", server.base_url())
+        .args(["run", "--dry-run", "--mode", "all", "--plugin"])
+        .arg(plugin)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_eq!(assets(&out).len(), 1, "{}", stderr(&out));
+    stderr(&out)
+}
+
+/// The cache's entries, by extension.
+fn cache_entries(cache: &std::path::Path, extension: &str) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(cache)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    found.retain(|p| p.extension().is_some_and(|e| e == extension));
+    found.sort();
+    found
+}
+
 #[test]
-fn a_compiled_plugin_is_cached_and_a_bad_cache_entry_is_ignored() {
+fn a_compiled_plugin_is_cached_and_a_damaged_entry_is_compiled_again_not_run() {
     let server = LocalServer::start(HfState::generated(1)).unwrap();
     let cache = home().join("plugin-cache");
-    let run = || {
-        let env = [
-            ("AIOD_HOST_CACHE_DIR", cache.display().to_string()),
-            ("HF_ENDPOINT", server.base_url()),
-            ("HF_DATASETS_SERVER_ENDPOINT", server.base_url()),
-        ];
-        let out = dry_run_env(&env, &["--mode", "all"]);
-        assets(&out);
-        stderr(&out)
-    };
+    let run = || run_with_cache(&server, &cache, &plugin_path(), &[]);
     let first = run();
     assert!(first.contains("plugin compiled"), "{first}");
     let second = run();
@@ -120,15 +142,73 @@ fn a_compiled_plugin_is_cached_and_a_bad_cache_entry_is_ignored() {
         "compiled again:\n{second}"
     );
 
-    for entry in std::fs::read_dir(&cache).unwrap() {
-        std::fs::write(entry.unwrap().path(), b"damaged").unwrap();
-    }
+    // 64 bytes changed in the middle of the compiled code, the seal left alone.
+    let [entry] = cache_entries(&cache, "cwasm").try_into().unwrap();
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle..middle + 64].fill(0xcc);
+    std::fs::write(&entry, bytes).unwrap();
     let third = run();
     assert!(
-        third.contains("ignoring an unusable cache entry"),
+        third.contains(
+            "its seal does not match: damaged, or another plugin's) is compiled again, not run"
+        ),
         "{third}"
     );
     assert!(third.contains("plugin compiled"), "{third}");
+    // Replaced by a good entry.
+    assert!(run().contains("plugin loaded from the compiled-plugin cache"));
+}
+
+/// Another plugin's compiled code (and seal) copied over this plugin's entry
+/// is found out: its seal names the other plugin. The right plugin runs.
+#[test]
+fn a_cache_entry_copied_from_another_plugin_is_compiled_again() {
+    let server = LocalServer::start(HfState::generated(1)).unwrap();
+    let cache = home().join("plugin-cache");
+    run_with_cache(&server, &cache, &plugin_path(), &[]);
+    let hf_entries = cache_entries(&cache, "cwasm");
+    run_with_cache(&server, &cache, &hostile_plugin(), &[]);
+    let hostile = cache_entries(&cache, "cwasm")
+        .into_iter()
+        .find(|p| !hf_entries.contains(p))
+        .unwrap();
+    let [hf] = hf_entries.try_into().unwrap();
+    std::fs::copy(&hostile, &hf).unwrap();
+    std::fs::copy(hostile.with_extension("seal"), hf.with_extension("seal")).unwrap();
+    let log = run_with_cache(&server, &cache, &plugin_path(), &[]);
+    assert!(
+        log.contains("another plugin's) is compiled again, not run"),
+        "{log}"
+    );
+    assert!(log.contains("plugin loaded plugin=huggingface"), "{log}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_directory_others_may_write_is_not_used() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let server = LocalServer::start(HfState::generated(1)).unwrap();
+    let cache = home().join("shared-cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let log = run_with_cache(&server, &cache, &plugin_path(), &[]);
+    assert!(
+        log.contains(
+            "not using the compiled-plugin cache: group or others may write it (mode 777)"
+        ),
+        "{log}"
+    );
+    assert!(log.contains("plugin compiled"), "{log}");
+    assert!(
+        cache_entries(&cache, "cwasm").is_empty(),
+        "nothing was written there"
+    );
+    // --no-plugin-cache: a private directory is not used either.
+    let private = home().join("private-cache");
+    let log = run_with_cache(&server, &private, &plugin_path(), &["--no-plugin-cache"]);
+    assert!(log.contains("plugin compiled"), "{log}");
+    assert!(cache_entries(&private, "cwasm").is_empty());
 }
 
 #[test]

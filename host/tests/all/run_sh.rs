@@ -196,7 +196,7 @@ fn each_environment_mounts_its_config_secret_and_state_and_passes_the_arguments(
                 bind(&dir.join(format!("config.{which}.toml")), CONFIG),
                 bind(&dir.join(format!(".{which}.env")), ENV_FILE),
                 volume(&format!("aiod-host-{which}-state"), STATE),
-                volume("aiod-host-plugin-cache", CACHE),
+                volume(&format!("aiod-host-{which}-plugin-cache"), CACHE),
             ],
             "{which}: {run:?}"
         );
@@ -229,7 +229,7 @@ fn the_committed_local_files_are_mounted_in_place() {
             bind(&dir.join("config.local.toml"), CONFIG),
             bind(&dir.join(".local.env"), ENV_FILE),
             volume("aiod-host-local-state", STATE),
-            volume("aiod-host-plugin-cache", CACHE),
+            volume("aiod-host-local-plugin-cache", CACHE),
         ],
         "{run:?}"
     );
@@ -364,7 +364,7 @@ fn a_missing_env_file_is_warned_about_and_not_mounted() {
         [
             bind(&dir.join("config.test.toml"), CONFIG),
             volume("aiod-host-test-state", STATE),
-            volume("aiod-host-plugin-cache", CACHE),
+            volume("aiod-host-test-plugin-cache", CACHE),
         ]
     );
 
