@@ -43,6 +43,9 @@ pub enum Command {
     Remap(RemapArgs),
     /// What a state holds: records, assets, stored payloads, by plugin, and the last passes.
     Status(StateArgs),
+    /// Abandon the unfinished passes of a state on purpose: the next sync starts a new pass
+    /// from the first page (an abandoned pass deletes nothing).
+    ResetPass(StateArgs),
     /// Tools for plugin authors and operators.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -61,7 +64,10 @@ impl Command {
             | Command::Check(args)
             | Command::Config(ConfigCommand::Show(args)) => Some(args),
             Command::Remap(args) => Some(&mut args.common),
-            Command::Failures(_) | Command::Status(_) | Command::Plugin(_) => None,
+            Command::Failures(_)
+            | Command::Status(_)
+            | Command::ResetPass(_)
+            | Command::Plugin(_) => None,
         }
     }
 }

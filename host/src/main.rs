@@ -28,6 +28,7 @@ fn main() -> ExitCode {
             commands::remap::remap(args)
         }
         cli::Command::Status(args) => commands::status::status(args),
+        cli::Command::ResetPass(args) => commands::reset_pass::reset_pass(args),
         cli::Command::Config(cli::ConfigCommand::Show(args)) => {
             logging::init(&args.logs);
             commands::config_show::show(&args)

@@ -245,6 +245,9 @@ pub struct Pass {
     pub started_at: String,
     /// Requests still to make; empty when the listing is done.
     pub cursor: Vec<Request>,
+    /// Why the stored cursor cannot be read (then `cursor` is empty and the
+    /// pass cannot go on).
+    pub unreadable_cursor: Option<String>,
     /// Listing pages read so far.
     pub pages: u64,
 }
@@ -540,6 +543,7 @@ impl State {
             since: since.map(str::to_string),
             started_at,
             cursor: cursor.to_vec(),
+            unreadable_cursor: None,
             pages: 0,
         })
     }
@@ -1277,16 +1281,17 @@ fn pass_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Pass>> {
         since: r.get(2)?,
         started_at: r.get(3)?,
         cursor: Vec::new(),
+        unreadable_cursor: None,
         pages: r.get::<_, i64>(5)?.try_into().unwrap_or(0),
     };
-    Ok(match cursor.as_deref().map(serde_json::from_str) {
-        Some(Ok(cursor)) => Ok(Pass { cursor, ..pass }),
-        Some(Err(e)) => Err(anyhow::anyhow!(
-            "the stored cursor of pass {} is unreadable: {e}",
-            pass.id
-        )),
-        None => Ok(pass),
-    })
+    Ok(Ok(match cursor.as_deref().map(serde_json::from_str) {
+        Some(Ok(cursor)) => Pass { cursor, ..pass },
+        Some(Err(e)) => Pass {
+            unreadable_cursor: Some(format!("it is not a list of requests: {e}")),
+            ..pass
+        },
+        None => pass,
+    }))
 }
 
 fn asset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAsset> {

@@ -162,9 +162,23 @@ pub async fn run<S: Sink, T: Transport>(job: Job<'_, T>, sink: &S) -> Result<Fin
             return Err(SyncError::Stopped);
         }
         listing.pages.admit(&request).map_err(SyncError::Listing)?;
-        let response = sync.read_page(&request).await?;
-        if std::mem::take(&mut listing.stored_cursor) && refuses_cursor(response.status) {
-            listing = sync.restart_pass(listing, &response)?;
+        let stored_cursor = std::mem::take(&mut listing.stored_cursor);
+        let response = match sync.read_page(&request).await {
+            // A cursor stored before the operator changed the endpoint, or one
+            // the host would never have planned.
+            Err(SyncError::Refused(why)) if stored_cursor => {
+                listing = sync.restart_pass(listing, &format!("the host refuses it: {why}"))?;
+                continue;
+            }
+            read => read?,
+        };
+        if stored_cursor && refuses_cursor(response.status) {
+            let why = format!(
+                "the source refused it: HTTP {}: {}",
+                response.status,
+                response.snippet()
+            );
+            listing = sync.restart_pass(listing, &why)?;
             continue;
         }
         let page = sync
@@ -320,7 +334,7 @@ impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
     /// pass (in the state, unless there is none or the mode has no passes) at
     /// the plugin's first requests.
     fn open_pass(&mut self) -> Result<Listing, SyncError> {
-        if let Some(pass) = resume(self.state.as_deref(), &self.mode)? {
+        if let Some(pass) = resume(self.state.as_deref_mut(), &self.mode)? {
             tracing::info!(pass = pass.id, started = %pass.started_at, "resuming an unfinished pass from its stored cursor");
             return Ok(Listing {
                 queue: pass.cursor.clone(),
@@ -348,20 +362,13 @@ impl<'a, T: Transport, S: Sink> Sync<'a, T, S> {
         })
     }
 
-    /// The source no longer accepts the stored cursor: that pass is abandoned
-    /// (an abandoned pass deletes nothing) and a new one begins.
-    fn restart_pass(&mut self, listing: Listing, answer: &Response) -> Result<Listing, SyncError> {
+    /// The stored cursor cannot be used (`why`): that pass is abandoned (an
+    /// abandoned pass deletes nothing) and a new one begins.
+    fn restart_pass(&mut self, listing: Listing, why: &str) -> Result<Listing, SyncError> {
         let (Some(state), Some(pass)) = (self.state.as_deref_mut(), listing.pass) else {
             unreachable!("only a pass in a state is resumed")
         };
-        tracing::warn!(
-            pass = pass.id,
-            "the source refused the stored cursor of this unfinished pass (HTTP {}: {}); \
-             the pass is abandoned (an abandoned pass deletes nothing) and a new one starts",
-            answer.status,
-            answer.snippet()
-        );
-        state.abandon_pass(pass.id).state()?;
+        abandon(state, pass.id, why)?;
         self.open_pass()
     }
 
@@ -567,14 +574,30 @@ fn pass_kind(mode: &SyncMode) -> Option<(PassKind, Option<&str>)> {
     }
 }
 
-/// The unfinished pass of this mode, to resume at its stored cursor.
-fn resume(state: Option<&State>, mode: &SyncMode) -> Result<Option<Pass>, SyncError> {
+/// The unfinished pass of this mode, to resume at its stored cursor; one whose
+/// cursor cannot be read is abandoned.
+fn resume(state: Option<&mut State>, mode: &SyncMode) -> Result<Option<Pass>, SyncError> {
     let (Some(s), Some((kind, since))) = (state, pass_kind(mode)) else {
         return Ok(None);
     };
-    Ok(s.open_pass(kind)
-        .state()?
-        .filter(|p| p.since.as_deref() == since && !p.cursor.is_empty()))
+    let open = s.open_pass(kind).state()?;
+    if let Some(pass) = &open
+        && let Some(why) = &pass.unreadable_cursor
+    {
+        abandon(s, pass.id, why)?;
+        return Ok(None);
+    }
+    Ok(open.filter(|p| p.since.as_deref() == since && !p.cursor.is_empty()))
+}
+
+/// Abandons pass `id`, whose stored cursor cannot be used (`why`), with a warning.
+fn abandon(state: &mut State, id: i64, why: &str) -> Result<(), SyncError> {
+    tracing::warn!(
+        pass = id,
+        "the stored cursor of this unfinished pass cannot be used ({why}); the pass is \
+         abandoned (an abandoned pass deletes nothing) and a new one starts"
+    );
+    state.abandon_pass(id).state()
 }
 
 /// Whether an answer to a stored cursor says the source no longer accepts it:

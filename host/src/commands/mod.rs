@@ -6,6 +6,7 @@ pub mod config_show;
 pub mod failures;
 pub mod plugin;
 pub mod remap;
+pub mod reset_pass;
 pub mod retry;
 pub mod run;
 pub mod serve;

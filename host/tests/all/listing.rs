@@ -41,7 +41,10 @@ fn a_stored_cursor_the_hub_refuses_gives_way_to_a_new_pass_in_the_same_run() {
     let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
     assert!(err.contains("resuming an unfinished pass"), "{err}");
     assert!(
-        err.contains("the source refused the stored cursor of this unfinished pass (HTTP 400"),
+        err.contains(
+            "the stored cursor of this unfinished pass cannot be used (the source refused it: \
+             HTTP 400"
+        ),
         "{err}"
     );
     assert!(err.contains("a new one starts"), "{err}");
@@ -55,6 +58,87 @@ fn a_stored_cursor_the_hub_refuses_gives_way_to_a_new_pass_in_the_same_run() {
     );
     let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
     assert!(!err.contains("resuming"), "{err}");
+}
+
+/// A first run that breaks off after one page of ten, its cursor stored.
+fn broken_off_after_one_page(hf: &LocalServer, aiod: &LocalAiod) {
+    hf.hf()
+        .inject("/api/datasets", Fault::Delay(std::time::Duration::ZERO), 1);
+    hf.hf().inject("/api/datasets", Fault::status(500), 2);
+    let out = sync(hf, aiod, &["--mode", "all", "--retries", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(aiod.assets().len(), 10);
+}
+
+/// A cursor stored before the operator moved `HF_ENDPOINT` points outside the
+/// endpoint now: the host refuses it, abandons that pass and starts a new one,
+/// instead of failing every later run.
+#[test]
+fn a_stored_cursor_the_host_refuses_gives_way_to_a_new_pass() {
+    let hf = LocalServer::start(HfState::generated(30).with_page_size(10)).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    broken_off_after_one_page(&hf, &aiod);
+    let moved = LocalServer::start(HfState::generated(30).with_page_size(10)).unwrap();
+    let old_endpoint = hf.requests().len();
+    let err = ok(&sync(&moved, &aiod, &["--mode", "all"]));
+    assert!(
+        err.contains("cannot be used (the host refuses it: "),
+        "{err}"
+    );
+    assert!(err.contains("seen 30,"), "{err}");
+    assert_eq!(
+        hf.requests().len(),
+        old_endpoint,
+        "nothing more went to the old endpoint"
+    );
+}
+
+/// A stored cursor that is not a list of requests (a damaged state) is
+/// abandoned with a warning; the new pass completes.
+#[test]
+fn an_unreadable_stored_cursor_is_abandoned() {
+    let hf = LocalServer::start(HfState::generated(30).with_page_size(10)).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    broken_off_after_one_page(&hf, &aiod);
+    let state = home().join(".local/share/aiod-host/huggingface.sqlite");
+    let db = rusqlite::Connection::open(&state).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE passes SET cursor = '{not json' WHERE cursor IS NOT NULL",
+            [],
+        )
+        .unwrap();
+    assert!(changed >= 1);
+    drop(db);
+    let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
+    assert!(err.contains("(it is not a list of requests: "), "{err}");
+    assert!(err.contains("a new one starts"), "{err}");
+    assert!(err.contains("seen 30,"), "{err}");
+}
+
+/// `reset-pass` abandons an unfinished pass on purpose: the next run starts
+/// from the first page.
+#[test]
+fn reset_pass_abandons_an_unfinished_pass() {
+    let hf = LocalServer::start(HfState::generated(30).with_page_size(10)).unwrap();
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    broken_off_after_one_page(&hf, &aiod);
+    let out = aiod_host().arg("reset-pass").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("abandoned pass 1 (all, started "),
+        "{}",
+        stdout(&out)
+    );
+    let again = aiod_host().arg("reset-pass").output().unwrap();
+    assert!(
+        stdout(&again).starts_with("no unfinished pass in "),
+        "{}",
+        stdout(&again)
+    );
+    let err = ok(&sync(&hf, &aiod, &["--mode", "all"]));
+    assert!(!err.contains("resuming"), "{err}");
+    assert!(err.contains("seen 30,"), "{err}");
 }
 
 #[test]
