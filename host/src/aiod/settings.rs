@@ -195,7 +195,17 @@ fn base_url(key: &str, text: &str) -> Result<Url> {
     } else {
         format!("{text}/")
     };
-    let url = Url::parse(&with_slash).with_context(|| format!("{key} {text:?} is not a URL"))?;
+    let mut url =
+        Url::parse(&with_slash).with_context(|| format!("{key} {text:?} is not a URL"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Shown without them: the message is logged.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        bail!(
+            "{key} {url} must not carry a user name or password (they would be logged and \
+             stored in the state); the client's credentials are client_id and CLIENT_SECRET"
+        );
+    }
     if !matches!(url.scheme(), "http" | "https") {
         bail!("{key} {text:?} must be an http(s) URL");
     }

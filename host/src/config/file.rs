@@ -51,10 +51,11 @@ pub fn load(explicit: Option<&Path>) -> Result<FileConfig> {
 
 pub fn parse(text: &str) -> Result<FileConfig> {
     let mut warnings = Vec::new();
-    let mut config: FileConfig =
-        serde_ignored::deserialize(toml::Deserializer::parse(text)?, |key| {
-            warnings.push(format!("unknown key {:?} ignored", key.to_string()));
-        })?;
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| unquoted(text, &e))?;
+    let mut config: FileConfig = serde_ignored::deserialize(deserializer, |key| {
+        warnings.push(format!("unknown key {:?} ignored", key.to_string()));
+    })
+    .map_err(|e| unquoted(text, &e))?;
     if let Some(secs) = config.request_timeout_seconds
         && !(0.001..=MAX_TIMEOUT_SECONDS).contains(&secs)
     {
@@ -62,6 +63,20 @@ pub fn parse(text: &str) -> Result<FileConfig> {
     }
     config.warnings = warnings;
     Ok(config)
+}
+
+/// A TOML error by line and column, without the offending line: it may hold a secret.
+fn unquoted(text: &str, e: &toml::de::Error) -> anyhow::Error {
+    let message = e.message().trim_end_matches('.');
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            anyhow::anyhow!("not valid TOML at line {line}, column {column}: {message}")
+        }
+        None => anyhow::anyhow!("not valid TOML: {message}"),
+    }
 }
 
 #[cfg(test)]
@@ -91,5 +106,24 @@ mod tests {
         assert!(parse("version = 2").is_err());
         assert!(parse("request_timeout_seconds = 1e300").is_err());
         assert!(parse("request_timeout_seconds = 0").is_err());
+    }
+
+    #[test]
+    fn a_parse_error_names_the_place_but_never_quotes_the_line() {
+        let text = "api_server = 'http://x/'\nclient_secret = \"s3cr3t-value";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("not valid TOML at line 2, column "),
+            "{err}"
+        );
+        assert!(!err.contains("s3cr3t"), "{err}");
+        let err = parse("client_id = 'a'\nversion = 2")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("not valid TOML at line 2, column "),
+            "{err}"
+        );
+        assert!(!err.contains("version = 2"), "{err}");
     }
 }

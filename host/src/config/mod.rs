@@ -199,6 +199,14 @@ pub fn load(args: &CommonArgs) -> Result<(Resolved, Plugin)> {
         args.aiod.env_file.as_deref(),
         settings::default_env_file(&plugin.info().name),
     )?;
+    // An unreadable variable must not pass for an unset one (the plugin's default
+    // endpoint, or no token, would be used instead).
+    let declared = plugin.info().endpoints.iter();
+    for var in declared.flat_map(|e| e.env_override.iter().chain(&e.token_env)) {
+        if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(var) {
+            anyhow::bail!("the environment variable {var} is not valid UTF-8: fix or unset it");
+        }
+    }
     let resolved = resolve(&Inputs {
         args,
         file: &file,

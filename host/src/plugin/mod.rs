@@ -238,6 +238,14 @@ impl Plugin {
     /// Loads the component at `path` (compiled, or from the compiled-plugin
     /// cache), checks its contract version and instantiates it.
     pub fn load(path: &Path, limits: Limits) -> Result<Plugin> {
+        // Reading a FIFO or a device would block or never end.
+        let meta = std::fs::metadata(path)
+            .with_context(|| format!("cannot read plugin file {}", path.display()))?;
+        anyhow::ensure!(
+            meta.is_file(),
+            "plugin {} is not a regular file (a component file is)",
+            path.display()
+        );
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read plugin file {}", path.display()))?;
         contract::check_binary(&bytes)

@@ -345,3 +345,69 @@ fn a_retired_api_version_stops_with_the_route_message() {
     assert_fails_with(&out, 2, "the AIoD API has no route GET http://");
     assert_eq!(aiod.count("POST", "/v1/"), 0, "nothing was posted");
 }
+
+/// Credentials in `--api-server` or `--auth-server` are refused, and not repeated.
+#[test]
+fn credentials_in_an_aiod_url_are_refused_without_repeating_them() {
+    for flag in ["--api-server", "--auth-server"] {
+        let hf = LocalServer::start(HfState::recorded()).unwrap();
+        let aiod = local_servers::LocalAiod::start(catalogue()).unwrap();
+        let out = command(
+            &hf,
+            &aiod,
+            &[
+                "run",
+                "--mode",
+                "all",
+                flag,
+                "http://admin:hunter2@127.0.0.1:9/",
+            ],
+        )
+        .output()
+        .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("must not carry a user name or password"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2") && !err.contains("admin"), "{err}");
+    }
+}
+
+/// A FIFO (or any file that is not a regular one) as the plugin is refused at
+/// once instead of blocking for ever on its read.
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_the_plugin_is_refused() {
+    let fifo = home().join("plugin.wasm");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = run_plugin_file(&fifo);
+    assert_fails_with(&out, 2, "is not a regular file");
+}
+
+/// An endpoint variable that is not valid UTF-8 is an error, not an unset
+/// variable (which would send the requests to the public Hub).
+#[cfg(unix)]
+#[test]
+fn an_unreadable_endpoint_variable_is_an_error() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let out = aiod_host()
+        .env(
+            "HF_ENDPOINT",
+            std::ffi::OsStr::from_bytes(b"http://\xff\xfe/"),
+        )
+        .args(["run", "--dry-run", "--mode", "all", "--plugin"])
+        .arg(plugin_path())
+        .output()
+        .unwrap();
+    assert_fails_with(
+        &out,
+        2,
+        "the environment variable HF_ENDPOINT is not valid UTF-8",
+    );
+}
