@@ -22,6 +22,10 @@ const DICTIONARY_BYTES: usize = 64 << 10;
 /// to train in well under a second.
 pub const TRAINING_SAMPLES: usize = 2_000;
 
+/// The most of one follow-up body a dead letter keeps: three 100 MB answers
+/// must not cost the state 300 MB. The rest is cut, with a marker.
+pub const DEAD_LETTER_BODY: usize = 1 << 20;
+
 /// A follow-up as stored (bodies as text: they are JSON or error text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredFollowUp {
@@ -78,6 +82,25 @@ impl Payload {
                 .map(|(q, r)| StoredFollowUp::new(q, r))
                 .collect(),
         }
+    }
+
+    /// What a dead letter keeps: the record, and each follow-up body up to
+    /// [`DEAD_LETTER_BODY`] bytes (cut on a character boundary, with a marker).
+    pub fn for_dead_letter(record: &SourceRecord, follow_ups: &[(Request, Response)]) -> Payload {
+        let mut payload = Payload::new(record, follow_ups);
+        for f in &mut payload.follow_ups {
+            let size = f.body.len();
+            if size > DEAD_LETTER_BODY {
+                let mut cut = DEAD_LETTER_BODY;
+                while !f.body.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                f.body.truncate(cut);
+                f.body
+                    .push_str(&format!("… [cut by aiod-host: {cut} of {size} bytes kept]"));
+            }
+        }
+        payload
     }
 
     /// The follow-ups as the plugin is handed them.
@@ -205,6 +228,40 @@ pub fn train(samples: &[Vec<u8>]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dead_letter_keeps_at_most_a_mebibyte_of_each_follow_up() {
+        let record = SourceRecord {
+            id: "r".into(),
+            label: "r".into(),
+            version: "1".into(),
+            data: "{}".into(),
+            follow_ups: vec![],
+        };
+        let request = Request {
+            endpoint: "e".into(),
+            target: "/t".into(),
+            query: vec![],
+            headers: vec![],
+        };
+        let big = Response {
+            status: 200,
+            headers: vec![],
+            body: "é".repeat(3 << 20).into_bytes(),
+        };
+        let small = Response {
+            body: b"ok".to_vec(),
+            ..big.clone()
+        };
+        let kept = Payload::for_dead_letter(&record, &[(request.clone(), big), (request, small)]);
+        let body = &kept.follow_ups[0].body;
+        assert!(body.len() < DEAD_LETTER_BODY + 100, "{}", body.len());
+        assert!(body.ends_with(&format!(
+            "… [cut by aiod-host: {DEAD_LETTER_BODY} of {} bytes kept]",
+            6 << 20
+        )));
+        assert_eq!(kept.follow_ups[1].body, "ok");
+    }
 
     fn record(plans: &[&str]) -> SourceRecord {
         SourceRecord {

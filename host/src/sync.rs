@@ -897,7 +897,7 @@ fn fail(
         stage,
         "record failed: {error}"
     );
-    let Payload { record, follow_ups } = Payload::new(record, follow_ups);
+    let Payload { record, follow_ups } = Payload::for_dead_letter(record, follow_ups);
     batch.dead.push(DeadLetter {
         record_hash: crate::digest::hex(record.data.as_bytes()),
         record,

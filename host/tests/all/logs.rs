@@ -68,3 +68,34 @@ fn without_a_terminal_progress_is_logged_as_lines() {
         "{progress:?}"
     );
 }
+
+/// `--root-log-level trace` is for the HTTP and database libraries: the plugin
+/// compiler would log every instruction it compiles (1.4 GB for the Hugging
+/// Face plugin, measured), so it stays at `info` unless `RUST_LOG` names it.
+#[test]
+fn trace_logging_leaves_the_compiler_out() {
+    let server = LocalServer::start(HfState::recorded()).unwrap();
+    let out = aiod_host()
+        .env("HF_ENDPOINT", server.base_url())
+        .env("HF_DATASETS_SERVER_ENDPOINT", server.base_url())
+        .args([
+            "run",
+            "--dry-run",
+            "--mode",
+            "all",
+            "--root-log-level",
+            "trace",
+        ])
+        .arg("--no-plugin-cache")
+        .arg("--plugin")
+        .arg(plugin_path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        out.stderr.len() < 1 << 20,
+        "{} bytes of logs",
+        out.stderr.len()
+    );
+    assert!(stderr(&out).contains("plugin compiled"));
+}

@@ -154,12 +154,13 @@ fn license(name: &str, card: Option<&Value>, warnings: &mut Vec<String>) -> Opti
             if list.len() > 1 {
                 warnings.push(format!(
                     "multiple licenses for dataset {name:?}: {}; using the first",
-                    Value::Array(list.clone())
+                    snippet(Value::Array(list.clone()).to_string().as_bytes())
                 ));
             }
             match list.first() {
                 Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
                 Some(other) => {
+                    let other = snippet(other.to_string().as_bytes());
                     warnings.push(format!("cannot read license of {name:?}: {other}"));
                     None
                 }
@@ -168,6 +169,7 @@ fn license(name: &str, card: Option<&Value>, warnings: &mut Vec<String>) -> Opti
         }
         Value::Null | Value::String(_) => None,
         other => {
+            let other = snippet(other.to_string().as_bytes());
             warnings.push(format!("cannot read license of {name:?}: {other}"));
             None
         }
@@ -255,7 +257,7 @@ fn parquet_error(parquet: ParquetResponse<'_>) -> String {
                 .map(|e| snippet(e.as_bytes()))
         })
         .unwrap_or_else(|| snippet(parquet.body));
-    match header(parquet.headers, "x-error-code") {
+    match header(parquet.headers, "x-error-code").map(|c| snippet(c.as_bytes())) {
         Some(code) => format!("HTTP {} ({code}): {message}", parquet.status),
         None => format!("HTTP {}: {message}", parquet.status),
     }
