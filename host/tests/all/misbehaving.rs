@@ -4,6 +4,7 @@
 
 use crate::support::*;
 use local_servers::{Fault, HfState, LocalAiod, LocalServer, generated_id};
+use serde_json::Value;
 
 /// Peak memory a run may reach against a server sending too much: the
 /// 64 MiB listing limit read, and the host's own ~35 MB.
@@ -192,4 +193,25 @@ fn an_aiod_listing_that_repeats_itself_ends_the_import() {
         "{err}"
     );
     assert_eq!(aiod.count("GET", path) - before, 2);
+}
+
+/// A dead letter keeps at most 1 MiB of each follow-up body: a 20 MB
+/// `/parquet` answer (allowed by a raised limit) of a record whose upload
+/// failed costs the state about a mebibyte, not twenty.
+#[test]
+fn a_huge_follow_up_costs_a_dead_letter_at_most_the_cap() {
+    let hf = LocalServer::start(HfState::generated(1)).unwrap();
+    hf.hf().inject("/parquet", Fault::Huge(20 << 20), 1);
+    let aiod = LocalAiod::start(catalogue()).unwrap();
+    aiod.fail_next("POST", "/v2/datasets", 422, 1);
+    let out = sync(&hf, &aiod, &["--mode", "all", "--max-follow-up-mib", "32"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let status = aiod_host().args(["status", "--json"]).output().unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["dead_letters"], 1, "{status}");
+    let kept = status["payload_size"].as_u64().unwrap();
+    assert!(
+        kept < (1 << 20) + (64 << 10),
+        "{kept} bytes of payload kept"
+    );
 }
