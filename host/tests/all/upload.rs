@@ -490,7 +490,7 @@ fn the_summary_can_be_written_as_json() {
     assert_eq!(
         summary,
         json!({"seen": 6, "created": 6, "updated": 0, "unchanged": 0, "printed": 0, "skipped": 0,
-               "failed": 0, "deleted": 0, "pages": 1, "warnings": 1})
+               "failed": 0, "unpublished": 0, "deleted": 0, "pages": 1, "warnings": 1})
     );
 }
 
