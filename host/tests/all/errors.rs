@@ -214,6 +214,9 @@ fn extreme_numbers_are_refused_with_a_message() {
         ("--plugin-memory-mib", "99999999999", "--plugin-memory-mib"),
         ("--plugin-output-mib", "0", "--plugin-output-mib"),
         ("--plugin-cpu-ms", "18446744073709551615", "--plugin-cpu-ms"),
+        // NaN would make every comparison with the share false: no guard at all.
+        ("--max-delete-share", "NaN", "expected a share from 0 to 1"),
+        ("--max-delete-share", "inf", "expected a share from 0 to 1"),
         (
             "--progress-every",
             "1000000000000000000000000000d",
