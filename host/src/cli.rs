@@ -425,9 +425,7 @@ pub struct PluginLimitArgs {
 }
 
 impl PluginLimitArgs {
-    /// The limits, and the compiled-plugin cache switched as asked (before any plugin loads).
     pub fn limits(&self) -> crate::plugin::Limits {
-        crate::plugin::use_compiled_cache(!self.no_plugin_cache);
         crate::plugin::Limits {
             cpu: std::time::Duration::from_millis(self.plugin_cpu_ms),
             memory: mib(self.plugin_memory_mib),

@@ -4,7 +4,10 @@ use aiod_host::{cli, commands, logging, secret};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::parse();
+    let mut cli = cli::parse();
+    if let Some(common) = cli.command.common_mut() {
+        aiod_host::plugin::use_compiled_cache(!common.limits.no_plugin_cache);
+    }
     let result = match cli.command {
         cli::Command::Run(args) => {
             logging::init(&args.common.logs);

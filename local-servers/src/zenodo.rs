@@ -81,7 +81,6 @@ struct Listing {
 pub struct ZenodoState {
     records: BTreeMap<u64, Held>,
     page_size: usize,
-    token_lifetime: Duration,
     listings: HashMap<u64, Listing>,
     next_listing: u64,
     /// Seconds after 2024-01-01T00:00:00Z of the latest change: changes get later datestamps.
@@ -119,7 +118,6 @@ impl ZenodoState {
         Self {
             records: BTreeMap::new(),
             page_size: 25,
-            token_lifetime: TOKEN_LIFETIME,
             listings: HashMap::new(),
             next_listing: 1,
             clock: 0,
@@ -537,16 +535,15 @@ fn list_records(state: &mut ZenodoState, args: &BTreeMap<&str, &str>) -> Respons
             }
             let id = state.next_listing;
             state.next_listing += 1;
-            let expires = now + state.token_lifetime;
+            let expires = now + TOKEN_LIFETIME;
             state.listings.insert(id, Listing { numbers, expires });
             (id, 0usize)
         }
     };
     let page_size = state.page_size;
-    let lifetime = state.token_lifetime;
     let listing = state.listings.get_mut(&id).expect("checked above");
     // As an Elasticsearch scroll: each page renews the listing's lifetime.
-    listing.expires = now + lifetime;
+    listing.expires = now + TOKEN_LIFETIME;
     let total = listing.numbers.len();
     let page: Vec<u64> = listing
         .numbers

@@ -306,7 +306,8 @@ impl Uploader {
         Ok((identifier.to_string(), Outcome::Updated))
     }
 
-    /// Creates or replaces the asset, one write at a time until one has succeeded.
+    /// Leaves an unchanged asset alone; creates or replaces the others, one
+    /// write at a time until one has succeeded.
     async fn write(
         &self,
         asset_type: &str,
@@ -315,12 +316,14 @@ impl Uploader {
         body: &Value,
     ) -> Result<(String, Outcome), PutError> {
         use std::sync::atomic::Ordering;
+        if let Some(p) = previous.as_ref().filter(|p| p.body_hash == hash) {
+            return Ok((p.identifier.clone(), Outcome::Unchanged));
+        }
         let first = match self.wrote.load(Ordering::Acquire) {
             true => None,
             false => Some(self.first_write.lock().await),
         };
         let written = match previous {
-            Some(p) if p.body_hash == hash => return Ok((p.identifier, Outcome::Unchanged)),
             Some(p) => match self.aiod.replace(asset_type, &p.identifier, body).await {
                 Ok(()) => Ok((p.identifier, Outcome::Updated)),
                 // Deleted in AIoD since we last saw it: create it again.

@@ -69,12 +69,15 @@ fn check_fails_a_retired_version_and_an_unregistered_platform() {
             .with_client("birds", "pw", &["platform_bird_songs"]),
     )
     .unwrap();
-    let out = uploading(&hf.base_url(), &aiod, CLIENT, SECRET)
-        .env("AIOD_API_VERSION", "v1")
-        .args(["check", "--plugin"])
-        .arg(plugin_path())
-        .output()
-        .unwrap();
+    let check_as = |client: &str, secret: &str, var: &str, value: &str| {
+        uploading(&hf.base_url(), &aiod, client, secret)
+            .env(var, value)
+            .args(["check", "--plugin"])
+            .arg(plugin_path())
+            .output()
+            .unwrap()
+    };
+    let out = check_as(CLIENT, SECRET, "AIOD_API_VERSION", "v1");
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert_lines(
         &out,
@@ -84,12 +87,7 @@ fn check_fails_a_retired_version_and_an_unregistered_platform() {
             aiod.api_url()
         )],
     );
-    let out = uploading(&hf.base_url(), &aiod, "birds", "pw")
-        .env("PLATFORM_NAME", "bird_songs")
-        .args(["check", "--plugin"])
-        .arg(plugin_path())
-        .output()
-        .unwrap();
+    let out = check_as("birds", "pw", "PLATFORM_NAME", "bird_songs");
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert_lines(
         &out,

@@ -642,12 +642,9 @@ fn first_uploads_do_not_race_the_accounts_registration() {
     );
 }
 
-/// A draft that an earlier failed POST left behind (AIoD answers 409 to a new
-/// POST, and 403 to the connector's lookup) is reported as unpublished, with a
-/// dead letter saying what the catalogue's maintainers can do; the other
-/// records go on.
-#[test]
-fn a_draft_left_by_a_failed_post_is_reported_and_the_run_goes_on() {
+/// The recorded Hugging Face, and a catalogue holding rotten_tomatoes as the
+/// loser of the first-upload race leaves it: an unpublished draft of nobody's.
+fn with_an_orphan_draft() -> (LocalServer, LocalAiod, String) {
     let hf = LocalServer::start(HfState::recorded()).unwrap();
     let aiod = LocalAiod::start(catalogue()).unwrap();
     let draft = expected_bodies()[1].clone();
@@ -656,6 +653,16 @@ fn a_draft_left_by_a_failed_post_is_reported_and_the_run_goes_on() {
         .unwrap()
         .to_owned();
     aiod.insert_orphan_draft(draft);
+    (hf, aiod, pid)
+}
+
+/// A draft that an earlier failed POST left behind (AIoD answers 409 to a new
+/// POST, and 403 to the connector's lookup) is reported as unpublished, with a
+/// dead letter saying what the catalogue's maintainers can do; the other
+/// records go on.
+#[test]
+fn a_draft_left_by_a_failed_post_is_reported_and_the_run_goes_on() {
+    let (hf, aiod, pid) = with_an_orphan_draft();
     let out = sync(&hf, &aiod, &["--mode", "all"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -690,14 +697,7 @@ fn a_draft_left_by_a_failed_post_is_reported_and_the_run_goes_on() {
 /// before the record is counted failed, and a draft is reported as such.
 #[test]
 fn a_failed_post_is_looked_up_before_it_counts_as_failed() {
-    let hf = LocalServer::start(HfState::recorded()).unwrap();
-    let aiod = LocalAiod::start(catalogue()).unwrap();
-    let draft = expected_bodies()[1].clone();
-    let pid = draft["platform_resource_identifier"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    aiod.insert_orphan_draft(draft);
+    let (hf, aiod, pid) = with_an_orphan_draft();
     aiod.fail_next("POST", "/v2/datasets", 400, 6);
     let out = sync(&hf, &aiod, &["--mode", "all", "--retries", "0"]);
     let err = stderr(&out);
@@ -717,9 +717,7 @@ fn a_failed_post_is_looked_up_before_it_counts_as_failed() {
 /// record only: the run does not end, nor blame the platform role.
 #[test]
 fn an_unpublished_asset_met_by_a_lookup_costs_only_its_record() {
-    let hf = LocalServer::start(HfState::recorded()).unwrap();
-    let aiod = LocalAiod::start(catalogue()).unwrap();
-    aiod.insert_orphan_draft(expected_bodies()[1].clone());
+    let (hf, aiod, _) = with_an_orphan_draft();
     // A new state and --mode id: each record is looked up before it is written.
     let out = sync(&hf, &aiod, &["--mode", "id", "--value", "rotten_tomatoes"]);
     let err = stderr(&out);
